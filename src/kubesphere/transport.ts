@@ -1,0 +1,143 @@
+import { Agent, type Dispatcher } from 'undici';
+import { KubeSphereError, errorFromResponse, scrubSecrets } from './errors.js';
+
+/** The only methods that may ever leave this process: nothing here can delete or patch. */
+export const ALLOWED_METHODS = ['GET', 'POST', 'PUT'] as const;
+export type AllowedMethod = (typeof ALLOWED_METHODS)[number];
+
+export interface TransportOptions {
+  /** e.g. `http://ks-apiserver.kubesphere-system.svc` or `https://ks.example.com/prefix` */
+  baseUrl: string;
+  /** Injected for tests (undici MockAgent); by default one keep-alive Agent per client. */
+  dispatcher?: Dispatcher;
+  /** Bounded connections to KubeSphere (default 32). */
+  connections?: number;
+  connectTimeoutMs?: number;
+  headersTimeoutMs?: number;
+  bodyTimeoutMs?: number;
+}
+
+export interface HttpRequest {
+  method: string;
+  path: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  headers?: Record<string, string>;
+  body?: string;
+  /** Values that must never appear in an error message (passwords, tokens). */
+  secrets?: readonly string[];
+}
+
+export interface HttpResponse {
+  status: number;
+  contentType: string | undefined;
+  text: string;
+}
+
+/** One keep-alive connection pool to one KubeSphere, with timeouts and the method guard. */
+export class Transport {
+  readonly origin: string;
+  private readonly basePath: string;
+  private readonly dispatcher: Dispatcher;
+  private readonly ownsDispatcher: boolean;
+  private readonly headersTimeout: number;
+  private readonly bodyTimeout: number;
+
+  constructor(options: TransportOptions) {
+    const url = parseBaseUrl(options.baseUrl);
+    this.origin = url.origin;
+    this.basePath = url.pathname.replace(/\/+$/, '');
+    this.headersTimeout = options.headersTimeoutMs ?? 30_000;
+    this.bodyTimeout = options.bodyTimeoutMs ?? 30_000;
+    this.ownsDispatcher = !options.dispatcher;
+    this.dispatcher =
+      options.dispatcher ??
+      new Agent({
+        connections: options.connections ?? 32,
+        keepAliveTimeout: 30_000,
+        connect: { timeout: options.connectTimeoutMs ?? 10_000 },
+      });
+  }
+
+  async send(request: HttpRequest): Promise<HttpResponse> {
+    const method = request.method.toUpperCase();
+    if (!(ALLOWED_METHODS as readonly string[]).includes(method)) {
+      throw new KubeSphereError('KS_METHOD_REFUSED', `method ${method} is refused: ks-onboard only reads, creates and updates`, {
+        method,
+        path: request.path,
+      });
+    }
+    const path = this.basePath + request.path + queryString(request.query);
+    try {
+      const res = await this.dispatcher.request({
+        origin: this.origin,
+        path,
+        method: method as AllowedMethod,
+        headers: request.headers,
+        body: request.body,
+        headersTimeout: this.headersTimeout,
+        bodyTimeout: this.bodyTimeout,
+      });
+      const text = await res.body.text();
+      const contentType = headerValue(res.headers['content-type']);
+      return { status: res.statusCode, contentType, text };
+    } catch (error) {
+      throw networkError(error, method, request.path, request.secrets ?? []);
+    }
+  }
+
+  /** Throws the coded error for a non-2xx answer. */
+  fail(response: HttpResponse, request: HttpRequest): never {
+    throw errorFromResponse(response.status, response.text, response.contentType, {
+      method: request.method.toUpperCase(),
+      path: request.path,
+      secrets: request.secrets,
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsDispatcher) await this.dispatcher.close();
+  }
+}
+
+function parseBaseUrl(baseUrl: string): URL {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new KubeSphereError('KS_BAD_INPUT', `KubeSphere URL "${baseUrl}" is not a valid URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new KubeSphereError('KS_BAD_INPUT', `KubeSphere URL must be http or https, got ${url.protocol}`);
+  }
+  if (url.username || url.password) {
+    throw new KubeSphereError('KS_BAD_INPUT', 'KubeSphere URL must not carry credentials; pass them as options');
+  }
+  return url;
+}
+
+function queryString(query: HttpRequest['query']): string {
+  if (!query) return '';
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined) params.set(key, String(value));
+  }
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+
+function networkError(error: unknown, method: string, path: string, secrets: readonly string[]): KubeSphereError {
+  if (error instanceof KubeSphereError) return error;
+  const code = (error as { code?: string }).code ?? 'UNKNOWN';
+  const cause = (error as { cause?: { code?: string } }).cause?.code;
+  const detail = scrubSecrets(`${code}${cause && cause !== code ? `/${cause}` : ''}`, secrets);
+  if (TIMEOUT_CODES.has(code)) {
+    return new KubeSphereError('KS_TIMEOUT', `KubeSphere did not answer in time (${detail})`, { method, path });
+  }
+  return new KubeSphereError('KS_NETWORK', `could not reach KubeSphere (${detail})`, { method, path });
+}
