@@ -1,7 +1,23 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const nodeBuiltins = ['fs', 'http', 'https', 'net', 'child_process', 'crypto', 'os', 'path', 'stream', 'worker_threads', 'dns', 'tls', 'zlib', 'timers', 'process'];
+const nodeBuiltins = [
+  'fs',
+  'http',
+  'https',
+  'net',
+  'child_process',
+  'crypto',
+  'os',
+  'path',
+  'stream',
+  'worker_threads',
+  'dns',
+  'tls',
+  'zlib',
+  'timers',
+  'process',
+];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.data/**', '.cache/**'] },
@@ -16,7 +32,10 @@ export default tseslint.config(
       eqeqeq: ['error', 'always', { null: 'ignore' }],
       'no-restricted-syntax': [
         'error',
-        { selector: "CallExpression[callee.object.name='process'][callee.property.name='exit']", message: 'Only src/cli/ may exit the process.' },
+        {
+          selector: "CallExpression[callee.object.name='process'][callee.property.name='exit']",
+          message: 'Only src/cli/ may exit the process.',
+        },
       ],
     },
   },
@@ -41,7 +60,10 @@ export default tseslint.config(
             '@temporalio/testing',
           ],
           patterns: [
-            { group: ['../kubesphere/*', '../activities/*', '../temporal/*', '../webhook/*', '../cli/*', '../codec/*'], allowTypeImports: true },
+            {
+              group: ['../kubesphere/*', '../activities/*', '../temporal/*', '../webhook/*', '../cli/*', '../codec/*'],
+              allowTypeImports: true,
+            },
           ],
         },
       ],

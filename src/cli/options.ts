@@ -21,7 +21,8 @@ export function fraction(raw: string): number {
 
 export function commaList(raw: string): string[] {
   const items = raw.split(',').map((item) => item.trim());
-  if (items.some((item) => item === '')) throw new InvalidArgumentError(`expected a comma-separated list without empty entries, got "${raw}"`);
+  if (items.some((item) => item === ''))
+    throw new InvalidArgumentError(`expected a comma-separated list without empty entries, got "${raw}"`);
   return items;
 }
 

@@ -3,18 +3,23 @@ import { tokenSchema, type TokenResponse } from './schemas.js';
 import type { Transport } from './transport.js';
 
 export type Credentials =
-  | { username: string; password: string; clientId?: string; clientSecret?: string }
-  | { token: string };
+  { username: string; password: string; clientId?: string; clientSecret?: string } | { token: string };
 
 /** Hands out a bearer token; `renew` is called once after a 401 with the token that was refused. */
 export interface TokenSource {
+  /** The current token when no login or refresh is due, without a promise hop. */
+  fresh(): string | undefined;
   token(): Promise<string>;
   renew(refused: string): Promise<string>;
   /** Values to scrub from any error message. */
   readonly secrets: readonly string[];
 }
 
-export function createTokenSource(credentials: Credentials, transport: Transport, now: () => number = Date.now): TokenSource {
+export function createTokenSource(
+  credentials: Credentials,
+  transport: Transport,
+  now: () => number = Date.now,
+): TokenSource {
   if ('token' in credentials) return new StaticTokenSource(credentials.token);
   return new PasswordTokenSource(credentials, transport, now);
 }
@@ -23,6 +28,9 @@ class StaticTokenSource implements TokenSource {
   readonly secrets: readonly string[];
   constructor(private readonly bearer: string) {
     this.secrets = [bearer];
+  }
+  fresh(): string {
+    return this.bearer;
   }
   async token(): Promise<string> {
     return this.bearer;
@@ -49,7 +57,6 @@ class PasswordTokenSource implements TokenSource {
   private inflight: Promise<Session> | undefined;
   private readonly clientId: string;
   private readonly clientSecret: string;
-  readonly secrets: string[];
 
   constructor(
     private readonly credentials: { username: string; password: string; clientId?: string; clientSecret?: string },
@@ -58,7 +65,19 @@ class PasswordTokenSource implements TokenSource {
   ) {
     this.clientId = credentials.clientId ?? 'kubesphere';
     this.clientSecret = credentials.clientSecret ?? 'kubesphere';
-    this.secrets = [credentials.password, this.clientSecret === 'kubesphere' ? '' : this.clientSecret];
+  }
+
+  get secrets(): string[] {
+    return [
+      this.credentials.password,
+      this.clientSecret === 'kubesphere' ? '' : this.clientSecret,
+      this.session?.refresh ?? '',
+    ];
+  }
+
+  fresh(): string | undefined {
+    const session = this.session;
+    return session && this.now() < session.refreshAt ? session.access : undefined;
   }
 
   async token(): Promise<string> {
@@ -96,7 +115,10 @@ class PasswordTokenSource implements TokenSource {
   }
 
   private login(): Promise<Session> {
-    return this.grant({ grant_type: 'password', username: this.credentials.username, password: this.credentials.password }, []);
+    return this.grant(
+      { grant_type: 'password', username: this.credentials.username, password: this.credentials.password },
+      [],
+    );
   }
 
   private async grant(fields: Record<string, string>, extraSecrets: string[]): Promise<Session> {

@@ -76,7 +76,18 @@ const userForUpdate = userSchema.extend({
   metadata: userSchema.shape.metadata.extend({ resourceVersion: z.string().min(1, 'is required for an update') }),
 });
 
+// Built once: constructing a zod schema costs far more than using it.
+const userList = listSchema(userSchema);
+const workspaceList = listSchema(workspaceTemplateSchema);
+const namespaceList = listSchema(namespaceSchema);
+const memberEcho = z.array(memberSchema);
+
+const PLAIN_NAME = /^[^\s/?#%]+$/;
+
 function parseInput<S extends z.ZodType>(schema: S, value: unknown, operation: string): z.output<S> {
+  // The hot path of every single-object call; zod still judges (and words) anything else.
+  if (schema === (name as z.ZodType) && typeof value === 'string' && PLAIN_NAME.test(value))
+    return value as z.output<S>;
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
@@ -126,7 +137,7 @@ export class KubeSphereClient {
   }
 
   async listUsers(query: ListQuery = {}): Promise<ListResult<User>> {
-    return this.call('GET', `${IAM}/users`, listSchema(userSchema), { query });
+    return this.call('GET', `${IAM}/users`, userList, { query });
   }
 
   /** Full replace of a user (§5); `metadata.resourceVersion` from a fresh read is required. */
@@ -168,7 +179,7 @@ export class KubeSphereClient {
   }
 
   async listWorkspaces(query: ListQuery = {}): Promise<ListResult<WorkspaceTemplate>> {
-    return this.call('GET', `${TENANT}/workspacetemplates`, listSchema(workspaceTemplateSchema), { query });
+    return this.call('GET', `${TENANT}/workspacetemplates`, workspaceList, { query });
   }
 
   // ---- projects (namespaces in a workspace, on a cluster) --------------------------------------
@@ -195,36 +206,55 @@ export class KubeSphereClient {
     return this.call('GET', path, namespaceSchema);
   }
 
-  async listProjects(ref: { workspace: string; cluster?: string }, query: ListQuery = {}): Promise<ListResult<Namespace>> {
+  async listProjects(
+    ref: { workspace: string; cluster?: string },
+    query: ListQuery = {},
+  ): Promise<ListResult<Namespace>> {
     const args = parseInput(projectRef.omit({ name: true }), ref, 'listProjects');
     const path = `${clusterPrefix(args.cluster)}${TENANT}/workspaces/${segment(args.workspace)}/namespaces`;
-    return this.call('GET', path, listSchema(namespaceSchema), { query });
+    return this.call('GET', path, namespaceList, { query });
   }
 
   // ---- workspace members -----------------------------------------------------------------------
 
   /** POST replaces an existing member's role (§8): callers must read first if that matters. */
   async addWorkspaceMembers(workspace: string, members: Member[]): Promise<Member[]> {
-    const args = parseInput(z.object({ workspace: name, members: membersInput }), { workspace, members }, 'addWorkspaceMembers');
-    return this.call('POST', `${IAM}/workspaces/${segment(args.workspace)}/workspacemembers`, z.array(memberSchema), {
+    const args = parseInput(
+      z.object({ workspace: name, members: membersInput }),
+      { workspace, members },
+      'addWorkspaceMembers',
+    );
+    return this.call('POST', `${IAM}/workspaces/${segment(args.workspace)}/workspacemembers`, memberEcho, {
       body: args.members,
     });
   }
 
   async updateWorkspaceMember(workspace: string, member: Member): Promise<void> {
-    const args = parseInput(z.object({ workspace: name, member: membersInput.element }), { workspace, member }, 'updateWorkspaceMember');
+    const args = parseInput(
+      z.object({ workspace: name, member: membersInput.element }),
+      { workspace, member },
+      'updateWorkspaceMember',
+    );
     const path = `${IAM}/workspaces/${segment(args.workspace)}/workspacemembers/${segment(args.member.username)}`;
     await this.call('PUT', path, successSchema, { body: args.member });
   }
 
   async listWorkspaceMembers(workspace: string, query: ListQuery = {}): Promise<ListResult<User>> {
     const ws = parseInput(name, workspace, 'listWorkspaceMembers');
-    return this.call('GET', `${IAM}/workspaces/${segment(ws)}/workspacemembers`, listSchema(userSchema), { query });
+    return this.call('GET', `${IAM}/workspaces/${segment(ws)}/workspacemembers`, userList, { query });
   }
 
   async getWorkspaceMember(workspace: string, username: string): Promise<User> {
-    const args = parseInput(z.object({ workspace: name, username: name }), { workspace, username }, 'getWorkspaceMember');
-    return this.call('GET', `${IAM}/workspaces/${segment(args.workspace)}/workspacemembers/${segment(args.username)}`, userSchema);
+    const args = parseInput(
+      z.object({ workspace: name, username: name }),
+      { workspace, username },
+      'getWorkspaceMember',
+    );
+    return this.call(
+      'GET',
+      `${IAM}/workspaces/${segment(args.workspace)}/workspacemembers/${segment(args.username)}`,
+      userSchema,
+    );
   }
 
   /** The user's roles in a workspace (normally zero or one), read from the member list. */
@@ -238,11 +268,15 @@ export class KubeSphereClient {
   async addProjectMembers(ref: NamespaceRef, members: Member[]): Promise<Member[]> {
     const args = parseInput(namespaceRef.extend({ members: membersInput }), { ...ref, members }, 'addProjectMembers');
     const path = `${clusterPrefix(args.cluster)}${IAM}/namespaces/${segment(args.namespace)}/namespacemembers`;
-    return this.call('POST', path, z.array(memberSchema), { body: args.members });
+    return this.call('POST', path, memberEcho, { body: args.members });
   }
 
   async updateProjectMember(ref: NamespaceRef, member: Member): Promise<void> {
-    const args = parseInput(namespaceRef.extend({ member: membersInput.element }), { ...ref, member }, 'updateProjectMember');
+    const args = parseInput(
+      namespaceRef.extend({ member: membersInput.element }),
+      { ...ref, member },
+      'updateProjectMember',
+    );
     const path = `${clusterPrefix(args.cluster)}${IAM}/namespaces/${segment(args.namespace)}/namespacemembers/${segment(args.member.username)}`;
     await this.call('PUT', path, successSchema, { body: args.member });
   }
@@ -250,7 +284,7 @@ export class KubeSphereClient {
   async listProjectMembers(ref: NamespaceRef, query: ListQuery = {}): Promise<ListResult<User>> {
     const args = parseInput(namespaceRef, ref, 'listProjectMembers');
     const path = `${clusterPrefix(args.cluster)}${IAM}/namespaces/${segment(args.namespace)}/namespacemembers`;
-    return this.call('GET', path, listSchema(userSchema), { query });
+    return this.call('GET', path, userList, { query });
   }
 
   async projectRolesOf(ref: NamespaceRef, username: string): Promise<string[]> {
@@ -264,6 +298,17 @@ export class KubeSphereClient {
 
   // ---- plumbing --------------------------------------------------------------------------------
 
+  // Header objects are reused while the token lasts: this is on every request's path.
+  private headerCache: { token: string; read: Record<string, string>; write: Record<string, string> } | undefined;
+
+  private headersFor(token: string, hasBody: boolean): Record<string, string> {
+    if (this.headerCache?.token !== token) {
+      const read = { accept: 'application/json', authorization: `Bearer ${token}` };
+      this.headerCache = { token, read, write: { ...read, 'content-type': 'application/json' } };
+    }
+    return hasBody ? this.headerCache.write : this.headerCache.read;
+  }
+
   private async call<S extends z.ZodType>(
     method: 'GET' | 'POST' | 'PUT',
     path: string,
@@ -275,15 +320,20 @@ export class KubeSphereClient {
       path,
       query: options.query ? flattenQuery(options.query) : undefined,
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      secrets: [...this.auth.secrets, ...(options.secrets ?? [])],
     };
-    let token = await this.auth.token();
-    let response = await this.transport.send(withAuth(request, token));
+    let token = this.auth.fresh() ?? (await this.auth.token());
+    let response = await this.transport.send({
+      ...request,
+      headers: this.headersFor(token, request.body !== undefined),
+    });
     if (response.status === 401) {
       token = await this.auth.renew(token);
-      response = await this.transport.send(withAuth(request, token));
+      response = await this.transport.send({ ...request, headers: this.headersFor(token, request.body !== undefined) });
     }
-    if (response.status < 200 || response.status >= 300) this.transport.fail(response, request);
+    if (response.status < 200 || response.status >= 300) {
+      // Built only on failure: the common path should not pay for it.
+      this.transport.fail(response, { ...request, secrets: [...this.auth.secrets, token, ...(options.secrets ?? [])] });
+    }
     let json: unknown;
     try {
       json = JSON.parse(response.text);
@@ -297,20 +347,18 @@ export class KubeSphereClient {
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
       const fields = parsed.error.issues.map((issue) => issue.path.join('.') || '(root)').join(', ');
-      throw new KubeSphereError('KS_BAD_RESPONSE', `KubeSphere's answer does not have the expected shape at: ${fields}`, {
-        method,
-        path,
-        status: response.status,
-      });
+      throw new KubeSphereError(
+        'KS_BAD_RESPONSE',
+        `KubeSphere's answer does not have the expected shape at: ${fields}`,
+        {
+          method,
+          path,
+          status: response.status,
+        },
+      );
     }
     return parsed.data;
   }
-}
-
-function withAuth(request: HttpRequest, token: string): HttpRequest {
-  const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${token}` };
-  if (request.body !== undefined) headers['content-type'] = 'application/json';
-  return { ...request, headers, secrets: [...(request.secrets ?? []), token] };
 }
 
 function flattenQuery(query: ListQuery): Record<string, string | number | boolean | undefined> {

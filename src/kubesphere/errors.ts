@@ -43,7 +43,10 @@ export class KubeSphereError extends Error {
   readonly serverMessage: string;
 
   constructor(code: KubeSphereErrorCode, message: string, details: KubeSphereErrorDetails = {}) {
-    const where = details.method && details.path ? ` (${details.method} ${details.path}${details.status ? ` → ${details.status}` : ''})` : '';
+    const where =
+      details.method && details.path
+        ? ` (${details.method} ${details.path}${details.status ? ` → ${details.status}` : ''})`
+        : '';
     super(`${message}${where}`);
     this.name = 'KubeSphereError';
     this.code = code;
@@ -80,7 +83,8 @@ export function scrubSecrets(text: string, secrets: readonly string[]): string {
 
 const ALREADY_EXISTS_TEXT = /^\S+ "[^"]*" already exists$/;
 const STALE_TEXT = /the object has been modified|Operation cannot be fulfilled/;
-const EMAIL_WEBHOOK_TEXT = /^admission webhook "(users\.iam\.kubesphere\.io|validating-user\.kubesphere\.io)" denied the request/;
+const EMAIL_WEBHOOK_TEXT =
+  /^admission webhook "(users\.iam\.kubesphere\.io|validating-user\.kubesphere\.io)" denied the request/;
 const UNKNOWN_CLUSTER_TEXT = /^cluster \S+ not exists$/;
 
 interface ParsedBody {
@@ -97,11 +101,19 @@ export function parseErrorBody(body: string, contentType: string | undefined): P
       const json = JSON.parse(trimmed) as Record<string, unknown>;
       if (typeof json.error === 'string') {
         const description = typeof json.error_description === 'string' ? json.error_description : '';
-        return { kind: 'oauth', reason: json.error, message: description ? `${json.error}: ${description}` : json.error };
+        return {
+          kind: 'oauth',
+          reason: json.error,
+          message: description ? `${json.error}: ${description}` : json.error,
+        };
       }
       const errStatus = json.ErrStatus as Record<string, unknown> | undefined;
       if (errStatus && typeof errStatus === 'object') {
-        return { kind: 'errstatus', message: String(errStatus.message ?? ''), reason: optionalString(errStatus.reason) };
+        return {
+          kind: 'errstatus',
+          message: String(errStatus.message ?? ''),
+          reason: optionalString(errStatus.reason),
+        };
       }
       if (json.kind === 'Status' || (typeof json.message === 'string' && json.status === 'Failure')) {
         return { kind: 'status', message: String(json.message ?? ''), reason: optionalString(json.reason) };
@@ -123,7 +135,12 @@ export function errorFromResponse(
   const parsed = parseErrorBody(body, contentType);
   const message = scrubSecrets(parsed.message || `HTTP ${status}`, context.secrets ?? []);
   const code = classify(status, parsed, message);
-  return new KubeSphereError(code, message, { status, reason: parsed.reason, method: context.method, path: context.path });
+  return new KubeSphereError(code, message, {
+    status,
+    reason: parsed.reason,
+    method: context.method,
+    path: context.path,
+  });
 }
 
 function classify(status: number, parsed: ParsedBody, message: string): KubeSphereErrorCode {

@@ -43,9 +43,7 @@ export const workspaceTemplateSchema = z.looseObject({
   metadata: objectMetaSchema,
   spec: z
     .looseObject({
-      template: z
-        .looseObject({ spec: z.looseObject({ manager: z.string().optional() }).optional() })
-        .optional(),
+      template: z.looseObject({ spec: z.looseObject({ manager: z.string().optional() }).optional() }).optional(),
       placement: z
         .looseObject({
           clusters: z.array(z.looseObject({ name: z.string() })).optional(),

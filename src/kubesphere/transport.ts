@@ -4,6 +4,7 @@ import { KubeSphereError, errorFromResponse, scrubSecrets } from './errors.js';
 /** The only methods that may ever leave this process: nothing here can delete or patch. */
 export const ALLOWED_METHODS = ['GET', 'POST', 'PUT'] as const;
 export type AllowedMethod = (typeof ALLOWED_METHODS)[number];
+const ALLOWED = new Set<string>(ALLOWED_METHODS);
 
 export interface TransportOptions {
   /** e.g. `http://ks-apiserver.kubesphere-system.svc` or `https://ks.example.com/prefix` */
@@ -60,11 +61,15 @@ export class Transport {
 
   async send(request: HttpRequest): Promise<HttpResponse> {
     const method = request.method.toUpperCase();
-    if (!(ALLOWED_METHODS as readonly string[]).includes(method)) {
-      throw new KubeSphereError('KS_METHOD_REFUSED', `method ${method} is refused: ks-onboard only reads, creates and updates`, {
-        method,
-        path: request.path,
-      });
+    if (!ALLOWED.has(method)) {
+      throw new KubeSphereError(
+        'KS_METHOD_REFUSED',
+        `method ${method} is refused: ks-onboard only reads, creates and updates`,
+        {
+          method,
+          path: request.path,
+        },
+      );
     }
     const path = this.basePath + request.path + queryString(request.query);
     try {
@@ -129,7 +134,12 @@ function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ETIMEDOUT',
+]);
 
 function networkError(error: unknown, method: string, path: string, secrets: readonly string[]): KubeSphereError {
   if (error instanceof KubeSphereError) return error;

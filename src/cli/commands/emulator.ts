@@ -30,7 +30,12 @@ export function registerEmulator(program: Command): void {
     .option('--drop-rate <0..1>', 'share of writes applied but whose answer is lost', fraction, 0)
     .option('--seed <n>', 'seed of the fault dice', integerIn(0, 2 ** 31), 1)
     .option('--clusters <list>', 'clusters, e.g. host,member1,member2:not-ready', commaList, ['host'])
-    .option('--controller-delay <ms>', 'delay of the asynchronous controllers (user activation, roles)', integerIn(0, 600_000), 300)
+    .option(
+      '--controller-delay <ms>',
+      'delay of the asynchronous controllers (user activation, roles)',
+      integerIn(0, 600_000),
+      300,
+    )
     .option('--admin-password <pw>', 'password of the seeded admin user (default P@88w0rd)')
     .action(async (flags: EmulatorFlags) => {
       const delay = flags.controllerDelay;

@@ -37,25 +37,34 @@ export function readJson(ctx: RequestContext, goType: string, shape: 'object' | 
   }
   const actual = goKind(value);
   const wanted = shape === 'array' ? 'array' : 'object';
-  if (actual !== wanted && actual !== 'null') fail(text(400, `json: cannot unmarshal ${actual} into Go value of type ${goType}`));
+  if (actual !== wanted && actual !== 'null')
+    fail(text(400, `json: cannot unmarshal ${actual} into Go value of type ${goType}`));
   return value ?? (shape === 'array' ? [] : {});
 }
 
 /** Checks that a nested field has the Go type it is decoded into. */
 export function stringField(value: unknown, path: string, goStruct: string): string | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') fail(text(400, `json: cannot unmarshal ${goKind(value)} into Go struct field ${goStruct}.${path} of type string`));
+  if (typeof value !== 'string')
+    fail(text(400, `json: cannot unmarshal ${goKind(value)} into Go struct field ${goStruct}.${path} of type string`));
   return value;
 }
 
 export function stringMapField(value: unknown, path: string, goStruct: string): Record<string, string> | undefined {
   if (value === undefined || value === null) return undefined;
   if (goKind(value) !== 'object') {
-    fail(text(400, `json: cannot unmarshal ${goKind(value)} into Go struct field ${goStruct}.${path} of type map[string]string`));
+    fail(
+      text(
+        400,
+        `json: cannot unmarshal ${goKind(value)} into Go struct field ${goStruct}.${path} of type map[string]string`,
+      ),
+    );
   }
   for (const entry of Object.values(value as Record<string, unknown>)) {
     if (typeof entry !== 'string') {
-      fail(text(400, `json: cannot unmarshal ${goKind(entry)} into Go struct field ${goStruct}.${path} of type string`));
+      fail(
+        text(400, `json: cannot unmarshal ${goKind(entry)} into Go struct field ${goStruct}.${path} of type string`),
+      );
     }
   }
   return value as Record<string, string>;

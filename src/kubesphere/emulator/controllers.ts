@@ -54,7 +54,10 @@ export class Controllers {
     if (!user || user.status.state) return;
     user.metadata.finalizers = [...new Set([...(user.metadata.finalizers ?? []), USER_FINALIZER])];
     if (user.spec.password) {
-      user.metadata.annotations = { ...user.metadata.annotations, 'iam.kubesphere.io/last-password-change-time': this.state.timestamp() };
+      user.metadata.annotations = {
+        ...user.metadata.annotations,
+        'iam.kubesphere.io/last-password-change-time': this.state.timestamp(),
+      };
     }
     user.status = { ...user.status, state: 'Active', lastTransitionTime: this.state.timestamp() };
     user.metadata.resourceVersion = this.state.nextVersion();
@@ -86,12 +89,19 @@ export class Controllers {
   initWorkspace(name: string): void {
     const workspace = this.state.data.workspaces[name];
     if (!workspace || workspace.metadata.finalizers?.includes(CASCADING)) return;
-    for (const suffix of WORKSPACE_ROLE_SUFFIXES) this.state.data.workspaceRoles[workspaceRoleName(name, suffix)] = name;
+    for (const suffix of WORKSPACE_ROLE_SUFFIXES)
+      this.state.data.workspaceRoles[workspaceRoleName(name, suffix)] = name;
     const manager = workspace.spec.template.spec.manager;
     if (manager) {
       const role = workspaceRoleName(name, 'admin');
       // The manager's binding is named after the workspace, not the user, and is made only once.
-      this.state.data.workspaceRoleBindings[role] = { name: role, user: manager, role, scope: name, createdAt: this.state.timestamp() };
+      this.state.data.workspaceRoleBindings[role] = {
+        name: role,
+        user: manager,
+        role,
+        scope: name,
+        createdAt: this.state.timestamp(),
+      };
     }
     workspace.metadata.finalizers = [CASCADING];
   }
@@ -130,7 +140,9 @@ export class Controllers {
   }
 
   projectBindingsOf(cluster: string, namespace: string, user?: string): Binding[] {
-    return Object.values(this.state.roleBindingsOf(cluster, namespace)).filter((b) => user === undefined || b.user === user);
+    return Object.values(this.state.roleBindingsOf(cluster, namespace)).filter(
+      (b) => user === undefined || b.user === user,
+    );
   }
 
   bindProjectRole(cluster: string, namespace: string, user: string, role: string): void {

@@ -27,7 +27,8 @@ function readMember(ctx: RequestContext): MemberRequest {
     roleRef: stringField(body.roleRef, 'roleRef', 'Member') ?? '',
   };
   const urlName = ctx.params.member!;
-  if (member.username !== urlName) fail(text(400, `incorrect username ${member.username}, the username must equal to the member`));
+  if (member.username !== urlName)
+    fail(text(400, `incorrect username ${member.username}, the username must equal to the member`));
   return member;
 }
 
@@ -102,7 +103,8 @@ export function removeWorkspaceMember(ctx: RequestContext): Reply {
 // ---- project members (§9) ----
 
 function requireProjectRole(ctx: RequestContext, namespace: string, role: string): void {
-  if (!ctx.state.rolesOf(ctx.cluster, namespace).includes(role)) fail(text(404, `Role.iam.kubesphere.io "${role}" not found`));
+  if (!ctx.state.rolesOf(ctx.cluster, namespace).includes(role))
+    fail(text(404, `Role.iam.kubesphere.io "${role}" not found`));
 }
 
 export function addProjectMembers(ctx: RequestContext): Reply {
@@ -141,6 +143,7 @@ export function listProjectMembers(ctx: RequestContext): Reply {
 export function removeProjectMember(ctx: RequestContext): Reply {
   const { namespace, member } = ctx.params as { namespace: string; member: string };
   const bindings = ctx.state.roleBindingsOf(ctx.cluster, namespace);
-  for (const binding of ctx.controllers.projectBindingsOf(ctx.cluster, namespace, member)) delete bindings[binding.name];
+  for (const binding of ctx.controllers.projectBindingsOf(ctx.cluster, namespace, member))
+    delete bindings[binding.name];
   return SUCCESS();
 }

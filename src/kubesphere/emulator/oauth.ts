@@ -80,7 +80,12 @@ export class OAuth {
     const refresh = this.sign(username, 'refresh_token', now, this.options.refreshTokenMaxAgeSec);
     return json(
       200,
-      { access_token: access, token_type: 'Bearer', refresh_token: refresh, ...(maxAge > 0 ? { expires_in: maxAge } : {}) },
+      {
+        access_token: access,
+        token_type: 'Bearer',
+        refresh_token: refresh,
+        ...(maxAge > 0 ? { expires_in: maxAge } : {}),
+      },
       { 'cache-control': 'no-store', pragma: 'no-cache' },
     );
   }
@@ -100,7 +105,11 @@ export class OAuth {
     };
     const unsigned = `${encode({ alg: 'HS256', typ: 'JWT' })}.${encode(claims)}`;
     const token = `${unsigned}.${createHmac('sha256', this.key).update(unsigned).digest('base64url')}`;
-    this.tokens.set(token, { username, type, expiresAt: maxAgeSec > 0 ? now + maxAgeSec * 1000 : Number.POSITIVE_INFINITY });
+    this.tokens.set(token, {
+      username,
+      type,
+      expiresAt: maxAgeSec > 0 ? now + maxAgeSec * 1000 : Number.POSITIVE_INFINITY,
+    });
     return token;
   }
 
@@ -145,7 +154,12 @@ export class OAuth {
     if (user.status.state !== 'AuthLimitExceeded') return;
     const lockedAt = Date.parse(user.status.lastTransitionTime ?? '') || 0;
     if (this.now() - lockedAt >= this.options.lockoutWindowMs) {
-      user.status = { ...user.status, state: 'Active', reason: undefined, lastTransitionTime: new Date(this.now()).toISOString() };
+      user.status = {
+        ...user.status,
+        state: 'Active',
+        reason: undefined,
+        lastTransitionTime: new Date(this.now()).toISOString(),
+      };
       this.state.data.loginFailures[user.metadata.name] = [];
     }
   }

@@ -30,7 +30,11 @@ export function text(status: number, message: string): Reply {
 }
 
 /** Shape 2: authentication/authorization filter errors are a Kubernetes Status. */
-export function status(code: 401 | 403, message: string, details?: { name?: string; group: string; kind: string }): Reply {
+export function status(
+  code: 401 | 403,
+  message: string,
+  details?: { name?: string; group: string; kind: string },
+): Reply {
   const reason = code === 401 ? 'Unauthorized' : 'Forbidden';
   return json(code, {
     kind: 'Status',

@@ -21,8 +21,17 @@ const usersResource = { group: 'iam.kubesphere.io', resource: 'users', nameParam
 const templates = { group: 'tenant.kubesphere.io', resource: 'workspacetemplates', nameParam: 'workspace' };
 const namespaces = { group: 'tenant.kubesphere.io', resource: 'namespaces', nameParam: 'namespace' };
 const wsMembers = { group: 'iam.kubesphere.io', resource: 'workspacemembers', nameParam: 'member' };
-const nsMembers = { group: 'iam.kubesphere.io', resource: 'namespacemembers', nameParam: 'member', namespaceParam: 'namespace' };
-const pageNotFound = (): Reply => ({ status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: '404: Page Not Found' });
+const nsMembers = {
+  group: 'iam.kubesphere.io',
+  resource: 'namespacemembers',
+  nameParam: 'member',
+  namespaceParam: 'namespace',
+};
+const pageNotFound = (): Reply => ({
+  status: 404,
+  headers: { 'content-type': 'text/plain; charset=utf-8' },
+  body: '404: Page Not Found',
+});
 
 /** The ks-apiserver routes the emulator serves (kubesphere-api.md §3–§9). */
 export const ROUTES: Route[] = [
@@ -35,25 +44,100 @@ export const ROUTES: Route[] = [
   { method: 'POST', template: `${TENANT}/workspaces`, handler: tenant.createWorkspace, resource: templates },
   { method: 'GET', template: `${TENANT}/workspacetemplates`, handler: tenant.listWorkspaces, resource: templates },
   { method: 'GET', template: `${TENANT}/workspaces`, handler: tenant.listWorkspaces, resource: templates },
-  { method: 'GET', template: `${TENANT}/workspacetemplates/:workspace`, handler: tenant.getWorkspace, resource: templates },
-  { method: 'GET', template: `${TENANT}/workspaces/:workspace/clusters`, handler: tenant.listWorkspaceClusters, resource: templates },
+  {
+    method: 'GET',
+    template: `${TENANT}/workspacetemplates/:workspace`,
+    handler: tenant.getWorkspace,
+    resource: templates,
+  },
+  {
+    method: 'GET',
+    template: `${TENANT}/workspaces/:workspace/clusters`,
+    handler: tenant.listWorkspaceClusters,
+    resource: templates,
+  },
 
-  { method: 'POST', template: `${TENANT}/workspaces/:workspace/namespaces`, handler: tenant.createNamespace, resource: namespaces },
-  { method: 'GET', template: `${TENANT}/workspaces/:workspace/namespaces`, handler: tenant.listNamespaces, resource: namespaces },
-  { method: 'GET', template: `${TENANT}/workspaces/:workspace/namespaces/:namespace`, handler: tenant.getNamespace, resource: namespaces },
+  {
+    method: 'POST',
+    template: `${TENANT}/workspaces/:workspace/namespaces`,
+    handler: tenant.createNamespace,
+    resource: namespaces,
+  },
+  {
+    method: 'GET',
+    template: `${TENANT}/workspaces/:workspace/namespaces`,
+    handler: tenant.listNamespaces,
+    resource: namespaces,
+  },
+  {
+    method: 'GET',
+    template: `${TENANT}/workspaces/:workspace/namespaces/:namespace`,
+    handler: tenant.getNamespace,
+    resource: namespaces,
+  },
 
-  { method: 'POST', template: `${IAM}/workspaces/:workspace/workspacemembers`, handler: members.addWorkspaceMembers, resource: wsMembers },
-  { method: 'GET', template: `${IAM}/workspaces/:workspace/workspacemembers`, handler: members.listWorkspaceMembers, resource: wsMembers },
-  { method: 'GET', template: `${IAM}/workspaces/:workspace/workspacemembers/:member`, handler: members.getWorkspaceMember, resource: wsMembers },
-  { method: 'PUT', template: `${IAM}/workspaces/:workspace/workspacemembers/:member`, handler: members.updateWorkspaceMember, resource: wsMembers },
-  { method: 'DELETE', template: `${IAM}/workspaces/:workspace/workspacemembers/:member`, handler: members.removeWorkspaceMember, resource: wsMembers },
+  {
+    method: 'POST',
+    template: `${IAM}/workspaces/:workspace/workspacemembers`,
+    handler: members.addWorkspaceMembers,
+    resource: wsMembers,
+  },
+  {
+    method: 'GET',
+    template: `${IAM}/workspaces/:workspace/workspacemembers`,
+    handler: members.listWorkspaceMembers,
+    resource: wsMembers,
+  },
+  {
+    method: 'GET',
+    template: `${IAM}/workspaces/:workspace/workspacemembers/:member`,
+    handler: members.getWorkspaceMember,
+    resource: wsMembers,
+  },
+  {
+    method: 'PUT',
+    template: `${IAM}/workspaces/:workspace/workspacemembers/:member`,
+    handler: members.updateWorkspaceMember,
+    resource: wsMembers,
+  },
+  {
+    method: 'DELETE',
+    template: `${IAM}/workspaces/:workspace/workspacemembers/:member`,
+    handler: members.removeWorkspaceMember,
+    resource: wsMembers,
+  },
 
-  { method: 'POST', template: `${IAM}/namespaces/:namespace/namespacemembers`, handler: members.addProjectMembers, resource: nsMembers },
-  { method: 'GET', template: `${IAM}/namespaces/:namespace/namespacemembers`, handler: members.listProjectMembers, resource: nsMembers },
+  {
+    method: 'POST',
+    template: `${IAM}/namespaces/:namespace/namespacemembers`,
+    handler: members.addProjectMembers,
+    resource: nsMembers,
+  },
+  {
+    method: 'GET',
+    template: `${IAM}/namespaces/:namespace/namespacemembers`,
+    handler: members.listProjectMembers,
+    resource: nsMembers,
+  },
   // 4.x has no GET-one route here: the miss falls through to go-restful's 404 (§9).
-  { method: 'GET', template: `${IAM}/namespaces/:namespace/namespacemembers/:member`, handler: pageNotFound, resource: nsMembers },
-  { method: 'PUT', template: `${IAM}/namespaces/:namespace/namespacemembers/:member`, handler: members.updateProjectMember, resource: nsMembers },
-  { method: 'DELETE', template: `${IAM}/namespaces/:namespace/namespacemembers/:member`, handler: members.removeProjectMember, resource: nsMembers },
+  {
+    method: 'GET',
+    template: `${IAM}/namespaces/:namespace/namespacemembers/:member`,
+    handler: pageNotFound,
+    resource: nsMembers,
+  },
+  {
+    method: 'PUT',
+    template: `${IAM}/namespaces/:namespace/namespacemembers/:member`,
+    handler: members.updateProjectMember,
+    resource: nsMembers,
+  },
+  {
+    method: 'DELETE',
+    template: `${IAM}/namespaces/:namespace/namespacemembers/:member`,
+    handler: members.removeProjectMember,
+    resource: nsMembers,
+  },
 ];
 
 interface Compiled {

@@ -114,7 +114,11 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
     if (path === '/oauth/token' && cluster === undefined) {
       if (method !== 'POST') return METHOD_NOT_ALLOWED();
       if (!contentType?.includes('application/x-www-form-urlencoded')) {
-        return { status: 415, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: '415: Unsupported Media Type' };
+        return {
+          status: 415,
+          headers: { 'content-type': 'text/plain; charset=utf-8' },
+          body: '415: Unsupported Media Type',
+        };
       }
       return oauth.token(new URLSearchParams(body));
     }
@@ -256,7 +260,12 @@ function seed(state: State, controllers: Controllers, adminPassword: string): vo
     spec: { email: 'admin@kubesphere.io', password: hashPassword(adminPassword) },
     status: { state: 'Active', lastTransitionTime: state.timestamp() },
   };
-  state.data.globalRoleBindings.admin = { name: 'admin', user: 'admin', role: 'platform-admin', createdAt: state.timestamp() };
+  state.data.globalRoleBindings.admin = {
+    name: 'admin',
+    user: 'admin',
+    role: 'platform-admin',
+    createdAt: state.timestamp(),
+  };
   state.data.workspaces['system-workspace'] = {
     metadata: state.meta('system-workspace', { annotations: { 'kubesphere.io/creator': 'admin' } }),
     spec: { template: { spec: { manager: 'admin' } }, placement: { clusterSelector: {} } },
@@ -269,7 +278,10 @@ function snapshot(state: State) {
   const data = state.data;
   return {
     users: Object.fromEntries(
-      Object.entries(data.users).map(([name, user]) => [name, { ...publicUser(user), hasPassword: Boolean(user.spec.password) }]),
+      Object.entries(data.users).map(([name, user]) => [
+        name,
+        { ...publicUser(user), hasPassword: Boolean(user.spec.password) },
+      ]),
     ),
     globalRoleBindings: data.globalRoleBindings,
     workspaces: data.workspaces,

@@ -94,7 +94,13 @@ export class State {
   }
 
   meta(name: string, extra: Partial<Meta> = {}): Meta {
-    return { name, uid: randomUUID(), resourceVersion: this.nextVersion(), creationTimestamp: this.timestamp(), ...extra };
+    return {
+      name,
+      uid: randomUUID(),
+      resourceVersion: this.nextVersion(),
+      creationTimestamp: this.timestamp(),
+      ...extra,
+    };
   }
 
   nextVersion(): string {

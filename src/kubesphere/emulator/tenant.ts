@@ -14,18 +14,30 @@ export function createWorkspace(ctx: RequestContext): Reply {
   const name = stringField(metadata.name, 'metadata.name', 'WorkspaceTemplate') ?? '';
   const annotations = stringMapField(metadata.annotations, 'metadata.annotations', 'WorkspaceTemplate') ?? {};
   const labels = stringMapField(metadata.labels, 'metadata.labels', 'WorkspaceTemplate');
-  const manager = stringField(record(record(spec.template).spec).manager, 'spec.template.spec.manager', 'WorkspaceTemplate');
+  const manager = stringField(
+    record(record(spec.template).spec).manager,
+    'spec.template.spec.manager',
+    'WorkspaceTemplate',
+  );
   const placement = record(spec.placement);
   const clusters = Array.isArray(placement.clusters)
-    ? placement.clusters.map((c, i) => stringField(record(c).name, `spec.placement.clusters[${i}].name`, 'WorkspaceTemplate') ?? '')
+    ? placement.clusters.map(
+        (c, i) => stringField(record(c).name, `spec.placement.clusters[${i}].name`, 'WorkspaceTemplate') ?? '',
+      )
     : [];
   const { state, controllers } = ctx;
 
   for (const cluster of clusters) {
-    if (!ctx.clusters.some((c) => c.name === cluster)) fail(text(404, `Cluster.cluster.kubesphere.io "${cluster}" not found`));
+    if (!ctx.clusters.some((c) => c.name === cluster))
+      fail(text(404, `Cluster.cluster.kubesphere.io "${cluster}" not found`));
   }
   if (manager && manager !== ctx.user && !ctx.isAdmin) {
-    fail(text(403, `workspacetemplates.tenant.kubesphere.io "${name}" is forbidden: reason: only platform admins may name another manager`));
+    fail(
+      text(
+        403,
+        `workspacetemplates.tenant.kubesphere.io "${name}" is forbidden: reason: only platform admins may name another manager`,
+      ),
+    );
   }
   const badName = invalidName('WorkspaceTemplate.tenant.kubesphere.io', name, 'subdomain');
   if (badName) fail(text(400, badName));
@@ -35,7 +47,10 @@ export function createWorkspace(ctx: RequestContext): Reply {
     metadata: state.meta(name, { annotations, ...(labels ? { labels } : {}) }),
     spec: {
       template: { spec: manager ? { manager } : {} },
-      placement: placement.clusterSelector !== undefined ? { clusterSelector: placement.clusterSelector } : { clusters: clusters.map((c) => ({ name: c })) },
+      placement:
+        placement.clusterSelector !== undefined
+          ? { clusterSelector: placement.clusterSelector }
+          : { clusters: clusters.map((c) => ({ name: c })) },
     },
   };
   state.data.workspaces[name] = workspace;
@@ -60,7 +75,10 @@ export function listWorkspaceClusters(ctx: RequestContext): Reply {
   const workspace = ctx.state.data.workspaces[name];
   if (!workspace) fail(text(404, `WorkspaceTemplate.tenant.kubesphere.io "${name}" not found`));
   const placement = workspace.spec.placement;
-  const names = placement.clusterSelector !== undefined ? ctx.clusters.map((c) => c.name) : (placement.clusters ?? []).map((c) => c.name);
+  const names =
+    placement.clusterSelector !== undefined
+      ? ctx.clusters.map((c) => c.name)
+      : (placement.clusters ?? []).map((c) => c.name);
   const items = names.map((cluster) => ({
     apiVersion: 'cluster.kubesphere.io/v1alpha1',
     kind: 'Cluster',
@@ -76,7 +94,10 @@ export function createNamespace(ctx: RequestContext): Reply {
   const metadata = record(body.metadata);
   const name = stringField(metadata.name, 'metadata.name', 'Namespace') ?? '';
   const annotations = stringMapField(metadata.annotations, 'metadata.annotations', 'Namespace') ?? {};
-  const labels = { ...stringMapField(metadata.labels, 'metadata.labels', 'Namespace'), 'kubesphere.io/workspace': workspace };
+  const labels = {
+    ...stringMapField(metadata.labels, 'metadata.labels', 'Namespace'),
+    'kubesphere.io/workspace': workspace,
+  };
   const { state, controllers } = ctx;
   const namespaces = state.namespacesOf(ctx.cluster);
 
@@ -107,6 +128,7 @@ export function getNamespace(ctx: RequestContext): Reply {
   const namespace = ctx.state.namespacesOf(ctx.cluster)[name];
   if (!namespace) fail(text(404, `Namespace "${name}" not found`));
   // Built by hand in DescribeNamespace, hence the different wording for another workspace's namespace.
-  if (namespace.metadata.labels?.['kubesphere.io/workspace'] !== workspace) fail(text(404, `namespace "${name}" not found`));
+  if (namespace.metadata.labels?.['kubesphere.io/workspace'] !== workspace)
+    fail(text(404, `namespace "${name}" not found`));
   return json(200, withType('v1', 'Namespace', namespace));
 }

@@ -83,13 +83,19 @@ export function updateUser(ctx: RequestContext): Reply {
   const status = record(body.status);
   const name = stringField(metadata.name, 'metadata.name', 'User') ?? '';
   const urlName = ctx.params.name!;
-  if (name !== urlName) fail(text(400, `the name of the object (${name}) does not match the name on the URL (${urlName})`));
+  if (name !== urlName)
+    fail(text(400, `the name of the object (${name}) does not match the name on the URL (${urlName})`));
   const { state, controllers } = ctx;
   const current = state.data.users[name];
   if (!current) fail(text(404, `users.iam.kubesphere.io "${name}" not found`));
   const resourceVersion = stringField(metadata.resourceVersion, 'metadata.resourceVersion', 'User');
   if (!resourceVersion) {
-    fail(text(422, `users.iam.kubesphere.io "${name}" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update`));
+    fail(
+      text(
+        422,
+        `users.iam.kubesphere.io "${name}" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update`,
+      ),
+    );
   }
   if (resourceVersion !== current.metadata.resourceVersion) {
     fail(
@@ -121,8 +127,10 @@ export function updateUser(ctx: RequestContext): Reply {
   }
   // The role change comes after the save: a refusal here leaves the other changes applied (§5).
   if (requestedRole && requestedRole !== currentRole) {
-    if (!ctx.isAdmin) fail(text(403, `user.iam.kubesphere.io "${name}" is forbidden: update global role binding is not allowed`));
-    if (!state.data.globalRoles.includes(requestedRole)) fail(text(404, `GlobalRole.iam.kubesphere.io "${requestedRole}" not found`));
+    if (!ctx.isAdmin)
+      fail(text(403, `user.iam.kubesphere.io "${name}" is forbidden: update global role binding is not allowed`));
+    if (!state.data.globalRoles.includes(requestedRole))
+      fail(text(404, `GlobalRole.iam.kubesphere.io "${requestedRole}" not found`));
     controllers.bindGlobalRole(name, requestedRole);
   }
   return json(200, publicUser(current));

@@ -18,7 +18,8 @@ export function invalidName(qualifiedKind: string, name: string, rule: 'subdomai
   const max = rule === 'subdomain' ? 253 : 63;
   const problems: string[] = [];
   if (name.length > max) problems.push(`must be no more than ${max} characters`);
-  if (!(rule === 'subdomain' ? SUBDOMAIN : LABEL).test(name)) problems.push(rule === 'subdomain' ? SUBDOMAIN_HELP : LABEL_HELP);
+  if (!(rule === 'subdomain' ? SUBDOMAIN : LABEL).test(name))
+    problems.push(rule === 'subdomain' ? SUBDOMAIN_HELP : LABEL_HELP);
   if (problems.length === 0) return undefined;
   return `${prefix}: Invalid value: ${goQuote(name)}: ${problems.join(', ')}`;
 }

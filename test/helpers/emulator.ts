@@ -1,0 +1,59 @@
+import { KubeSphereClient } from '../../src/kubesphere/client.js';
+import { createEmulator, type EmulatorOptions } from '../../src/kubesphere/emulator/server.js';
+
+export const ADMIN_PASSWORD = 'P@88w0rd';
+
+/** An emulator with fast controllers, plus an admin client on it. */
+export async function startEmulator(options: EmulatorOptions = {}) {
+  const emulator = await createEmulator({
+    delays: { userActivationMs: 80, workspaceRolesMs: 80, projectRolesMs: 80 },
+    ...options,
+  });
+  const admin = new KubeSphereClient({
+    baseUrl: emulator.url,
+    credentials: { username: 'admin', password: ADMIN_PASSWORD },
+  });
+  return {
+    emulator,
+    admin,
+    /** Raw HTTP for exact status/body assertions. */
+    http: (path: string, init: RequestInit = {}) => fetch(`${emulator.url}${path}`, init),
+    async token(username = 'admin', password = ADMIN_PASSWORD): Promise<string> {
+      const res = await fetch(`${emulator.url}/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'password',
+          username,
+          password,
+          client_id: 'kubesphere',
+          client_secret: 'kubesphere',
+        }),
+      });
+      const body = (await res.json()) as { access_token?: string };
+      if (!body.access_token) throw new Error(`login of ${username} failed: ${res.status} ${JSON.stringify(body)}`);
+      return body.access_token;
+    },
+    async close() {
+      await admin.close();
+      await emulator.close();
+    },
+  };
+}
+
+export type EmulatorHarness = Awaited<ReturnType<typeof startEmulator>>;
+
+/** Polls until `check` stops throwing (for KubeSphere's asynchronous controllers). */
+export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
