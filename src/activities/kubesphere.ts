@@ -1,0 +1,233 @@
+import type { KubeSphereClient } from '../kubesphere/client.js';
+import { isKubeSphereError } from '../kubesphere/errors.js';
+import { KEYS } from '../kubesphere/schemas.js';
+import { SealError, type Unsealer } from '../codec/seal.js';
+import { checkPassword, formatProblems } from '../policy/names.js';
+import { FailureType, type FieldDifference } from '../shared/failures.js';
+import { failure, mapFailures, mismatch } from './to-failure.js';
+
+export type StepOutcome = 'created' | 'existed' | 'kept-existing-role' | 'updated' | 'unchanged';
+
+export interface StepResult {
+  outcome: StepOutcome;
+  /** what was there before, when it differs from what was asked */
+  existingRole?: string;
+  requestedRole?: string;
+}
+
+export interface EnsureUserInput {
+  username: string;
+  email: string;
+  sealedPassword?: string;
+  globalRole: string;
+}
+export interface EnsureWorkspaceInput {
+  name: string;
+  /** the cluster a project will be placed on; the workspace must be placed there too */
+  cluster?: string;
+  create: boolean;
+}
+export interface EnsureProjectInput {
+  workspace: string;
+  name: string;
+  cluster?: string;
+  create: boolean;
+}
+export interface WorkspaceMemberInput {
+  workspace: string;
+  username: string;
+  role: string;
+}
+export interface ProjectMemberInput {
+  cluster?: string;
+  project: string;
+  username: string;
+  role: string;
+}
+
+export interface RoleChangeResult {
+  outcome: 'updated' | 'unchanged';
+  from: string;
+  to: string;
+}
+
+export interface KubeSphereActivityDeps {
+  client: KubeSphereClient;
+  /** opens sealed passwords; without it, a request carrying a password fails */
+  unsealer?: Unsealer;
+  /** recorded as kubesphere.io/creator, as the console does */
+  creator?: string;
+}
+
+/**
+ * One remote change per activity, idempotent: "already exists" is read back and compared, so any
+ * retry is harmless and a difference is a clear, non-retryable ResourceMismatch.
+ */
+export function createKubeSphereActivities({ client, unsealer, creator }: KubeSphereActivityDeps) {
+  const creatorAnnotation: Record<string, string> = creator ? { [KEYS.creator]: creator } : {};
+
+  function openPassword(sealed: string | undefined): string | undefined {
+    if (!sealed) return undefined;
+    if (!unsealer) throw failure(FailureType.SealError, 'this worker has no key to open sealed passwords', true);
+    let password: string;
+    try {
+      password = unsealer.open(sealed);
+    } catch (error) {
+      throw failure(FailureType.SealError, error instanceof SealError ? error.message : 'could not open the sealed password', true);
+    }
+    const problems = checkPassword(password);
+    if (problems.length) throw failure(FailureType.PolicyViolation, formatProblems(problems), true);
+    return password;
+  }
+
+  async function readBack<T>(read: () => Promise<T>): Promise<T> {
+    try {
+      return await read();
+    } catch (error) {
+      // Just answered "exists", now "not found": the informer cache lags behind writes (§1.6). Retry.
+      if (isKubeSphereError(error, 'KS_NOT_FOUND')) throw failure(FailureType.RoleNotReady, `read-after-write lag: ${error.message}`, false);
+      throw error;
+    }
+  }
+
+  return mapFailures({
+    async ensureUser(input: EnsureUserInput): Promise<StepResult> {
+      const password = openPassword(input.sealedPassword);
+      try {
+        await client.createUser({
+          name: input.username,
+          email: input.email,
+          password,
+          globalRole: input.globalRole,
+          annotations: { ...creatorAnnotation, ...(password ? { [KEYS.uninitialized]: 'true' } : {}) },
+        });
+        return { outcome: 'created' };
+      } catch (error) {
+        if (!isKubeSphereError(error, 'KS_ALREADY_EXISTS')) throw error;
+      }
+      const user = await readBack(() => client.getUser(input.username));
+      const existingEmail = user.spec?.email ?? '';
+      if (existingEmail.toLowerCase() !== input.email.toLowerCase()) {
+        throw mismatch(`user ${input.username}`, [{ field: 'email', existing: existingEmail, requested: input.email }]);
+      }
+      const role = user.metadata.annotations?.[KEYS.globalRole];
+      if (!role) {
+        // Nothing to replace: grant what was asked.
+        await client.setUserGlobalRole(input.username, input.globalRole);
+        return { outcome: 'updated', requestedRole: input.globalRole };
+      }
+      if (role !== input.globalRole) return { outcome: 'kept-existing-role', existingRole: role, requestedRole: input.globalRole };
+      return { outcome: 'existed' };
+    },
+
+    async ensureWorkspace(input: EnsureWorkspaceInput): Promise<StepResult> {
+      const cluster = input.cluster ?? 'host';
+      if (input.create) {
+        try {
+          await client.createWorkspace({ name: input.name, clusters: [cluster], annotations: creatorAnnotation });
+          return { outcome: 'created' };
+        } catch (error) {
+          if (!isKubeSphereError(error, 'KS_ALREADY_EXISTS')) throw error;
+        }
+      }
+      let workspace;
+      try {
+        workspace = await (input.create ? readBack(() => client.getWorkspace(input.name)) : client.getWorkspace(input.name));
+      } catch (error) {
+        if (isKubeSphereError(error, 'KS_NOT_FOUND')) throw failure(FailureType.Missing, `workspace ${input.name} does not exist and creating it was not asked for`, true);
+        throw error;
+      }
+      const placement = workspace.spec?.placement;
+      const placed = placement?.clusterSelector !== undefined || (placement?.clusters ?? []).some((c) => c.name === cluster);
+      if (!placed) {
+        const existing = (placement?.clusters ?? []).map((c) => c.name).join(',') || '(none)';
+        throw mismatch(`workspace ${input.name}`, [{ field: 'placement.clusters', existing, requested: `includes ${cluster}` }]);
+      }
+      return { outcome: 'existed' };
+    },
+
+    async ensureProject(input: EnsureProjectInput): Promise<StepResult> {
+      const ref = { workspace: input.workspace, name: input.name, cluster: input.cluster };
+      if (input.create) {
+        try {
+          await client.createProject({ ...ref, creator });
+          return { outcome: 'created' };
+        } catch (error) {
+          if (!isKubeSphereError(error, 'KS_ALREADY_EXISTS')) throw error;
+        }
+      }
+      let project;
+      try {
+        project = await client.getProject(ref);
+      } catch (error) {
+        if (!isKubeSphereError(error, 'KS_NOT_FOUND')) throw error;
+        // KubeSphere words the two cases differently (§7): lower-case "namespace" = another workspace's.
+        if (error.serverMessage.startsWith('namespace ')) {
+          throw mismatch(`project ${input.name}`, [{ field: 'workspace', existing: '(another workspace)', requested: input.workspace }]);
+        }
+        if (!input.create) throw failure(FailureType.Missing, `project ${input.name} does not exist and creating it was not asked for`, true);
+        throw failure(FailureType.RoleNotReady, `read-after-write lag: ${error.message}`, false);
+      }
+      const differences: FieldDifference[] = [];
+      const managed = project.metadata.labels?.[KEYS.managedLabel];
+      if (managed !== 'true') differences.push({ field: `labels.${KEYS.managedLabel}`, existing: managed ?? '(unset)', requested: 'true' });
+      if (differences.length) throw mismatch(`project ${input.name}`, differences);
+      return { outcome: 'existed' };
+    },
+
+    async ensureWorkspaceMember(input: WorkspaceMemberInput): Promise<StepResult> {
+      const roles = await client.workspaceRolesOf(input.workspace, input.username);
+      if (roles.includes(input.role)) return { outcome: 'existed' };
+      // KubeSphere's POST would replace the role: an existing member keeps theirs.
+      if (roles.length > 0) return { outcome: 'kept-existing-role', existingRole: roles[0], requestedRole: input.role };
+      await addMember(() => client.addWorkspaceMembers(input.workspace, [{ username: input.username, roleRef: input.role }]), input.role);
+      return { outcome: 'created' };
+    },
+
+    async ensureProjectMember(input: ProjectMemberInput): Promise<StepResult> {
+      const ref = { namespace: input.project, cluster: input.cluster };
+      const roles = await client.projectRolesOf(ref, input.username);
+      if (roles.includes(input.role)) return { outcome: 'existed' };
+      if (roles.length > 0) return { outcome: 'kept-existing-role', existingRole: roles[0], requestedRole: input.role };
+      await addMember(() => client.addProjectMembers(ref, [{ username: input.username, roleRef: input.role }]), input.role);
+      return { outcome: 'created' };
+    },
+
+    async setGlobalRole(input: { username: string; role: string }): Promise<RoleChangeResult> {
+      const user = await client.getUser(input.username);
+      const from = user.metadata.annotations?.[KEYS.globalRole] ?? '';
+      if (from === input.role) return { outcome: 'unchanged', from, to: input.role };
+      await client.setUserGlobalRole(input.username, input.role);
+      return { outcome: 'updated', from, to: input.role };
+    },
+
+    async setWorkspaceRole(input: WorkspaceMemberInput): Promise<RoleChangeResult> {
+      const roles = await client.workspaceRolesOf(input.workspace, input.username);
+      if (roles.length === 0) throw failure(FailureType.NotAMember, `${input.username} is not a member of workspace ${input.workspace}`, true);
+      if (roles.length === 1 && roles[0] === input.role) return { outcome: 'unchanged', from: input.role, to: input.role };
+      await addMember(() => client.updateWorkspaceMember(input.workspace, { username: input.username, roleRef: input.role }), input.role);
+      return { outcome: 'updated', from: roles[0]!, to: input.role };
+    },
+
+    async setProjectRole(input: ProjectMemberInput): Promise<RoleChangeResult> {
+      const ref = { namespace: input.project, cluster: input.cluster };
+      const roles = await client.projectRolesOf(ref, input.username);
+      if (roles.length === 0) throw failure(FailureType.NotAMember, `${input.username} is not a member of project ${input.project}`, true);
+      if (roles.length === 1 && roles[0] === input.role) return { outcome: 'unchanged', from: input.role, to: input.role };
+      await addMember(() => client.updateProjectMember(ref, { username: input.username, roleRef: input.role }), input.role);
+      return { outcome: 'updated', from: roles[0]!, to: input.role };
+    },
+  });
+}
+
+/** A built-in role 404s until KubeSphere's controller has made it: retryable, bounded by the step's timeout. */
+async function addMember(call: () => Promise<unknown>, role: string): Promise<void> {
+  try {
+    await call();
+  } catch (error) {
+    if (isKubeSphereError(error, 'KS_NOT_FOUND')) throw failure(FailureType.RoleNotReady, `role ${role} is not there (yet): ${error.message}`, false);
+    throw error;
+  }
+}
+
+export type KubeSphereActivities = ReturnType<typeof createKubeSphereActivities>;

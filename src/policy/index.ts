@@ -1,0 +1,3 @@
+export * from './names.js';
+export * from './plan.js';
+export * from './roles.js';

@@ -1,0 +1,256 @@
+import {
+  checkClusterName,
+  checkEmail,
+  checkProjectName,
+  checkUsername,
+  checkWorkspaceName,
+  type Problem,
+} from './names.js';
+import {
+  DEFAULT_ROLES,
+  parseGlobalRole,
+  parseProjectRole,
+  parseWorkspaceRole,
+  rankOf,
+  workspaceRoleName,
+  type GlobalRole,
+  type ProjectRole,
+  type Scope,
+  type WorkspaceRoleSuffix,
+} from './roles.js';
+
+/** A grant that needs an explicit approval, written `<scope>:<role>` (e.g. `workspace:admin`). */
+export type ElevatedRole = `${Scope}:${string}`;
+
+export const DEFAULT_ELEVATED_ROLES: readonly ElevatedRole[] = [
+  'platform:platform-admin',
+  'platform:platform-self-provisioner',
+  'workspace:admin',
+  'workspace:self-provisioner',
+  'project:admin',
+  'project:operator',
+];
+
+export interface PolicyOptions {
+  /** which built-in roles need approval; default DEFAULT_ELEVATED_ROLES */
+  elevatedRoles?: readonly string[];
+  /** how long an elevated grant waits for its approval, e.g. '72h' (the default) or '15m' */
+  approvalTimeout?: string;
+}
+
+/** What someone asks for. Roles default to least privilege; every part but the user is optional. */
+export interface OnboardUserInput {
+  username: string;
+  email: string;
+  /** the password sealed for the workers (src/codec/seal.ts); absent for users of an identity provider */
+  sealedPassword?: string;
+  globalRole?: string;
+  workspace?: string;
+  workspaceRole?: string;
+  /** false: the workspace must already exist (default true: create it when missing) */
+  createWorkspace?: boolean;
+  project?: string;
+  projectRole?: string;
+  createProject?: boolean;
+  /** cluster of the project; absent means the host cluster without a /clusters prefix */
+  cluster?: string;
+  batchId?: string;
+  requestedBy?: string;
+  policy?: PolicyOptions;
+}
+
+export interface Grant {
+  scope: Scope;
+  role: string;
+  /** what the role is on: the platform, a workspace, or cluster/project */
+  target: string;
+}
+
+export interface OnboardingPlan {
+  username: string;
+  email: string;
+  sealedPassword?: string;
+  globalRole: GlobalRole;
+  workspace?: { name: string; role: string; suffix: WorkspaceRoleSuffix; create: boolean };
+  project?: { name: string; cluster?: string; role: ProjectRole; create: boolean };
+  /** grants that wait for an approval before anything is done */
+  elevated: Grant[];
+}
+
+export type PlanResult<T> = { ok: true; plan: T } | { ok: false; problems: Problem[] };
+
+/** Validates a request and turns it into the exact grants to make. Pure: safe inside a workflow. */
+export function planOnboarding(input: OnboardUserInput): PlanResult<OnboardingPlan> {
+  const problems: Problem[] = [];
+  const text = (value: unknown, field: string, required: boolean): string | undefined => {
+    if (value === undefined || value === null || (value === '' && !required)) return undefined;
+    if (typeof value !== 'string') {
+      problems.push({ field, message: `must be text, got ${typeof value}` });
+      return undefined;
+    }
+    return value.trim() === value ? value : (problems.push({ field, message: 'must not start or end with white space' }), undefined);
+  };
+
+  const username = text(input.username, 'username', true) ?? '';
+  const email = text(input.email, 'email', true) ?? '';
+  problems.push(...checkUsername(username), ...checkEmail(email));
+
+  const globalRoleText = text(input.globalRole, 'globalRole', false) ?? DEFAULT_ROLES.platform;
+  const globalRole = parseGlobalRole(globalRoleText);
+  if (!globalRole.ok) problems.push({ field: 'globalRole', message: globalRole.reason });
+
+  const workspaceName = text(input.workspace, 'workspace', false);
+  const projectName = text(input.project, 'project', false);
+  const cluster = text(input.cluster, 'cluster', false);
+  if (cluster !== undefined) problems.push(...checkClusterName(cluster));
+
+  let workspace: OnboardingPlan['workspace'];
+  if (workspaceName !== undefined) {
+    const nameProblems = checkWorkspaceName(workspaceName);
+    problems.push(...nameProblems);
+    const roleText = text(input.workspaceRole, 'workspaceRole', false) ?? DEFAULT_ROLES.workspace;
+    const role = parseWorkspaceRole(workspaceName, roleText);
+    if (!role.ok) problems.push({ field: 'workspaceRole', message: role.reason });
+    else if (nameProblems.length === 0) {
+      workspace = { name: workspaceName, role: workspaceRoleName(workspaceName, role.role), suffix: role.role, create: input.createWorkspace !== false };
+    }
+  } else if (input.workspaceRole !== undefined && input.workspaceRole !== '') {
+    problems.push({ field: 'workspaceRole', message: 'needs a workspace' });
+  }
+
+  let project: OnboardingPlan['project'];
+  if (projectName !== undefined) {
+    const nameProblems = checkProjectName(projectName);
+    problems.push(...nameProblems);
+    if (workspaceName === undefined) problems.push({ field: 'project', message: 'needs a workspace: a project lives in one' });
+    const role = parseProjectRole(text(input.projectRole, 'projectRole', false) ?? DEFAULT_ROLES.project);
+    if (!role.ok) problems.push({ field: 'projectRole', message: role.reason });
+    else if (nameProblems.length === 0) project = { name: projectName, cluster, role: role.role, create: input.createProject !== false };
+  } else if (input.projectRole !== undefined && input.projectRole !== '') {
+    problems.push({ field: 'projectRole', message: 'needs a project' });
+  }
+
+  const elevatedSet = elevatedRoles(input.policy, problems);
+  if (problems.length > 0 || !globalRole.ok) return { ok: false, problems };
+
+  const grants: Grant[] = [{ scope: 'platform', role: globalRole.role, target: 'platform' }];
+  if (workspace) grants.push({ scope: 'workspace', role: workspace.suffix, target: workspace.name });
+  if (project) grants.push({ scope: 'project', role: project.role, target: `${project.cluster ?? 'host'}/${project.name}` });
+
+  return {
+    ok: true,
+    plan: {
+      username,
+      email,
+      ...(input.sealedPassword ? { sealedPassword: input.sealedPassword } : {}),
+      globalRole: globalRole.role,
+      workspace,
+      project,
+      elevated: grants.filter((g) => elevatedSet.has(`${g.scope}:${g.role}`)),
+    },
+  };
+}
+
+function elevatedRoles(policy: PolicyOptions | undefined, problems: Problem[]): Set<string> {
+  const list = policy?.elevatedRoles ?? DEFAULT_ELEVATED_ROLES;
+  for (const entry of list) {
+    if (!/^(platform|workspace|project):[a-z-]+$/.test(entry)) {
+      problems.push({ field: 'policy.elevatedRoles', message: `"${entry}" must look like <platform|workspace|project>:<role>` });
+    }
+  }
+  return new Set(list);
+}
+
+// ---- explicit role changes -----------------------------------------------------------------------
+
+export interface ChangeRoleInput {
+  username: string;
+  scope: Scope;
+  /** the new role: a platform role, a workspace role (suffix or full name) or a project role */
+  role: string;
+  workspace?: string;
+  project?: string;
+  cluster?: string;
+  requestedBy?: string;
+  policy?: PolicyOptions;
+}
+
+export interface RoleChangePlan {
+  username: string;
+  scope: Scope;
+  /** the full role name KubeSphere knows (e.g. `ws1-admin`) */
+  role: string;
+  /** the role's rank key within its scope (e.g. `admin`) */
+  roleKey: string;
+  workspace?: string;
+  project?: string;
+  cluster?: string;
+  elevated: Grant[];
+}
+
+export function planRoleChange(input: ChangeRoleInput): PlanResult<RoleChangePlan> {
+  const problems: Problem[] = [...checkUsername(typeof input.username === 'string' ? input.username : '')];
+  if (input.cluster !== undefined) problems.push(...checkClusterName(input.cluster));
+  let role = '';
+  let roleKey = '';
+  let target = 'platform';
+  switch (input.scope) {
+    case 'platform': {
+      const parsed = parseGlobalRole(input.role);
+      if (parsed.ok) role = roleKey = parsed.role;
+      else problems.push({ field: 'role', message: parsed.reason });
+      break;
+    }
+    case 'workspace': {
+      if (!input.workspace) {
+        problems.push({ field: 'workspace', message: 'is required for a workspace role' });
+        break;
+      }
+      problems.push(...checkWorkspaceName(input.workspace));
+      const parsed = parseWorkspaceRole(input.workspace, input.role);
+      if (parsed.ok) {
+        role = workspaceRoleName(input.workspace, parsed.role);
+        roleKey = parsed.role;
+      } else problems.push({ field: 'role', message: parsed.reason });
+      target = input.workspace;
+      break;
+    }
+    case 'project': {
+      if (!input.project) {
+        problems.push({ field: 'project', message: 'is required for a project role' });
+        break;
+      }
+      problems.push(...checkProjectName(input.project));
+      const parsed = parseProjectRole(input.role);
+      if (parsed.ok) role = roleKey = parsed.role;
+      else problems.push({ field: 'role', message: parsed.reason });
+      target = `${input.cluster ?? 'host'}/${input.project}`;
+      break;
+    }
+    default:
+      problems.push({ field: 'scope', message: `"${String(input.scope)}" must be platform, workspace or project` });
+  }
+  const elevatedSet = elevatedRoles(input.policy, problems);
+  if (problems.length > 0) return { ok: false, problems };
+  const grant: Grant = { scope: input.scope, role: roleKey, target };
+  return {
+    ok: true,
+    plan: {
+      username: input.username,
+      scope: input.scope,
+      role,
+      roleKey,
+      workspace: input.workspace,
+      project: input.project,
+      cluster: input.cluster,
+      elevated: elevatedSet.has(`${input.scope}:${roleKey}`) ? [grant] : [],
+    },
+  };
+}
+
+/** upgrade, downgrade or lateral, by the built-in privilege order of the scope. */
+export function changeDirection(scope: Scope, fromKey: string | undefined, toKey: string): 'grant' | 'upgrade' | 'downgrade' | 'unchanged' {
+  if (fromKey === undefined) return 'grant';
+  if (fromKey === toKey) return 'unchanged';
+  return rankOf(scope, toKey) > rankOf(scope, fromKey) ? 'upgrade' : 'downgrade';
+}

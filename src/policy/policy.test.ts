@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { checkPassword, formatProblems } from './names.js';
+import { changeDirection, planOnboarding, planRoleChange, type OnboardUserInput } from './plan.js';
+
+const base: OnboardUserInput = { username: 'alice', email: 'alice@example.com' };
+const fields = (input: OnboardUserInput) => {
+  const result = planOnboarding(input);
+  return result.ok ? [] : result.problems.map((p) => p.field);
+};
+
+describe('planOnboarding', () => {
+  it('defaults to least privilege: platform-regular, <ws>-regular, project viewer, nothing elevated', () => {
+    const result = planOnboarding({ ...base, workspace: 'team-a', project: 'team-a-dev' });
+    expect(result).toEqual({
+      ok: true,
+      plan: {
+        username: 'alice',
+        email: 'alice@example.com',
+        globalRole: 'platform-regular',
+        workspace: { name: 'team-a', role: 'team-a-regular', suffix: 'regular', create: true },
+        project: { name: 'team-a-dev', cluster: undefined, role: 'viewer', create: true },
+        elevated: [],
+      },
+    });
+  });
+
+  it('accepts workspace roles as suffix or full name', () => {
+    for (const role of ['viewer', 'team-a-viewer']) {
+      const result = planOnboarding({ ...base, workspace: 'team-a', workspaceRole: role });
+      expect(result.ok && result.plan.workspace?.role).toBe('team-a-viewer');
+    }
+  });
+
+  it.each([
+    ['platform-admin', 'globalRole', { globalRole: 'platform-admin' }],
+    ['platform-self-provisioner', 'globalRole', { globalRole: 'platform-self-provisioner' }],
+    ['workspace admin', 'workspaceRole', { workspace: 'ws', workspaceRole: 'admin' }],
+    ['workspace self-provisioner', 'workspaceRole', { workspace: 'ws', workspaceRole: 'ws-self-provisioner' }],
+    ['project admin', 'projectRole', { workspace: 'ws', project: 'p', projectRole: 'admin' }],
+    ['project operator', 'projectRole', { workspace: 'ws', project: 'p', projectRole: 'operator' }],
+  ])('marks %s as elevated', (_label, _field, extra) => {
+    const result = planOnboarding({ ...base, ...extra });
+    expect(result.ok && result.plan.elevated.length).toBe(1);
+  });
+
+  it('lets the elevated list be configured', () => {
+    const result = planOnboarding({ ...base, workspace: 'ws', workspaceRole: 'admin', policy: { elevatedRoles: ['platform:platform-admin'] } });
+    expect(result.ok && result.plan.elevated).toEqual([]);
+    expect(fields({ ...base, policy: { elevatedRoles: ['admin'] } })).toEqual(['policy.elevatedRoles']);
+  });
+
+  it.each([
+    ['custom global role', { globalRole: 'cluster-admin' }, 'globalRole', /not a built-in platform role/],
+    ['custom workspace role', { workspace: 'ws', workspaceRole: 'ws-superuser' }, 'workspaceRole', /not a built-in role of workspace ws/],
+    ["another workspace's role", { workspace: 'ws', workspaceRole: 'other-admin' }, 'workspaceRole', /not a built-in role/],
+    ['custom project role', { workspace: 'ws', project: 'p', projectRole: 'deployer' }, 'projectRole', /not a built-in project role/],
+    ['upper-case username', { username: 'Alice' }, 'username', /lower-case/],
+    ['long username', { username: 'a'.repeat(33) }, 'username', /at most 32/],
+    ['email', { email: 'alice@' }, 'email', /not a valid email/],
+    ['missing email', { email: '' }, 'email', /is required/],
+    ['long workspace', { workspace: 'w'.repeat(47) }, 'workspace', /at most 46 .* role names fit/],
+    ['project starting with a digit', { workspace: 'ws', project: '1p' }, 'project', /must start with a lower-case letter/],
+    ['project without workspace', { project: 'p' }, 'project', /needs a workspace/],
+    ['role without project', { projectRole: 'viewer' }, 'projectRole', /needs a project/],
+    ['bad cluster', { cluster: 'Host_1' }, 'cluster', /not a valid cluster name/],
+    ['white space', { username: ' alice' }, 'username', /white space/],
+    ['wrong type', { username: 7 as unknown as string }, 'username', /must be text/],
+  ])('refuses %s, naming the field and why', (_label, extra, field, message) => {
+    const result = planOnboarding({ ...base, ...(extra as Partial<OnboardUserInput>) });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    const problem = result.problems.find((p) => p.field === field);
+    expect(problem?.message).toMatch(message);
+  });
+
+  it('reports every problem at once', () => {
+    expect(fields({ username: 'A', email: 'x', globalRole: 'god', workspace: 'ws', workspaceRole: 'owner' }).sort()).toEqual([
+      'email',
+      'globalRole',
+      'username',
+      'workspaceRole',
+    ]);
+  });
+});
+
+describe('checkPassword', () => {
+  it('follows the server rule and never echoes the value', () => {
+    expect(checkPassword('Passw0rd')).toEqual([]);
+    const problems = checkPassword('secretpw');
+    expect(formatProblems(problems)).toBe('password: must contain an upper-case letter, a digit');
+    expect(formatProblems(checkPassword('S1s'))).toBe('password: must be 8 to 64 characters long (got 3)');
+    expect(formatProblems(checkPassword('x'.repeat(65)))).not.toContain('xxx');
+  });
+});
+
+describe('planRoleChange', () => {
+  it('names the full workspace role and marks admin as elevated', () => {
+    const result = planRoleChange({ username: 'bob', scope: 'workspace', workspace: 'ws', role: 'admin' });
+    expect(result.ok && result.plan).toMatchObject({ role: 'ws-admin', roleKey: 'admin', elevated: [{ scope: 'workspace', role: 'admin', target: 'ws' }] });
+  });
+
+  it('refuses custom roles and missing scopes', () => {
+    const custom = planRoleChange({ username: 'bob', scope: 'project', project: 'p', role: 'deployer' });
+    expect(custom.ok).toBe(false);
+    const noWs = planRoleChange({ username: 'bob', scope: 'workspace', role: 'viewer' });
+    expect(!noWs.ok && noWs.problems[0]).toEqual({ field: 'workspace', message: 'is required for a workspace role' });
+  });
+
+  it('calls changes by their direction', () => {
+    expect(changeDirection('project', 'viewer', 'admin')).toBe('upgrade');
+    expect(changeDirection('workspace', 'admin', 'viewer')).toBe('downgrade');
+    expect(changeDirection('platform', 'platform-regular', 'platform-regular')).toBe('unchanged');
+    expect(changeDirection('platform', undefined, 'platform-regular')).toBe('grant');
+  });
+});

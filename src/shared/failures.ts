@@ -1,0 +1,27 @@
+/**
+ * Failure types of our own, beside the KubeSphere codes (KS_*) that activities pass through as types.
+ * Sandbox-safe: imported by workflows, activities and the CLI alike.
+ */
+export const FailureType = {
+  /** something that exists differs from what was asked; the details name each field */
+  ResourceMismatch: 'ResourceMismatch',
+  /** a built-in role is not there yet right after its workspace or project was created */
+  RoleNotReady: 'RoleNotReady',
+  /** a required workspace or project does not exist and creating it was not asked for */
+  Missing: 'Missing',
+  /** a role change for someone who is not a member */
+  NotAMember: 'NotAMember',
+  /** the request breaks a rule of src/policy (names, built-in roles) */
+  PolicyViolation: 'PolicyViolation',
+  ApprovalRejected: 'ApprovalRejected',
+  ApprovalTimedOut: 'ApprovalTimedOut',
+  /** a sealed password could not be opened on this worker */
+  SealError: 'SealError',
+} as const;
+export type FailureType = (typeof FailureType)[keyof typeof FailureType];
+
+export interface FieldDifference {
+  field: string;
+  existing: string;
+  requested: string;
+}

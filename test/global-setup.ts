@@ -1,0 +1,37 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import type { TestProject } from 'vitest/node';
+import { findTemporalCli } from '../src/temporal/cli-binary.js';
+import { startDevServer } from '../src/temporal/dev-server.js';
+import { workflowsPath } from '../src/temporal/worker.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    temporalAddress: string;
+    temporalCli: string;
+    workflowBundlePath: string;
+  }
+}
+
+/** One real Temporal dev server and one workflow bundle for the whole run. */
+export default async function setup(project: TestProject) {
+  const cacheDir = process.env.KS_ONBOARD_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'ks-onboard');
+  const binary = await findTemporalCli({ explicit: process.env.TEMPORAL_CLI, path: process.env.PATH, cacheDir, log: (l) => console.log(l) });
+  const [server, bundle] = await Promise.all([
+    startDevServer({ binary, port: 0 }),
+    bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quietLogger }),
+  ]);
+  const bundlePath = join(mkdtempSync(join(tmpdir(), 'ks-bundle-')), 'workflows.js');
+  writeFileSync(bundlePath, bundle.code);
+  project.provide('temporalAddress', server.address);
+  project.provide('temporalCli', binary);
+  project.provide('workflowBundlePath', bundlePath);
+  return async () => {
+    await server.stop();
+  };
+}
+
+const noop = () => undefined;
+const quietLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: (m: string) => console.error(m), log: noop };
