@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import type { Credentials } from './kubesphere/auth.js';
 
 /**
  * Configuration from the environment, parsed once per concern with zod. A bad or missing value fails
@@ -13,7 +14,12 @@ export class ConfigError extends Error {
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const list = z
   .string()
-  .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean))
+  .transform((value) =>
+    value
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean),
+  )
   .optional();
 
 const temporalSchema = z.object({
@@ -24,7 +30,10 @@ const temporalSchema = z.object({
 
 const kubesphereSchema = z
   .object({
-    KUBESPHERE_HOST: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. http://ks-apiserver.kubesphere-system.svc' }),
+    KUBESPHERE_HOST: z.url({
+      protocol: /^https?$/,
+      error: 'must be an http(s) URL, e.g. http://ks-apiserver.kubesphere-system.svc',
+    }),
     KUBESPHERE_USERNAME: z.string().min(1).optional(),
     KUBESPHERE_PASSWORD: z.string().min(1).optional(),
     KUBESPHERE_TOKEN: z.string().min(1).optional(),
@@ -33,7 +42,11 @@ const kubesphereSchema = z
   })
   .superRefine((env, ctx) => {
     if (!env.KUBESPHERE_TOKEN && !(env.KUBESPHERE_USERNAME && env.KUBESPHERE_PASSWORD)) {
-      ctx.addIssue({ code: 'custom', path: ['KUBESPHERE_PASSWORD'], message: 'set KUBESPHERE_USERNAME and KUBESPHERE_PASSWORD, or KUBESPHERE_TOKEN' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['KUBESPHERE_PASSWORD'],
+        message: 'set KUBESPHERE_USERNAME and KUBESPHERE_PASSWORD, or KUBESPHERE_TOKEN',
+      });
     }
   });
 
@@ -41,13 +54,19 @@ const workerSchema = z.object({
   KS_ONBOARD_MAX_CONCURRENT_ACTIVITIES: positiveInt(20),
   /** task-queue-wide, enforced by the server: adding workers never raises the load on KubeSphere */
   KS_ONBOARD_ACTIVITIES_PER_SECOND: z.coerce.number().positive().default(50),
-  KS_ONBOARD_SHUTDOWN_GRACE: z.string().regex(/^\d+(ms|s|m)$/, 'must look like 30s').default('30s'),
+  KS_ONBOARD_SHUTDOWN_GRACE: z
+    .string()
+    .regex(/^\d+(ms|s|m)$/, 'must look like 30s')
+    .default('30s'),
   KS_ONBOARD_SEAL_PRIVATE_KEYS: list,
 });
 
 const policySchema = z.object({
   KS_ONBOARD_ELEVATED_ROLES: list,
-  KS_ONBOARD_APPROVAL_TIMEOUT: z.string().regex(/^\d+(ms|s|m|h|d)$/, 'must look like 90s, 15m, 72h or 7d').optional(),
+  KS_ONBOARD_APPROVAL_TIMEOUT: z
+    .string()
+    .regex(/^\d+(ms|s|m|h|d)$/, 'must look like 90s, 15m, 72h or 7d')
+    .optional(),
   KS_ONBOARD_SEAL_PUBLIC_KEY: z.string().min(1).optional(),
 });
 
@@ -66,11 +85,15 @@ function parse<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.output
 
 export function temporalConfig(env: NodeJS.ProcessEnv = process.env) {
   const parsed = parse(temporalSchema, env);
-  return { address: parsed.TEMPORAL_ADDRESS, namespace: parsed.TEMPORAL_NAMESPACE, taskQueue: parsed.KS_ONBOARD_TASK_QUEUE };
+  return {
+    address: parsed.TEMPORAL_ADDRESS,
+    namespace: parsed.TEMPORAL_NAMESPACE,
+    taskQueue: parsed.KS_ONBOARD_TASK_QUEUE,
+  };
 }
 export type TemporalConfig = ReturnType<typeof temporalConfig>;
 
-export function kubesphereConfig(env: NodeJS.ProcessEnv = process.env) {
+export function kubesphereConfig(env: NodeJS.ProcessEnv = process.env): KubeSphereConfig {
   const parsed = parse(kubesphereSchema, env);
   const credentials = parsed.KUBESPHERE_TOKEN
     ? { token: parsed.KUBESPHERE_TOKEN }
@@ -82,7 +105,12 @@ export function kubesphereConfig(env: NodeJS.ProcessEnv = process.env) {
       };
   return { baseUrl: parsed.KUBESPHERE_HOST, credentials, username: parsed.KUBESPHERE_USERNAME };
 }
-export type KubeSphereConfig = ReturnType<typeof kubesphereConfig>;
+export interface KubeSphereConfig {
+  baseUrl: string;
+  credentials: Credentials;
+  /** the account we act as, recorded as kubesphere.io/creator */
+  username: string | undefined;
+}
 
 export function workerConfig(env: NodeJS.ProcessEnv = process.env) {
   const parsed = parse(workerSchema, env);
@@ -110,7 +138,9 @@ export function pathsConfig(env: NodeJS.ProcessEnv = process.env) {
   const dataDir = resolve(parsed.KS_ONBOARD_DATA_DIR);
   return {
     dataDir,
-    cacheDir: resolve(parsed.KS_ONBOARD_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'ks-onboard')),
+    cacheDir: resolve(
+      parsed.KS_ONBOARD_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'ks-onboard'),
+    ),
     temporalCli: parsed.TEMPORAL_CLI,
     devKeys: { private: join(dataDir, 'keys', 'seal-private.pem'), public: join(dataDir, 'keys', 'seal-public.pem') },
   };

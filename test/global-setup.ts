@@ -17,8 +17,14 @@ declare module 'vitest' {
 
 /** One real Temporal dev server and one workflow bundle for the whole run. */
 export default async function setup(project: TestProject) {
-  const cacheDir = process.env.KS_ONBOARD_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'ks-onboard');
-  const binary = await findTemporalCli({ explicit: process.env.TEMPORAL_CLI, path: process.env.PATH, cacheDir, log: (l) => console.log(l) });
+  const cacheDir =
+    process.env.KS_ONBOARD_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'ks-onboard');
+  const binary = await findTemporalCli({
+    explicit: process.env.TEMPORAL_CLI,
+    path: process.env.PATH,
+    cacheDir,
+    log: (l) => console.log(l),
+  });
   const [server, bundle] = await Promise.all([
     startDevServer({ binary, port: 0 }),
     bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quietLogger }),
@@ -34,4 +40,11 @@ export default async function setup(project: TestProject) {
 }
 
 const noop = () => undefined;
-const quietLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: (m: string) => console.error(m), log: noop };
+const quietLogger = {
+  trace: noop,
+  debug: noop,
+  info: noop,
+  warn: noop,
+  error: (m: string) => console.error(m),
+  log: noop,
+};

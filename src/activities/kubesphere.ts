@@ -73,7 +73,11 @@ export function createKubeSphereActivities({ client, unsealer, creator }: KubeSp
     try {
       password = unsealer.open(sealed);
     } catch (error) {
-      throw failure(FailureType.SealError, error instanceof SealError ? error.message : 'could not open the sealed password', true);
+      throw failure(
+        FailureType.SealError,
+        error instanceof SealError ? error.message : 'could not open the sealed password',
+        true,
+      );
     }
     const problems = checkPassword(password);
     if (problems.length) throw failure(FailureType.PolicyViolation, formatProblems(problems), true);
@@ -85,7 +89,8 @@ export function createKubeSphereActivities({ client, unsealer, creator }: KubeSp
       return await read();
     } catch (error) {
       // Just answered "exists", now "not found": the informer cache lags behind writes (§1.6). Retry.
-      if (isKubeSphereError(error, 'KS_NOT_FOUND')) throw failure(FailureType.RoleNotReady, `read-after-write lag: ${error.message}`, false);
+      if (isKubeSphereError(error, 'KS_NOT_FOUND'))
+        throw failure(FailureType.RoleNotReady, `read-after-write lag: ${error.message}`, false);
       throw error;
     }
   }
@@ -116,7 +121,8 @@ export function createKubeSphereActivities({ client, unsealer, creator }: KubeSp
         await client.setUserGlobalRole(input.username, input.globalRole);
         return { outcome: 'updated', requestedRole: input.globalRole };
       }
-      if (role !== input.globalRole) return { outcome: 'kept-existing-role', existingRole: role, requestedRole: input.globalRole };
+      if (role !== input.globalRole)
+        return { outcome: 'kept-existing-role', existingRole: role, requestedRole: input.globalRole };
       return { outcome: 'existed' };
     },
 
@@ -132,16 +138,26 @@ export function createKubeSphereActivities({ client, unsealer, creator }: KubeSp
       }
       let workspace;
       try {
-        workspace = await (input.create ? readBack(() => client.getWorkspace(input.name)) : client.getWorkspace(input.name));
+        workspace = await (input.create
+          ? readBack(() => client.getWorkspace(input.name))
+          : client.getWorkspace(input.name));
       } catch (error) {
-        if (isKubeSphereError(error, 'KS_NOT_FOUND')) throw failure(FailureType.Missing, `workspace ${input.name} does not exist and creating it was not asked for`, true);
+        if (isKubeSphereError(error, 'KS_NOT_FOUND'))
+          throw failure(
+            FailureType.Missing,
+            `workspace ${input.name} does not exist and creating it was not asked for`,
+            true,
+          );
         throw error;
       }
       const placement = workspace.spec?.placement;
-      const placed = placement?.clusterSelector !== undefined || (placement?.clusters ?? []).some((c) => c.name === cluster);
+      const placed =
+        placement?.clusterSelector !== undefined || (placement?.clusters ?? []).some((c) => c.name === cluster);
       if (!placed) {
         const existing = (placement?.clusters ?? []).map((c) => c.name).join(',') || '(none)';
-        throw mismatch(`workspace ${input.name}`, [{ field: 'placement.clusters', existing, requested: `includes ${cluster}` }]);
+        throw mismatch(`workspace ${input.name}`, [
+          { field: 'placement.clusters', existing, requested: `includes ${cluster}` },
+        ]);
       }
       return { outcome: 'existed' };
     },
@@ -163,14 +179,22 @@ export function createKubeSphereActivities({ client, unsealer, creator }: KubeSp
         if (!isKubeSphereError(error, 'KS_NOT_FOUND')) throw error;
         // KubeSphere words the two cases differently (§7): lower-case "namespace" = another workspace's.
         if (error.serverMessage.startsWith('namespace ')) {
-          throw mismatch(`project ${input.name}`, [{ field: 'workspace', existing: '(another workspace)', requested: input.workspace }]);
+          throw mismatch(`project ${input.name}`, [
+            { field: 'workspace', existing: '(another workspace)', requested: input.workspace },
+          ]);
         }
-        if (!input.create) throw failure(FailureType.Missing, `project ${input.name} does not exist and creating it was not asked for`, true);
+        if (!input.create)
+          throw failure(
+            FailureType.Missing,
+            `project ${input.name} does not exist and creating it was not asked for`,
+            true,
+          );
         throw failure(FailureType.RoleNotReady, `read-after-write lag: ${error.message}`, false);
       }
       const differences: FieldDifference[] = [];
       const managed = project.metadata.labels?.[KEYS.managedLabel];
-      if (managed !== 'true') differences.push({ field: `labels.${KEYS.managedLabel}`, existing: managed ?? '(unset)', requested: 'true' });
+      if (managed !== 'true')
+        differences.push({ field: `labels.${KEYS.managedLabel}`, existing: managed ?? '(unset)', requested: 'true' });
       if (differences.length) throw mismatch(`project ${input.name}`, differences);
       return { outcome: 'existed' };
     },
@@ -180,7 +204,10 @@ export function createKubeSphereActivities({ client, unsealer, creator }: KubeSp
       if (roles.includes(input.role)) return { outcome: 'existed' };
       // KubeSphere's POST would replace the role: an existing member keeps theirs.
       if (roles.length > 0) return { outcome: 'kept-existing-role', existingRole: roles[0], requestedRole: input.role };
-      await addMember(() => client.addWorkspaceMembers(input.workspace, [{ username: input.username, roleRef: input.role }]), input.role);
+      await addMember(
+        () => client.addWorkspaceMembers(input.workspace, [{ username: input.username, roleRef: input.role }]),
+        input.role,
+      );
       return { outcome: 'created' };
     },
 
@@ -189,7 +216,10 @@ export function createKubeSphereActivities({ client, unsealer, creator }: KubeSp
       const roles = await client.projectRolesOf(ref, input.username);
       if (roles.includes(input.role)) return { outcome: 'existed' };
       if (roles.length > 0) return { outcome: 'kept-existing-role', existingRole: roles[0], requestedRole: input.role };
-      await addMember(() => client.addProjectMembers(ref, [{ username: input.username, roleRef: input.role }]), input.role);
+      await addMember(
+        () => client.addProjectMembers(ref, [{ username: input.username, roleRef: input.role }]),
+        input.role,
+      );
       return { outcome: 'created' };
     },
 
@@ -203,18 +233,32 @@ export function createKubeSphereActivities({ client, unsealer, creator }: KubeSp
 
     async setWorkspaceRole(input: WorkspaceMemberInput): Promise<RoleChangeResult> {
       const roles = await client.workspaceRolesOf(input.workspace, input.username);
-      if (roles.length === 0) throw failure(FailureType.NotAMember, `${input.username} is not a member of workspace ${input.workspace}`, true);
-      if (roles.length === 1 && roles[0] === input.role) return { outcome: 'unchanged', from: input.role, to: input.role };
-      await addMember(() => client.updateWorkspaceMember(input.workspace, { username: input.username, roleRef: input.role }), input.role);
+      if (roles.length === 0)
+        throw failure(
+          FailureType.NotAMember,
+          `${input.username} is not a member of workspace ${input.workspace}`,
+          true,
+        );
+      if (roles.length === 1 && roles[0] === input.role)
+        return { outcome: 'unchanged', from: input.role, to: input.role };
+      await addMember(
+        () => client.updateWorkspaceMember(input.workspace, { username: input.username, roleRef: input.role }),
+        input.role,
+      );
       return { outcome: 'updated', from: roles[0]!, to: input.role };
     },
 
     async setProjectRole(input: ProjectMemberInput): Promise<RoleChangeResult> {
       const ref = { namespace: input.project, cluster: input.cluster };
       const roles = await client.projectRolesOf(ref, input.username);
-      if (roles.length === 0) throw failure(FailureType.NotAMember, `${input.username} is not a member of project ${input.project}`, true);
-      if (roles.length === 1 && roles[0] === input.role) return { outcome: 'unchanged', from: input.role, to: input.role };
-      await addMember(() => client.updateProjectMember(ref, { username: input.username, roleRef: input.role }), input.role);
+      if (roles.length === 0)
+        throw failure(FailureType.NotAMember, `${input.username} is not a member of project ${input.project}`, true);
+      if (roles.length === 1 && roles[0] === input.role)
+        return { outcome: 'unchanged', from: input.role, to: input.role };
+      await addMember(
+        () => client.updateProjectMember(ref, { username: input.username, roleRef: input.role }),
+        input.role,
+      );
       return { outcome: 'updated', from: roles[0]!, to: input.role };
     },
   });
@@ -225,7 +269,8 @@ async function addMember(call: () => Promise<unknown>, role: string): Promise<vo
   try {
     await call();
   } catch (error) {
-    if (isKubeSphereError(error, 'KS_NOT_FOUND')) throw failure(FailureType.RoleNotReady, `role ${role} is not there (yet): ${error.message}`, false);
+    if (isKubeSphereError(error, 'KS_NOT_FOUND'))
+      throw failure(FailureType.RoleNotReady, `role ${role} is not there (yet): ${error.message}`, false);
     throw error;
   }
 }

@@ -1,6 +1,13 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { registerChangeRole } from './commands/change-role.js';
+import { registerDemo } from './commands/demo.js';
+import { registerDev } from './commands/dev.js';
 import { registerEmulator } from './commands/emulator.js';
+import { registerInspect } from './commands/inspect.js';
+import { registerOnboard } from './commands/onboard.js';
+import { registerWorker } from './commands/worker.js';
+import { ConfigError } from '../config.js';
 import { ExitError } from './options.js';
 
 const program = new Command('ks-onboard')
@@ -8,6 +15,12 @@ const program = new Command('ks-onboard')
   .showHelpAfterError()
   .exitOverride();
 
+registerDemo(program);
+registerDev(program);
+registerOnboard(program);
+registerInspect(program);
+registerChangeRole(program);
+registerWorker(program);
 registerEmulator(program);
 
 try {
@@ -16,5 +29,5 @@ try {
   if (error instanceof CommanderError) process.exit(error.exitCode);
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`ks-onboard: ${message}\n`);
-  process.exit(error instanceof ExitError ? error.code : 1);
+  process.exit(error instanceof ExitError ? error.code : error instanceof ConfigError ? 2 : 1);
 }

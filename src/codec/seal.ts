@@ -1,4 +1,13 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, privateDecrypt, publicEncrypt, constants, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  privateDecrypt,
+  publicEncrypt,
+  constants,
+  type KeyObject,
+} from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -14,7 +23,10 @@ export class SealError extends Error {
 }
 
 export function keyId(publicKey: KeyObject): string {
-  return createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 export function isSealed(value: string): boolean {
@@ -23,7 +35,10 @@ export function isSealed(value: string): boolean {
 
 export function seal(plaintext: string, publicKeyPem: string): string {
   const key = createPublicKey(publicKeyPem);
-  const ciphertext = publicEncrypt({ key, oaepHash: 'sha256', padding: constants.RSA_PKCS1_OAEP_PADDING }, Buffer.from(plaintext, 'utf8'));
+  const ciphertext = publicEncrypt(
+    { key, oaepHash: 'sha256', padding: constants.RSA_PKCS1_OAEP_PADDING },
+    Buffer.from(plaintext, 'utf8'),
+  );
   return `${PREFIX}${keyId(key)}:${ciphertext.toString('base64url')}`;
 }
 
@@ -44,7 +59,10 @@ export class Unsealer {
     const key = this.keys.get(kid ?? '');
     if (!key) throw new SealError(`no private key with id ${kid} on this worker (sealed for another key ring?)`);
     try {
-      return privateDecrypt({ key, oaepHash: 'sha256', padding: constants.RSA_PKCS1_OAEP_PADDING }, Buffer.from(data ?? '', 'base64url')).toString('utf8');
+      return privateDecrypt(
+        { key, oaepHash: 'sha256', padding: constants.RSA_PKCS1_OAEP_PADDING },
+        Buffer.from(data ?? '', 'base64url'),
+      ).toString('utf8');
     } catch {
       throw new SealError(`the sealed value could not be opened with key ${kid} (corrupted?)`);
     }

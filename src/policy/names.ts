@@ -20,9 +20,15 @@ export const MAX_USERNAME = 32;
 
 export function checkUsername(value: string, field = 'username'): Problem[] {
   if (value === '') return [{ field, message: 'is required' }];
-  if (value.length > MAX_USERNAME) return [{ field, message: `must be at most ${MAX_USERNAME} characters (got ${value.length})` }];
+  if (value.length > MAX_USERNAME)
+    return [{ field, message: `must be at most ${MAX_USERNAME} characters (got ${value.length})` }];
   if (!SUBDOMAIN.test(value)) {
-    return [{ field, message: `"${value}" must be lower-case letters, digits, "-" or ".", starting and ending with a letter or digit` }];
+    return [
+      {
+        field,
+        message: `"${value}" must be lower-case letters, digits, "-" or ".", starting and ending with a letter or digit`,
+      },
+    ];
   }
   return [];
 }
@@ -43,7 +49,12 @@ export function checkWorkspaceName(value: string, field = 'workspace'): Problem[
     ];
   }
   if (!LABEL.test(value)) {
-    return [{ field, message: `"${value}" must be lower-case letters, digits or "-", starting and ending with a letter or digit` }];
+    return [
+      {
+        field,
+        message: `"${value}" must be lower-case letters, digits or "-", starting and ending with a letter or digit`,
+      },
+    ];
   }
   return [];
 }
@@ -51,7 +62,12 @@ export function checkWorkspaceName(value: string, field = 'workspace'): Problem[
 export function checkProjectName(value: string, field = 'project'): Problem[] {
   if (value.length > 63) return [{ field, message: `must be at most 63 characters (got ${value.length})` }];
   if (!PROJECT.test(value)) {
-    return [{ field, message: `"${value}" must start with a lower-case letter and contain only lower-case letters, digits or "-", ending with a letter or digit` }];
+    return [
+      {
+        field,
+        message: `"${value}" must start with a lower-case letter and contain only lower-case letters, digits or "-", ending with a letter or digit`,
+      },
+    ];
   }
   return [];
 }

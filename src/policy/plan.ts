@@ -88,7 +88,9 @@ export function planOnboarding(input: OnboardUserInput): PlanResult<OnboardingPl
       problems.push({ field, message: `must be text, got ${typeof value}` });
       return undefined;
     }
-    return value.trim() === value ? value : (problems.push({ field, message: 'must not start or end with white space' }), undefined);
+    return value.trim() === value
+      ? value
+      : (problems.push({ field, message: 'must not start or end with white space' }), undefined);
   };
 
   const username = text(input.username, 'username', true) ?? '';
@@ -112,7 +114,12 @@ export function planOnboarding(input: OnboardUserInput): PlanResult<OnboardingPl
     const role = parseWorkspaceRole(workspaceName, roleText);
     if (!role.ok) problems.push({ field: 'workspaceRole', message: role.reason });
     else if (nameProblems.length === 0) {
-      workspace = { name: workspaceName, role: workspaceRoleName(workspaceName, role.role), suffix: role.role, create: input.createWorkspace !== false };
+      workspace = {
+        name: workspaceName,
+        role: workspaceRoleName(workspaceName, role.role),
+        suffix: role.role,
+        create: input.createWorkspace !== false,
+      };
     }
   } else if (input.workspaceRole !== undefined && input.workspaceRole !== '') {
     problems.push({ field: 'workspaceRole', message: 'needs a workspace' });
@@ -122,10 +129,12 @@ export function planOnboarding(input: OnboardUserInput): PlanResult<OnboardingPl
   if (projectName !== undefined) {
     const nameProblems = checkProjectName(projectName);
     problems.push(...nameProblems);
-    if (workspaceName === undefined) problems.push({ field: 'project', message: 'needs a workspace: a project lives in one' });
+    if (workspaceName === undefined)
+      problems.push({ field: 'project', message: 'needs a workspace: a project lives in one' });
     const role = parseProjectRole(text(input.projectRole, 'projectRole', false) ?? DEFAULT_ROLES.project);
     if (!role.ok) problems.push({ field: 'projectRole', message: role.reason });
-    else if (nameProblems.length === 0) project = { name: projectName, cluster, role: role.role, create: input.createProject !== false };
+    else if (nameProblems.length === 0)
+      project = { name: projectName, cluster, role: role.role, create: input.createProject !== false };
   } else if (input.projectRole !== undefined && input.projectRole !== '') {
     problems.push({ field: 'projectRole', message: 'needs a project' });
   }
@@ -135,7 +144,8 @@ export function planOnboarding(input: OnboardUserInput): PlanResult<OnboardingPl
 
   const grants: Grant[] = [{ scope: 'platform', role: globalRole.role, target: 'platform' }];
   if (workspace) grants.push({ scope: 'workspace', role: workspace.suffix, target: workspace.name });
-  if (project) grants.push({ scope: 'project', role: project.role, target: `${project.cluster ?? 'host'}/${project.name}` });
+  if (project)
+    grants.push({ scope: 'project', role: project.role, target: `${project.cluster ?? 'host'}/${project.name}` });
 
   return {
     ok: true,
@@ -155,7 +165,10 @@ function elevatedRoles(policy: PolicyOptions | undefined, problems: Problem[]): 
   const list = policy?.elevatedRoles ?? DEFAULT_ELEVATED_ROLES;
   for (const entry of list) {
     if (!/^(platform|workspace|project):[a-z-]+$/.test(entry)) {
-      problems.push({ field: 'policy.elevatedRoles', message: `"${entry}" must look like <platform|workspace|project>:<role>` });
+      problems.push({
+        field: 'policy.elevatedRoles',
+        message: `"${entry}" must look like <platform|workspace|project>:<role>`,
+      });
     }
   }
   return new Set(list);
@@ -249,7 +262,11 @@ export function planRoleChange(input: ChangeRoleInput): PlanResult<RoleChangePla
 }
 
 /** upgrade, downgrade or lateral, by the built-in privilege order of the scope. */
-export function changeDirection(scope: Scope, fromKey: string | undefined, toKey: string): 'grant' | 'upgrade' | 'downgrade' | 'unchanged' {
+export function changeDirection(
+  scope: Scope,
+  fromKey: string | undefined,
+  toKey: string,
+): 'grant' | 'upgrade' | 'downgrade' | 'unchanged' {
   if (fromKey === undefined) return 'grant';
   if (fromKey === toKey) return 'unchanged';
   return rankOf(scope, toKey) > rankOf(scope, fromKey) ? 'upgrade' : 'downgrade';

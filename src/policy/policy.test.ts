@@ -44,22 +44,47 @@ describe('planOnboarding', () => {
   });
 
   it('lets the elevated list be configured', () => {
-    const result = planOnboarding({ ...base, workspace: 'ws', workspaceRole: 'admin', policy: { elevatedRoles: ['platform:platform-admin'] } });
+    const result = planOnboarding({
+      ...base,
+      workspace: 'ws',
+      workspaceRole: 'admin',
+      policy: { elevatedRoles: ['platform:platform-admin'] },
+    });
     expect(result.ok && result.plan.elevated).toEqual([]);
     expect(fields({ ...base, policy: { elevatedRoles: ['admin'] } })).toEqual(['policy.elevatedRoles']);
   });
 
   it.each([
     ['custom global role', { globalRole: 'cluster-admin' }, 'globalRole', /not a built-in platform role/],
-    ['custom workspace role', { workspace: 'ws', workspaceRole: 'ws-superuser' }, 'workspaceRole', /not a built-in role of workspace ws/],
-    ["another workspace's role", { workspace: 'ws', workspaceRole: 'other-admin' }, 'workspaceRole', /not a built-in role/],
-    ['custom project role', { workspace: 'ws', project: 'p', projectRole: 'deployer' }, 'projectRole', /not a built-in project role/],
+    [
+      'custom workspace role',
+      { workspace: 'ws', workspaceRole: 'ws-superuser' },
+      'workspaceRole',
+      /not a built-in role of workspace ws/,
+    ],
+    [
+      "another workspace's role",
+      { workspace: 'ws', workspaceRole: 'other-admin' },
+      'workspaceRole',
+      /not a built-in role/,
+    ],
+    [
+      'custom project role',
+      { workspace: 'ws', project: 'p', projectRole: 'deployer' },
+      'projectRole',
+      /not a built-in project role/,
+    ],
     ['upper-case username', { username: 'Alice' }, 'username', /lower-case/],
     ['long username', { username: 'a'.repeat(33) }, 'username', /at most 32/],
     ['email', { email: 'alice@' }, 'email', /not a valid email/],
     ['missing email', { email: '' }, 'email', /is required/],
     ['long workspace', { workspace: 'w'.repeat(47) }, 'workspace', /at most 46 .* role names fit/],
-    ['project starting with a digit', { workspace: 'ws', project: '1p' }, 'project', /must start with a lower-case letter/],
+    [
+      'project starting with a digit',
+      { workspace: 'ws', project: '1p' },
+      'project',
+      /must start with a lower-case letter/,
+    ],
     ['project without workspace', { project: 'p' }, 'project', /needs a workspace/],
     ['role without project', { projectRole: 'viewer' }, 'projectRole', /needs a project/],
     ['bad cluster', { cluster: 'Host_1' }, 'cluster', /not a valid cluster name/],
@@ -74,12 +99,9 @@ describe('planOnboarding', () => {
   });
 
   it('reports every problem at once', () => {
-    expect(fields({ username: 'A', email: 'x', globalRole: 'god', workspace: 'ws', workspaceRole: 'owner' }).sort()).toEqual([
-      'email',
-      'globalRole',
-      'username',
-      'workspaceRole',
-    ]);
+    expect(
+      fields({ username: 'A', email: 'x', globalRole: 'god', workspace: 'ws', workspaceRole: 'owner' }).sort(),
+    ).toEqual(['email', 'globalRole', 'username', 'workspaceRole']);
   });
 });
 
@@ -96,7 +118,11 @@ describe('checkPassword', () => {
 describe('planRoleChange', () => {
   it('names the full workspace role and marks admin as elevated', () => {
     const result = planRoleChange({ username: 'bob', scope: 'workspace', workspace: 'ws', role: 'admin' });
-    expect(result.ok && result.plan).toMatchObject({ role: 'ws-admin', roleKey: 'admin', elevated: [{ scope: 'workspace', role: 'admin', target: 'ws' }] });
+    expect(result.ok && result.plan).toMatchObject({
+      role: 'ws-admin',
+      roleKey: 'admin',
+      elevated: [{ scope: 'workspace', role: 'admin', target: 'ws' }],
+    });
   });
 
   it('refuses custom roles and missing scopes', () => {

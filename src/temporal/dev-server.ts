@@ -32,7 +32,18 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const ip = options.ip ?? '127.0.0.1';
   const port = options.port || (await freePort(ip));
   const namespace = options.namespace ?? 'default';
-  const args = ['server', 'start-dev', '--ip', ip, '--port', String(port), '--namespace', namespace, '--log-level', 'error'];
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    ip,
+    '--port',
+    String(port),
+    '--namespace',
+    namespace,
+    '--log-level',
+    'error',
+  ];
   if (options.uiPort !== undefined) args.push('--ui-port', String(options.uiPort || (await freePort(ip))));
   else args.push('--headless');
   if (options.dbFile) {
@@ -60,7 +71,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
 
   const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`temporal server start-dev exited with ${child.exitCode}: ${stderr.trim()}`);
+    if (child.exitCode !== null)
+      throw new Error(`temporal server start-dev exited with ${child.exitCode}: ${stderr.trim()}`);
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1_000 });
       try {
@@ -72,7 +84,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     } catch (error) {
       if (Date.now() > deadline) {
         await stop();
-        throw new Error(`temporal dev server did not answer on ${address} within ${options.startTimeoutMs ?? 60_000} ms: ${String(error)}`);
+        throw new Error(
+          `temporal dev server did not answer on ${address} within ${options.startTimeoutMs ?? 60_000} ms: ${String(error)}`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
     }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { createKubeSphereActivities, type KubeSphereActivityDeps } from '../activities/kubesphere.js';
 
 export interface OnboardingWorkerOptions {

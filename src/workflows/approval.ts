@@ -24,8 +24,12 @@ export class ApprovalGate {
     setHandler(decideUpdate, decide, {
       validator: (input) => {
         if (!this.state) throw new Error('nothing here needs an approval');
-        if (this.state.decision) throw new Error(`already ${this.state.decision.approve ? 'approved' : 'rejected'} by ${this.state.decision.by}`);
-        if (typeof input?.by !== 'string' || input.by.trim() === '') throw new Error('an approval needs the approver ("by")');
+        if (this.state.decision)
+          throw new Error(
+            `already ${this.state.decision.approve ? 'approved' : 'rejected'} by ${this.state.decision.by}`,
+          );
+        if (typeof input?.by !== 'string' || input.by.trim() === '')
+          throw new Error('an approval needs the approver ("by")');
         if (typeof input.approve !== 'boolean') throw new Error('"approve" must be true or false');
       },
     });
@@ -69,7 +73,12 @@ function describe(grants: Grant[]): string {
 export function parseDuration(value: string | undefined, fallback: string): number {
   const text = value ?? fallback;
   const match = /^(\d+)(ms|s|m|h|d)?$/.exec(text);
-  if (!match) throw ApplicationFailure.create({ type: FailureType.PolicyViolation, message: `approvalTimeout: "${text}" must look like 90s, 15m, 72h or 7d`, nonRetryable: true });
+  if (!match)
+    throw ApplicationFailure.create({
+      type: FailureType.PolicyViolation,
+      message: `approvalTimeout: "${text}" must look like 90s, 15m, 72h or 7d`,
+      nonRetryable: true,
+    });
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(match[2] ?? 'ms') as 'ms'];
   return Number(match[1]) * unit;
 }

@@ -29,9 +29,18 @@ export async function changeRole(input: ChangeRoleInput): Promise<ChangeRoleResu
     });
   }
   const plan = planned.plan;
-  const target = plan.scope === 'platform' ? 'platform' : plan.scope === 'workspace' ? plan.workspace! : `${plan.cluster ?? 'host'}/${plan.project}`;
+  const target =
+    plan.scope === 'platform'
+      ? 'platform'
+      : plan.scope === 'workspace'
+        ? plan.workspace!
+        : `${plan.cluster ?? 'host'}/${plan.project}`;
   state.steps = [{ step: 'role', target, outcome: 'pending', requestedRole: plan.role }];
-  const gate = new ApprovalGate(plan.elevated, parseDuration(input.policy?.approvalTimeout, DEFAULT_APPROVAL_TIMEOUT), input.requestedBy);
+  const gate = new ApprovalGate(
+    plan.elevated,
+    parseDuration(input.policy?.approvalTimeout, DEFAULT_APPROVAL_TIMEOUT),
+    input.requestedBy,
+  );
   state.approval = gate.state;
 
   try {
@@ -43,9 +52,13 @@ export async function changeRole(input: ChangeRoleInput): Promise<ChangeRoleResu
     const summary = `set ${plan.scope} role of ${plan.username} on ${target} to ${plan.role}`;
     let change: RoleChangeResult;
     if (plan.scope === 'platform') {
-      change = await ks.setGlobalRole.executeWithOptions({ ...kubeCall, summary }, [{ username: plan.username, role: plan.role }]);
+      change = await ks.setGlobalRole.executeWithOptions({ ...kubeCall, summary }, [
+        { username: plan.username, role: plan.role },
+      ]);
     } else if (plan.scope === 'workspace') {
-      change = await ks.setWorkspaceRole.executeWithOptions({ ...kubeCall, summary }, [{ workspace: plan.workspace!, username: plan.username, role: plan.role }]);
+      change = await ks.setWorkspaceRole.executeWithOptions({ ...kubeCall, summary }, [
+        { workspace: plan.workspace!, username: plan.username, role: plan.role },
+      ]);
     } else {
       change = await ks.setProjectRole.executeWithOptions({ ...kubeCall, summary }, [
         { project: plan.project!, cluster: plan.cluster, username: plan.username, role: plan.role },
@@ -53,7 +66,10 @@ export async function changeRole(input: ChangeRoleInput): Promise<ChangeRoleResu
     }
     Object.assign(state.steps[0]!, { outcome: change.outcome, existingRole: change.from });
     setLifecycle(state, 'done', attributes);
-    const keyOf = (role: string) => (plan.scope === 'workspace' && role.startsWith(`${plan.workspace}-`) ? role.slice(plan.workspace!.length + 1) : role);
+    const keyOf = (role: string) =>
+      plan.scope === 'workspace' && role.startsWith(`${plan.workspace}-`)
+        ? role.slice(plan.workspace!.length + 1)
+        : role;
     return {
       username: plan.username,
       scope: plan.scope,
@@ -68,6 +84,11 @@ export async function changeRole(input: ChangeRoleInput): Promise<ChangeRoleResu
     const cause = describeFailure(error);
     state.error = cause;
     if (state.steps[0]?.outcome === 'pending') state.steps[0].outcome = 'failed';
-    throw ApplicationFailure.create({ type: cause.type, message: `role change for ${plan.username} failed: ${cause.message}`, nonRetryable: true, details: [state] });
+    throw ApplicationFailure.create({
+      type: cause.type,
+      message: `role change for ${plan.username} failed: ${cause.message}`,
+      nonRetryable: true,
+      details: [state],
+    });
   }
 }

@@ -67,5 +67,6 @@ export const stateQuery = defineQuery<OnboardingState>('state');
 
 export const WORKFLOW_ID = {
   onboard: (username: string) => `onboard-${username}`,
-  changeRole: (username: string, scope: string, target: string) => `change-role-${username}-${scope}-${target.replace(/\//g, '.')}`,
+  changeRole: (username: string, scope: string, target: string) =>
+    `change-role-${username}-${scope}-${target.replace(/\//g, '.')}`,
 };

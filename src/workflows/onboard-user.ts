@@ -24,7 +24,11 @@ const ks = proxyActivities<KubeSphereActivities>(kubeCall);
  */
 export async function onboardUser(input: OnboardUserInput): Promise<OnboardingState> {
   const planned = planOnboarding(input);
-  const state: OnboardingState = { lifecycle: 'validating', username: typeof input.username === 'string' ? input.username : '', steps: [] };
+  const state: OnboardingState = {
+    lifecycle: 'validating',
+    username: typeof input.username === 'string' ? input.username : '',
+    steps: [],
+  };
   setHandler(stateQuery, () => state);
 
   if (!planned.ok) {
@@ -39,7 +43,11 @@ export async function onboardUser(input: OnboardUserInput): Promise<OnboardingSt
   }
   const plan = planned.plan;
   state.steps = plannedSteps(plan);
-  const gate = new ApprovalGate(plan.elevated, parseDuration(input.policy?.approvalTimeout, DEFAULT_APPROVAL_TIMEOUT), input.requestedBy);
+  const gate = new ApprovalGate(
+    plan.elevated,
+    parseDuration(input.policy?.approvalTimeout, DEFAULT_APPROVAL_TIMEOUT),
+    input.requestedBy,
+  );
   state.approval = gate.state;
 
   try {
@@ -76,7 +84,12 @@ function plannedSteps(plan: OnboardingPlan): StepReport[] {
 
 async function runSteps(plan: OnboardingPlan, state: OnboardingState): Promise<void> {
   const { username, workspace, project } = plan;
-  const run = async (name: StepName, summary: string, options: ActivityOptions, call: (o: ActivityOptions) => Promise<StepResult>) => {
+  const run = async (
+    name: StepName,
+    summary: string,
+    options: ActivityOptions,
+    call: (o: ActivityOptions) => Promise<StepResult>,
+  ) => {
     const report = state.steps.find((s) => s.step === name)!;
     if (report.outcome === 'skipped') return;
     try {
@@ -90,32 +103,52 @@ async function runSteps(plan: OnboardingPlan, state: OnboardingState): Promise<v
   };
 
   await run('user', `ensure user ${username} (${plan.globalRole})`, kubeCall, (o) =>
-    ks.ensureUser.executeWithOptions(o, [{ username, email: plan.email, sealedPassword: plan.sealedPassword, globalRole: plan.globalRole }]),
+    ks.ensureUser.executeWithOptions(o, [
+      { username, email: plan.email, sealedPassword: plan.sealedPassword, globalRole: plan.globalRole },
+    ]),
   );
   if (workspace) {
     await run('workspace', `ensure workspace ${workspace.name}`, kubeCall, (o) =>
-      ks.ensureWorkspace.executeWithOptions(o, [{ name: workspace.name, cluster: project?.cluster, create: workspace.create }]),
+      ks.ensureWorkspace.executeWithOptions(o, [
+        { name: workspace.name, cluster: project?.cluster, create: workspace.create },
+      ]),
     );
   }
   if (project && workspace) {
     await run('project', `ensure project ${project.name} in ${workspace.name}`, kubeCall, (o) =>
-      ks.ensureProject.executeWithOptions(o, [{ workspace: workspace.name, name: project.name, cluster: project.cluster, create: project.create }]),
+      ks.ensureProject.executeWithOptions(o, [
+        { workspace: workspace.name, name: project.name, cluster: project.cluster, create: project.create },
+      ]),
     );
   }
   // A user must be a workspace member before joining one of its projects.
   if (workspace) {
-    await run('workspace-member', `invite ${username} to ${workspace.name} as ${workspace.role}`, kubeCallAwaitingRoles, (o) =>
-      ks.ensureWorkspaceMember.executeWithOptions(o, [{ workspace: workspace.name, username, role: workspace.role }]),
+    await run(
+      'workspace-member',
+      `invite ${username} to ${workspace.name} as ${workspace.role}`,
+      kubeCallAwaitingRoles,
+      (o) =>
+        ks.ensureWorkspaceMember.executeWithOptions(o, [{ workspace: workspace.name, username, role: workspace.role }]),
     );
   }
   if (project) {
-    await run('project-member', `invite ${username} to ${project.name} as ${project.role}`, kubeCallAwaitingRoles, (o) =>
-      ks.ensureProjectMember.executeWithOptions(o, [{ project: project.name, cluster: project.cluster, username, role: project.role }]),
+    await run(
+      'project-member',
+      `invite ${username} to ${project.name} as ${project.role}`,
+      kubeCallAwaitingRoles,
+      (o) =>
+        ks.ensureProjectMember.executeWithOptions(o, [
+          { project: project.name, cluster: project.cluster, username, role: project.role },
+        ]),
     );
   }
 }
 
-export function setLifecycle(state: { lifecycle: Lifecycle }, lifecycle: Lifecycle, input: Pick<OnboardUserInput, 'username' | 'workspace' | 'batchId'>): void {
+export function setLifecycle(
+  state: { lifecycle: Lifecycle },
+  lifecycle: Lifecycle,
+  input: Pick<OnboardUserInput, 'username' | 'workspace' | 'batchId'>,
+): void {
   state.lifecycle = lifecycle;
   const attributes = [
     { key: SA.state, value: lifecycle },
@@ -129,7 +162,8 @@ export function setLifecycle(state: { lifecycle: Lifecycle }, lifecycle: Lifecyc
 export function describeFailure(error: unknown): { type: string; message: string } {
   const cause = error instanceof ActivityFailure ? error.cause : error;
   if (cause instanceof ApplicationFailure) return { type: cause.type ?? 'Error', message: cause.message };
-  if (cause instanceof TimeoutFailure) return { type: 'Timeout', message: `gave up after the step's time limit (${cause.timeoutType})` };
+  if (cause instanceof TimeoutFailure)
+    return { type: 'Timeout', message: `gave up after the step's time limit (${cause.timeoutType})` };
   return { type: 'Error', message: cause instanceof Error ? cause.message : String(cause) };
 }
 

@@ -37,7 +37,10 @@ export async function temporalHarness() {
     sealPassword: (password: string) => seal(password, readPem(keys.public)),
     taskQueue: () => `test-${randomBytes(6).toString('hex')}`,
     async worker(taskQueue: string, emulatorUrl: string): Promise<Worker> {
-      const ks = new KubeSphereClient({ baseUrl: emulatorUrl, credentials: { username: 'admin', password: ADMIN_PASSWORD } });
+      const ks = new KubeSphereClient({
+        baseUrl: emulatorUrl,
+        credentials: { username: 'admin', password: ADMIN_PASSWORD },
+      });
       workers.push(ks);
       return createOnboardingWorker({
         connection: nativeConnection,
@@ -48,7 +51,11 @@ export async function temporalHarness() {
         shutdownGraceTime: '1s',
       });
     },
-    startOnboarding(taskQueue: string, input: OnboardUserInput, workflowId = `onboard-${input.username}-${randomBytes(4).toString('hex')}`) {
+    startOnboarding(
+      taskQueue: string,
+      input: OnboardUserInput,
+      workflowId = `onboard-${input.username}-${randomBytes(4).toString('hex')}`,
+    ) {
       return client.workflow.start<(input: OnboardUserInput) => Promise<OnboardingState>>('onboardUser', {
         taskQueue,
         workflowId,
@@ -86,7 +93,11 @@ export function decodedHistory(history: unknown): string {
     else if (node && typeof node === 'object') {
       for (const [key, value] of Object.entries(node)) {
         if (key === 'data' && (typeof value === 'string' || value instanceof Uint8Array)) {
-          parts.push(typeof value === 'string' ? Buffer.from(value, 'base64').toString('utf8') : Buffer.from(value).toString('utf8'));
+          parts.push(
+            typeof value === 'string'
+              ? Buffer.from(value, 'base64').toString('utf8')
+              : Buffer.from(value).toString('utf8'),
+          );
         } else walk(value);
       }
     }

@@ -56,13 +56,26 @@ describe('onboardUser', () => {
     ]);
     const snap = h.emulator.snapshot();
     expect(snap.users.alice).toMatchObject({ spec: { email: 'alice@example.com' }, hasPassword: true });
-    expect(Object.values(snap.globalRoleBindings).filter((b) => b.user === 'alice').map((b) => b.role)).toEqual(['platform-regular']);
+    expect(
+      Object.values(snap.globalRoleBindings)
+        .filter((b) => b.user === 'alice')
+        .map((b) => b.role),
+    ).toEqual(['platform-regular']);
     expect(snap.workspaces['team-a']?.spec.placement).toEqual({ clusters: [{ name: 'host' }] });
-    expect(snap.namespaces.host?.['team-a-dev']?.metadata.labels).toEqual({ 'kubesphere.io/workspace': 'team-a', 'kubesphere.io/managed': 'true' });
-    expect(Object.values(snap.workspaceRoleBindings).filter((b) => b.user === 'alice').map((b) => [b.name, b.role])).toEqual([
-      ['alice-team-a-regular', 'team-a-regular'],
-    ]);
-    expect(Object.values(snap.roleBindings.host?.['team-a-dev'] ?? {}).filter((b) => b.user === 'alice').map((b) => b.role)).toEqual(['viewer']);
+    expect(snap.namespaces.host?.['team-a-dev']?.metadata.labels).toEqual({
+      'kubesphere.io/workspace': 'team-a',
+      'kubesphere.io/managed': 'true',
+    });
+    expect(
+      Object.values(snap.workspaceRoleBindings)
+        .filter((b) => b.user === 'alice')
+        .map((b) => [b.name, b.role]),
+    ).toEqual([['alice-team-a-regular', 'team-a-regular']]);
+    expect(
+      Object.values(snap.roleBindings.host?.['team-a-dev'] ?? {})
+        .filter((b) => b.user === 'alice')
+        .map((b) => b.role),
+    ).toEqual(['viewer']);
     // The user can log in with the password that travelled sealed.
     await eventually(async () => expect(await h.token('alice', 'Passw0rd1')).toBeTruthy());
   });
@@ -78,7 +91,9 @@ describe('onboardUser', () => {
     expect(history).toContain('ks-sealed:v1:');
     expect(history).not.toContain('Secr3tPassw0rd');
     const description = await handle.describe();
-    expect(description.typedSearchAttributes.get({ name: 'OnboardingUsername', type: 'KEYWORD' } as never)).toBe('carol');
+    expect(description.typedSearchAttributes.get({ name: 'OnboardingUsername', type: 'KEYWORD' } as never)).toBe(
+      'carol',
+    );
     expect(await description.staticSummary()).toBe('onboard carol');
   });
 
@@ -97,7 +112,9 @@ describe('onboardUser', () => {
   it('keeps an existing workspace admin as admin when invited with the default role', async () => {
     await (await onboard({ username: 'erin', email: 'erin@example.com', workspace: 'team-e' })).result();
     await h.admin.updateWorkspaceMember('team-e', { username: 'erin', roleRef: 'team-e-admin' });
-    const result: OnboardingState = await (await onboard({ username: 'erin', email: 'erin@example.com', workspace: 'team-e' })).result();
+    const result: OnboardingState = await (
+      await onboard({ username: 'erin', email: 'erin@example.com', workspace: 'team-e' })
+    ).result();
     expect(result.steps.find((s) => s.step === 'workspace-member')).toMatchObject({
       outcome: 'kept-existing-role',
       existingRole: 'team-e-admin',
@@ -110,25 +127,47 @@ describe('onboardUser', () => {
     await h.admin.createUser({ name: 'frank', email: 'frank@old.example.com' });
     const failure = await failureOf(await onboard({ username: 'frank', email: 'frank@example.com' }));
     expect(failure.type).toBe('ResourceMismatch');
-    expect(failure.message).toContain('user frank already exists but differs: email is "frank@old.example.com", requested "frank@example.com"');
+    expect(failure.message).toContain(
+      'user frank already exists but differs: email is "frank@old.example.com", requested "frank@example.com"',
+    );
     expect(failure.nonRetryable).toBe(true);
   });
 
   it('fails with ResourceMismatch for a project that exists in another workspace', async () => {
     await h.admin.createProject({ workspace: 'elsewhere', name: 'shared-dev' });
-    const failure = await failureOf(await onboard({ username: 'gina', email: 'gina@example.com', workspace: 'team-g', project: 'shared-dev' }));
+    const failure = await failureOf(
+      await onboard({ username: 'gina', email: 'gina@example.com', workspace: 'team-g', project: 'shared-dev' }),
+    );
     expect(failure.type).toBe('ResourceMismatch');
-    expect(failure.message).toMatch(/project shared-dev already exists but differs: workspace is "\(another workspace\)", requested "team-g"/);
+    expect(failure.message).toMatch(
+      /project shared-dev already exists but differs: workspace is "\(another workspace\)", requested "team-g"/,
+    );
     const [state] = failure.details as [OnboardingState];
     expect(state.steps.map((s) => s.outcome)).toEqual(['created', 'created', 'failed', 'skipped', 'skipped']);
     expect(h.emulator.snapshot().workspaceRoleBindings['gina-team-g-regular']).toBeUndefined();
   });
 
   it.each([
-    ['an invalid username', { username: 'Bad_Name', email: 'x@example.com' }, /username: "Bad_Name" must be lower-case/],
-    ['a custom global role', { username: 'hank', email: 'h@example.com', globalRole: 'cluster-admin' }, /globalRole: "cluster-admin" is not a built-in platform role/],
-    ['an unknown workspace role', { username: 'hank', email: 'h@example.com', workspace: 'ws', workspaceRole: 'ws-owner' }, /workspaceRole: "ws-owner" is not a built-in role/],
-    ['a custom project role', { username: 'hank', email: 'h@example.com', workspace: 'ws', project: 'p', projectRole: 'deployer' }, /projectRole: "deployer" is not a built-in project role/],
+    [
+      'an invalid username',
+      { username: 'Bad_Name', email: 'x@example.com' },
+      /username: "Bad_Name" must be lower-case/,
+    ],
+    [
+      'a custom global role',
+      { username: 'hank', email: 'h@example.com', globalRole: 'cluster-admin' },
+      /globalRole: "cluster-admin" is not a built-in platform role/,
+    ],
+    [
+      'an unknown workspace role',
+      { username: 'hank', email: 'h@example.com', workspace: 'ws', workspaceRole: 'ws-owner' },
+      /workspaceRole: "ws-owner" is not a built-in role/,
+    ],
+    [
+      'a custom project role',
+      { username: 'hank', email: 'h@example.com', workspace: 'ws', project: 'p', projectRole: 'deployer' },
+      /projectRole: "deployer" is not a built-in project role/,
+    ],
   ])('refuses %s before any API call', async (_label, input, message) => {
     const before = h.emulator.requests.total;
     const failure = await failureOf(await onboard(input));
@@ -139,7 +178,9 @@ describe('onboardUser', () => {
 
   it('refuses a weak password with a clear error, never echoing it', async () => {
     const before = writes(h).POST;
-    const failure = await failureOf(await onboard({ username: 'ivan', email: 'ivan@example.com', sealedPassword: t.sealPassword('weakpassword') }));
+    const failure = await failureOf(
+      await onboard({ username: 'ivan', email: 'ivan@example.com', sealedPassword: t.sealPassword('weakpassword') }),
+    );
     expect(failure.type).toBe('PolicyViolation');
     expect(failure.message).toContain('password: must contain an upper-case letter, a digit');
     expect(failure.message).not.toContain('weakpassword');
@@ -148,7 +189,13 @@ describe('onboardUser', () => {
 
   it('onboards onto a member cluster: the workspace is placed there, the project lives there', async () => {
     const result: OnboardingState = await (
-      await onboard({ username: 'jane', email: 'jane@example.com', workspace: 'team-j', project: 'team-j-dev', cluster: 'member1' })
+      await onboard({
+        username: 'jane',
+        email: 'jane@example.com',
+        workspace: 'team-j',
+        project: 'team-j-dev',
+        cluster: 'member1',
+      })
     ).result();
     expect(result.steps.every((s) => s.outcome === 'created')).toBe(true);
     const snap = h.emulator.snapshot();

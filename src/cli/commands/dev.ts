@@ -1,0 +1,52 @@
+import type { Command } from 'commander';
+import { createLogger, installRuntime } from '../logger.js';
+import { integerIn } from '../options.js';
+import { EMULATOR_ADMIN, startStack } from '../stack.js';
+
+interface DevFlags {
+  temporalPort: number;
+  uiPort: number;
+  emulatorPort: number;
+  controllerDelay: number;
+}
+
+export function registerDev(program: Command): void {
+  program
+    .command('dev')
+    .description(
+      'run everything on this machine: Temporal dev server with Web UI, KubeSphere emulator, worker (Ctrl-C stops all)',
+    )
+    .option('--temporal-port <n>', 'Temporal gRPC port', integerIn(1, 65535), 7233)
+    .option('--ui-port <n>', 'Temporal Web UI port', integerIn(1, 65535), 8233)
+    .option('--emulator-port <n>', 'KubeSphere emulator port', integerIn(1, 65535), 9090)
+    .option('--controller-delay <ms>', "emulated KubeSphere controllers' delay", integerIn(0, 600_000), 300)
+    .action(async (flags: DevFlags) => {
+      const log = createLogger();
+      installRuntime(log);
+      const stack = await startStack({
+        persistent: true,
+        temporalPort: flags.temporalPort,
+        uiPort: flags.uiPort,
+        emulatorPort: flags.emulatorPort,
+        controllerDelayMs: flags.controllerDelay,
+        log,
+      });
+      process.stdout.write(
+        [
+          '',
+          `Temporal     ${stack.temporal.address} (namespace ${stack.temporal.namespace}, state in .data/temporal.db)`,
+          `Web UI       ${stack.temporal.uiUrl}`,
+          `KubeSphere   ${stack.emulator.url} (emulator, ${EMULATOR_ADMIN.username} / ${EMULATOR_ADMIN.password}, state in .data/emulator.json)`,
+          '',
+          'In another shell:',
+          `  export TEMPORAL_ADDRESS=${stack.temporal.address}`,
+          '  npx ks-onboard onboard --username alice --email alice@example.com --workspace team-a --project team-a-dev --wait',
+          '',
+          'Ctrl-C stops everything.',
+          '',
+        ].join('\n'),
+      );
+      await stack.worker.worker.run();
+      await stack.stop();
+    });
+}

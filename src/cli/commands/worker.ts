@@ -1,0 +1,28 @@
+import type { Command } from 'commander';
+import { kubesphereConfig, temporalConfig, workerConfig } from '../../config.js';
+import { buildWorker } from '../../temporal/run-worker.js';
+import { createLogger, installRuntime } from '../logger.js';
+
+export function registerWorker(program: Command): void {
+  program
+    .command('worker')
+    .description('run a worker: onboarding workflows and KubeSphere activities (stops gracefully on SIGINT/SIGTERM)')
+    .addHelpText(
+      'after',
+      `
+Environment:
+  TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, KS_ONBOARD_TASK_QUEUE
+  KUBESPHERE_HOST and KUBESPHERE_USERNAME + KUBESPHERE_PASSWORD, or KUBESPHERE_TOKEN
+  KS_ONBOARD_MAX_CONCURRENT_ACTIVITIES (default 20), KS_ONBOARD_ACTIVITIES_PER_SECOND (task queue wide, default 50)
+  KS_ONBOARD_SEAL_PRIVATE_KEYS (comma-separated PEM files), KS_ONBOARD_SHUTDOWN_GRACE (default 30s)`,
+    )
+    .action(async () => {
+      const log = createLogger();
+      const config = { temporal: temporalConfig(), kubesphere: kubesphereConfig(), worker: workerConfig() };
+      installRuntime(log);
+      const running = await buildWorker({ ...config, log });
+      await running.worker.run(); // resolves after SIGINT/SIGTERM and the drain of in-flight tasks
+      await running.close();
+      log.info('worker stopped');
+    });
+}

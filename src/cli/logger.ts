@@ -1,0 +1,24 @@
+import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+import { pino, type Logger } from 'pino';
+
+/** One pino logger (JSON lines on stderr) for our lines and for Temporal's own. */
+export function createLogger(level = process.env.LOG_LEVEL ?? 'info'): Logger {
+  return pino({ level, base: { app: 'ks-onboard' } }, pino.destination(2));
+}
+
+const LEVELS: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
+  TRACE: 'trace',
+  DEBUG: 'debug',
+  INFO: 'info',
+  WARN: 'warn',
+  ERROR: 'error',
+};
+
+/** Routes Temporal's logs through pino; must run before any worker or native connection exists. */
+export function installRuntime(log: Logger): void {
+  Runtime.install({
+    logger: new DefaultLogger('WARN', (entry) =>
+      log[LEVELS[entry.level]]({ ...entry.meta, source: 'temporal' }, entry.message),
+    ),
+  });
+}

@@ -1,0 +1,44 @@
+import type { OnboardingState, StepReport } from '../workflows/definitions.js';
+
+/** Human output of a step list; --json prints the objects instead. */
+export function formatSteps(steps: StepReport[]): string {
+  const rows = steps.map((s) => [
+    s.step,
+    s.target,
+    s.outcome,
+    [
+      s.existingRole && s.outcome === 'kept-existing-role'
+        ? `kept ${s.existingRole} (asked ${s.requestedRole})`
+        : (s.requestedRole ?? ''),
+      s.error ? `${s.error.type}: ${s.error.message}` : '',
+    ]
+      .filter(Boolean)
+      .join(' '),
+  ]);
+  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length), 4));
+  return rows
+    .map((r) =>
+      `  ${r[0]!.padEnd(widths[0]!)}  ${r[1]!.padEnd(widths[1]!)}  ${r[2]!.padEnd(widths[2]!)}  ${r[3]}`.trimEnd(),
+    )
+    .join('\n');
+}
+
+export function formatState(workflowId: string, state: OnboardingState): string {
+  const lines = [`${workflowId}: ${state.lifecycle}`];
+  if (state.approval) {
+    const grants = state.approval.grants.map((g) => `${g.scope}:${g.role} on ${g.target}`).join(', ');
+    const decision = state.approval.decision;
+    lines.push(
+      decision
+        ? `  approval: ${decision.approve ? 'approved' : 'rejected'} by ${decision.by}${decision.reason ? ` (${decision.reason})` : ''} for ${grants}`
+        : `  approval: waiting for ${grants} until ${state.approval.deadline}`,
+    );
+  }
+  if (state.steps.length) lines.push(formatSteps(state.steps));
+  if (state.error) lines.push(`  error: ${state.error.type}: ${state.error.message}`);
+  return lines.join('\n');
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}

@@ -1,0 +1,82 @@
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { ensureDevKeyPair } from '../codec/seal.js';
+import { pathsConfig, workerConfig } from '../config.js';
+import { createEmulator, type Emulator } from '../kubesphere/emulator/server.js';
+import { findTemporalCli } from '../temporal/cli-binary.js';
+import { startDevServer, type DevServer } from '../temporal/dev-server.js';
+import { buildWorker, type RunningWorker } from '../temporal/run-worker.js';
+
+export interface StackOptions {
+  /** keep Temporal's SQLite file and the emulator's store under the data dir */
+  persistent: boolean;
+  temporalPort: number;
+  /** 0 = any free port; undefined = headless */
+  uiPort: number | undefined;
+  emulatorPort: number;
+  controllerDelayMs: number;
+  log: Logger;
+}
+
+export interface Stack {
+  temporal: DevServer;
+  emulator: Emulator;
+  worker: RunningWorker;
+  taskQueue: string;
+  sealPublicKey: string;
+  stop(): Promise<void>;
+}
+
+export const EMULATOR_ADMIN = { username: 'admin', password: 'P@88w0rd' };
+
+/** The embedded defaults on one machine: Temporal dev server, KubeSphere emulator and a worker. */
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const paths = pathsConfig();
+  const { log } = options;
+  const binary = await findTemporalCli({
+    explicit: paths.temporalCli,
+    path: process.env.PATH,
+    cacheDir: paths.cacheDir,
+    log: (line) => log.info(line),
+  });
+  ensureDevKeyPair(paths.devKeys.private, paths.devKeys.public);
+  const delay = options.controllerDelayMs;
+  const [temporal, emulator] = await Promise.all([
+    startDevServer({
+      binary,
+      port: options.temporalPort,
+      uiPort: options.uiPort,
+      dbFile: options.persistent ? join(paths.dataDir, 'temporal.db') : undefined,
+    }),
+    createEmulator({
+      port: options.emulatorPort,
+      stateFile: options.persistent ? join(paths.dataDir, 'emulator.json') : undefined,
+      delays: { userActivationMs: delay, workspaceRolesMs: delay, projectRolesMs: delay },
+      adminPassword: EMULATOR_ADMIN.password,
+    }),
+  ]);
+  const taskQueue = 'ks-onboard';
+  let worker: RunningWorker;
+  try {
+    worker = await buildWorker({
+      temporal: { address: temporal.address, namespace: temporal.namespace, taskQueue },
+      kubesphere: { baseUrl: emulator.url, credentials: EMULATOR_ADMIN, username: EMULATOR_ADMIN.username },
+      worker: { ...workerConfig(), sealPrivateKeys: [paths.devKeys.private] },
+      log,
+    });
+  } catch (error) {
+    await Promise.all([emulator.close(), temporal.stop()]);
+    throw error;
+  }
+  return {
+    temporal,
+    emulator,
+    worker,
+    taskQueue,
+    sealPublicKey: paths.devKeys.public,
+    async stop() {
+      await worker.close();
+      await Promise.all([emulator.close(), temporal.stop()]);
+    },
+  };
+}
