@@ -6,6 +6,7 @@ export default defineConfig({
     // Temporal's native core bridge misbehaves in worker threads: one process per test file.
     pool: 'forks',
     globalSetup: ['test/global-setup.ts'],
+    reporters: ['default', './test/summary-reporter.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },

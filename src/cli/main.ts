@@ -6,6 +6,7 @@ import { registerDev } from './commands/dev.js';
 import { registerEmulator } from './commands/emulator.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerOnboard } from './commands/onboard.js';
+import { registerSetup } from './commands/setup.js';
 import { registerWorker } from './commands/worker.js';
 import { ConfigError } from '../config.js';
 import { ExitError } from './options.js';
@@ -22,6 +23,7 @@ registerInspect(program);
 registerChangeRole(program);
 registerWorker(program);
 registerEmulator(program);
+registerSetup(program);
 
 try {
   await program.parseAsync(process.argv);
