@@ -204,6 +204,36 @@ describe('onboardUser', () => {
     expect(snap.namespaces.host?.['team-j-dev']).toBeUndefined();
   });
 
+  it('only invites to an existing project when creation is not asked for, and says what is missing', async () => {
+    await (
+      await onboard({ username: 'kai', email: 'kai@example.com', workspace: 'team-x', project: 'team-x-dev' })
+    ).result();
+    const result: OnboardingState = await (
+      await onboard({
+        username: 'lou',
+        email: 'lou@example.com',
+        workspace: 'team-x',
+        project: 'team-x-dev',
+        createWorkspace: false,
+        createProject: false,
+      })
+    ).result();
+    expect(result.steps.map((s) => s.outcome)).toEqual(['created', 'existed', 'existed', 'created', 'created']);
+    const failure = await failureOf(
+      await onboard({
+        username: 'lou',
+        email: 'lou@example.com',
+        workspace: 'team-x',
+        project: 'nope-dev',
+        createWorkspace: false,
+        createProject: false,
+      }),
+    );
+    expect(failure.type).toBe('Missing');
+    expect(failure.message).toContain('project nope-dev does not exist and creating it was not asked for');
+    expect(h.emulator.snapshot().namespaces.host?.['nope-dev']).toBeUndefined();
+  });
+
   it('never sent a DELETE or PATCH', () => {
     expect(writes(h)).toMatchObject({ DELETE: 0, PATCH: 0 });
   });

@@ -1,0 +1,169 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, startEmulator, type EmulatorHarness } from '../helpers/emulator.js';
+import { runCli } from '../helpers/cli.js';
+import { temporalHarness, type TemporalHarness } from '../helpers/temporal.js';
+
+let t: TemporalHarness;
+let h: EmulatorHarness;
+let env: NodeJS.ProcessEnv;
+const dir = mkdtempSync(join(tmpdir(), 'ks-cli-'));
+
+beforeAll(async () => {
+  t = await temporalHarness();
+  h = await startEmulator();
+  env = {
+    TEMPORAL_ADDRESS: t.address,
+    KS_ONBOARD_TASK_QUEUE: t.taskQueue(),
+    KS_ONBOARD_SEAL_PUBLIC_KEY: t.keys.public,
+    KS_ONBOARD_APPROVAL_TIMEOUT: '10m',
+    KS_ONBOARD_DATA_DIR: dir,
+  };
+});
+afterAll(async () => {
+  await h.close();
+  await t.close();
+});
+
+const json = <T>(output: string): T => JSON.parse(output.slice(output.indexOf('{'))) as T;
+
+describe('ks-onboard CLI', () => {
+  it('onboard --wait prints every step; the password file travels sealed', async () => {
+    const passwordFile = join(dir, 'pw');
+    writeFileSync(passwordFile, 'Passw0rd1\n');
+    const worker = await t.worker(env.KS_ONBOARD_TASK_QUEUE!, h.emulator.url);
+    const { code, output } = await worker.runUntil(
+      runCli(
+        [
+          'onboard',
+          '--username',
+          'cli-ann',
+          '--email',
+          'ann@cli.example',
+          '--workspace',
+          'cli-ws',
+          '--project',
+          'cli-dev',
+          '--password-file',
+          passwordFile,
+          '--wait',
+        ],
+        env,
+      ),
+    );
+    expect(code, output).toBe(0);
+    expect(output).toContain('onboard-cli-ann: done');
+    expect(output).toMatch(/project-member\s+host\/cli-dev\s+created\s+viewer/);
+    expect(h.emulator.snapshot().users['cli-ann']?.hasPassword).toBe(true);
+  });
+
+  it('an elevated request waits; status shows it; approve lets it finish; --json everywhere', async () => {
+    const worker = await t.worker(env.KS_ONBOARD_TASK_QUEUE!, h.emulator.url);
+    await worker.runUntil(async () => {
+      const started = await runCli(
+        [
+          'onboard',
+          '--username',
+          'cli-bob',
+          '--email',
+          'bob@cli.example',
+          '--workspace',
+          'cli-ws2',
+          '--workspace-role',
+          'admin',
+          '--json',
+        ],
+        env,
+      );
+      expect(started.code, started.output).toBe(0);
+      expect(json<{ workflowId: string }>(started.output).workflowId).toBe('onboard-cli-bob');
+      await eventually(async () => {
+        const status = await runCli(['status', 'onboard-cli-bob', '--json'], env);
+        expect(json<{ state: { lifecycle: string } }>(status.output).state.lifecycle).toBe('awaiting-approval');
+      }, 30_000);
+      const human = await runCli(['status', 'onboard-cli-bob'], env);
+      expect(human.output).toContain('approval: waiting for workspace:admin on cli-ws2');
+      const again = await runCli(
+        [
+          'onboard',
+          '--username',
+          'cli-bob',
+          '--email',
+          'bob@cli.example',
+          '--workspace',
+          'cli-ws2',
+          '--workspace-role',
+          'admin',
+          '--json',
+        ],
+        env,
+      );
+      expect(json<{ runId: string }>(again.output).runId).toBe(json<{ runId: string }>(started.output).runId); // attached, not started twice
+      const approved = await runCli(['approve', 'onboard-cli-bob', '--by', 'carol', '--reason', 'lead'], env);
+      expect(approved.output).toContain('onboard-cli-bob: approved by carol');
+      await eventually(async () => {
+        const status = await runCli(['status', 'onboard-cli-bob'], env);
+        expect(status.output).toContain('onboard-cli-bob: done');
+        expect(status.output).toContain('approval: approved by carol (lead)');
+      }, 30_000);
+    });
+    expect(await h.admin.workspaceRolesOf('cli-ws2', 'cli-bob')).toEqual(['cli-ws2-admin']);
+  });
+
+  it('reject ends the workflow with the reason, shown by status', async () => {
+    const worker = await t.worker(env.KS_ONBOARD_TASK_QUEUE!, h.emulator.url);
+    await worker.runUntil(async () => {
+      await runCli(
+        ['onboard', '--username', 'cli-cy', '--email', 'cy@cli.example', '--global-role', 'platform-admin'],
+        env,
+      );
+      await eventually(
+        async () => expect((await runCli(['status', 'onboard-cli-cy'], env)).output).toContain('awaiting-approval'),
+        30_000,
+      );
+      const rejected = await runCli(['reject', 'onboard-cli-cy', '--by', 'sec', '--reason', 'no'], env);
+      expect(rejected.code).toBe(0);
+      await eventually(
+        async () => expect((await runCli(['status', 'onboard-cli-cy'], env)).output).toContain('ApprovalRejected'),
+        30_000,
+      );
+    });
+  });
+
+  it.each([
+    [['onboard', '--username', 'Bad', '--email', 'x@y.z'], /invalid request: username: "Bad" must be lower-case/],
+    [
+      ['onboard', '--username', 'ok', '--email', 'x@y.z', '--workspace', 'w', '--workspace-role', 'w-owner'],
+      /workspaceRole: "w-owner" is not a built-in role of workspace w/,
+    ],
+    [
+      ['change-role', '--username', 'ok', '--scope', 'project', '--role', 'viewer'],
+      /project: is required for a project role/,
+    ],
+  ])('bad input exits 2 with a message naming the field, before contacting Temporal (%#)', async (args, message) => {
+    const { code, output } = await runCli(args, { ...env, TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    expect(code).toBe(2);
+    expect(output).toMatch(message);
+  });
+
+  it('a weak password file is refused without echoing it', async () => {
+    const passwordFile = join(dir, 'weak');
+    writeFileSync(passwordFile, 'hunter22\n');
+    const { code, output } = await runCli(
+      ['onboard', '--username', 'weak', '--email', 'w@cli.example', '--password-file', passwordFile],
+      env,
+    );
+    expect(code).toBe(2);
+    expect(output).toContain('--password-file: must contain an upper-case letter');
+    expect(output).not.toContain('hunter22');
+  });
+
+  it('the worker refuses to start without KubeSphere settings, naming the variable', async () => {
+    const { code, output } = await runCli(['worker'], { ...env, KUBESPHERE_HOST: 'not a url' });
+    expect(code).toBe(2);
+    expect(output).toContain('KUBESPHERE_HOST: must be an http(s) URL');
+  });
+});
