@@ -1,12 +1,9 @@
 import { ApplicationFailure, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { KubeSphereActivities, RoleChangeResult } from '../activities/kubesphere.js';
-import { formatProblems } from '../policy/names.js';
-import { changeDirection, planRoleChange, type ChangeRoleInput } from '../policy/plan.js';
-import { FailureType } from '../shared/failures.js';
+import { changeDirection, planRoleChange, type ChangeRoleInput, type RoleChangePlan } from '../policy/plan.js';
 import { kubeCall } from './activity-options.js';
-import { ApprovalGate, DEFAULT_APPROVAL_TIMEOUT, parseDuration } from './approval.js';
 import { stateQuery, type ChangeRoleResult, type OnboardingState } from './definitions.js';
-import { describeFailure, setLifecycle } from './onboard-user.js';
+import { approveThenRun, refuse } from './lifecycle.js';
 
 const ks = proxyActivities<KubeSphereActivities>(kubeCall);
 
@@ -16,79 +13,65 @@ const ks = proxyActivities<KubeSphereActivities>(kubeCall);
  */
 export async function changeRole(input: ChangeRoleInput): Promise<ChangeRoleResult> {
   const planned = planRoleChange(input);
-  const attributes = { username: input.username, workspace: input.workspace };
+  const labels = { username: input.username, workspace: input.workspace };
   const state: OnboardingState = { lifecycle: 'validating', username: String(input.username), steps: [] };
   setHandler(stateQuery, () => state);
-  if (!planned.ok) {
-    setLifecycle(state, 'failed', attributes);
-    throw ApplicationFailure.create({
-      type: FailureType.PolicyViolation,
-      message: `invalid role change: ${formatProblems(planned.problems)}`,
-      nonRetryable: true,
-      details: [planned.problems],
-    });
-  }
+  if (!planned.ok) refuse(state, labels, 'role change', planned.problems);
   const plan = planned.plan;
-  const target =
-    plan.scope === 'platform'
-      ? 'platform'
-      : plan.scope === 'workspace'
-        ? plan.workspace!
-        : `${plan.cluster ?? 'host'}/${plan.project}`;
-  state.steps = [{ step: 'role', target, outcome: 'pending', requestedRole: plan.role }];
-  const gate = new ApprovalGate(
-    plan.elevated,
-    parseDuration(input.policy?.approvalTimeout, DEFAULT_APPROVAL_TIMEOUT),
-    input.requestedBy,
-  );
-  state.approval = gate.state;
+  const target = targetOf(plan);
+  const step = {
+    step: 'role' as const,
+    target,
+    outcome: 'pending' as 'pending' | 'failed' | RoleChangeResult['outcome'],
+    requestedRole: plan.role,
+  };
+  state.steps = [step];
 
-  try {
-    if (gate.pending) {
-      setLifecycle(state, 'awaiting-approval', attributes);
-      await gate.wait();
-    }
-    setLifecycle(state, 'running', attributes);
-    const summary = `set ${plan.scope} role of ${plan.username} on ${target} to ${plan.role}`;
-    let change: RoleChangeResult;
-    if (plan.scope === 'platform') {
-      change = await ks.setGlobalRole.executeWithOptions({ ...kubeCall, summary }, [
-        { username: plan.username, role: plan.role },
+  return approveThenRun(
+    { state, labels, grants: plan.elevated, policy: input.policy, requestedBy: input.requestedBy },
+    async () => {
+      const change = await apply(plan, `set ${plan.scope} role of ${plan.username} on ${target} to ${plan.role}`);
+      Object.assign(step, { outcome: change.outcome, existingRole: change.from });
+      const keyOf = (role: string) => (plan.scope === 'workspace' ? role.slice(plan.workspace!.length + 1) : role);
+      return {
+        username: plan.username,
+        scope: plan.scope,
+        target,
+        from: change.from,
+        to: change.to,
+        direction: changeDirection(plan.scope, change.from ? keyOf(change.from) : undefined, plan.roleKey),
+        ...(state.approval ? { approval: state.approval } : {}),
+      };
+    },
+    (cause) => {
+      if (step.outcome === 'pending') step.outcome = 'failed';
+      return ApplicationFailure.create({
+        type: cause.type,
+        message: `role change for ${plan.username} failed: ${cause.message}`,
+        nonRetryable: true,
+        details: [state],
+      });
+    },
+  );
+}
+
+function targetOf(plan: RoleChangePlan): string {
+  if (plan.scope === 'platform') return 'platform';
+  if (plan.scope === 'workspace') return plan.workspace!;
+  return `${plan.cluster ?? 'host'}/${plan.project}`;
+}
+
+function apply(plan: RoleChangePlan, summary: string): Promise<RoleChangeResult> {
+  const options = { ...kubeCall, summary };
+  const member = { username: plan.username, role: plan.role };
+  switch (plan.scope) {
+    case 'platform':
+      return ks.setGlobalRole.executeWithOptions(options, [member]);
+    case 'workspace':
+      return ks.setWorkspaceRole.executeWithOptions(options, [{ ...member, workspace: plan.workspace! }]);
+    case 'project':
+      return ks.setProjectRole.executeWithOptions(options, [
+        { ...member, project: plan.project!, cluster: plan.cluster },
       ]);
-    } else if (plan.scope === 'workspace') {
-      change = await ks.setWorkspaceRole.executeWithOptions({ ...kubeCall, summary }, [
-        { workspace: plan.workspace!, username: plan.username, role: plan.role },
-      ]);
-    } else {
-      change = await ks.setProjectRole.executeWithOptions({ ...kubeCall, summary }, [
-        { project: plan.project!, cluster: plan.cluster, username: plan.username, role: plan.role },
-      ]);
-    }
-    Object.assign(state.steps[0]!, { outcome: change.outcome, existingRole: change.from });
-    setLifecycle(state, 'done', attributes);
-    const keyOf = (role: string) =>
-      plan.scope === 'workspace' && role.startsWith(`${plan.workspace}-`)
-        ? role.slice(plan.workspace!.length + 1)
-        : role;
-    return {
-      username: plan.username,
-      scope: plan.scope,
-      target,
-      from: change.from,
-      to: change.to,
-      direction: changeDirection(plan.scope, change.from ? keyOf(change.from) : undefined, plan.roleKey),
-      ...(gate.state ? { approval: gate.state } : {}),
-    };
-  } catch (error) {
-    setLifecycle(state, 'failed', attributes);
-    const cause = describeFailure(error);
-    state.error = cause;
-    if (state.steps[0]?.outcome === 'pending') state.steps[0].outcome = 'failed';
-    throw ApplicationFailure.create({
-      type: cause.type,
-      message: `role change for ${plan.username} failed: ${cause.message}`,
-      nonRetryable: true,
-      details: [state],
-    });
   }
 }

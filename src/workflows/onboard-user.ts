@@ -1,19 +1,9 @@
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  proxyActivities,
-  setHandler,
-  TimeoutFailure,
-  upsertSearchAttributes,
-  type ActivityOptions,
-} from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities, setHandler, type ActivityOptions } from '@temporalio/workflow';
 import type { KubeSphereActivities, StepResult } from '../activities/kubesphere.js';
-import { formatProblems } from '../policy/names.js';
 import { planOnboarding, type OnboardUserInput, type OnboardingPlan } from '../policy/plan.js';
-import { FailureType } from '../shared/failures.js';
 import { kubeCall, kubeCallAwaitingRoles } from './activity-options.js';
-import { ApprovalGate, DEFAULT_APPROVAL_TIMEOUT, parseDuration } from './approval.js';
-import { SA, stateQuery, type Lifecycle, type OnboardingState, type StepName, type StepReport } from './definitions.js';
+import { stateQuery, type OnboardingState, type StepName, type StepReport } from './definitions.js';
+import { approveThenRun, describeFailure, refuse } from './lifecycle.js';
 
 const ks = proxyActivities<KubeSphereActivities>(kubeCall);
 
@@ -31,38 +21,17 @@ export async function onboardUser(input: OnboardUserInput): Promise<OnboardingSt
   };
   setHandler(stateQuery, () => state);
 
-  if (!planned.ok) {
-    setLifecycle(state, 'failed', input);
-    state.error = { type: FailureType.PolicyViolation, message: formatProblems(planned.problems) };
-    throw ApplicationFailure.create({
-      type: FailureType.PolicyViolation,
-      message: `invalid onboarding request: ${state.error.message}`,
-      nonRetryable: true,
-      details: [planned.problems],
-    });
-  }
+  if (!planned.ok) refuse(state, input, 'onboarding request', planned.problems);
   const plan = planned.plan;
   state.steps = plannedSteps(plan);
-  const gate = new ApprovalGate(
-    plan.elevated,
-    parseDuration(input.policy?.approvalTimeout, DEFAULT_APPROVAL_TIMEOUT),
-    input.requestedBy,
+  return approveThenRun(
+    { state, labels: input, grants: plan.elevated, policy: input.policy, requestedBy: input.requestedBy },
+    async () => {
+      await runSteps(plan, state);
+      return state;
+    },
+    (cause) => failedOnboarding(cause, state),
   );
-  state.approval = gate.state;
-
-  try {
-    if (gate.pending) {
-      setLifecycle(state, 'awaiting-approval', input);
-      await gate.wait();
-    }
-    setLifecycle(state, 'running', input);
-    await runSteps(plan, state);
-    setLifecycle(state, 'done', input);
-    return state;
-  } catch (error) {
-    setLifecycle(state, 'failed', input);
-    throw failedOnboarding(error, state);
-  }
 }
 
 function plannedSteps(plan: OnboardingPlan): StepReport[] {
@@ -144,35 +113,10 @@ async function runSteps(plan: OnboardingPlan, state: OnboardingState): Promise<v
   }
 }
 
-export function setLifecycle(
-  state: { lifecycle: Lifecycle },
-  lifecycle: Lifecycle,
-  input: Pick<OnboardUserInput, 'username' | 'workspace' | 'batchId'>,
-): void {
-  state.lifecycle = lifecycle;
-  const attributes = [
-    { key: SA.state, value: lifecycle },
-    ...(typeof input.username === 'string' && input.username ? [{ key: SA.username, value: input.username }] : []),
-    ...(typeof input.workspace === 'string' && input.workspace ? [{ key: SA.workspace, value: input.workspace }] : []),
-    ...(typeof input.batchId === 'string' && input.batchId ? [{ key: SA.batchId, value: input.batchId }] : []),
-  ];
-  upsertSearchAttributes(attributes);
-}
-
-export function describeFailure(error: unknown): { type: string; message: string } {
-  const cause = error instanceof ActivityFailure ? error.cause : error;
-  if (cause instanceof ApplicationFailure) return { type: cause.type ?? 'Error', message: cause.message };
-  if (cause instanceof TimeoutFailure)
-    return { type: 'Timeout', message: `gave up after the step's time limit (${cause.timeoutType})` };
-  return { type: 'Error', message: cause instanceof Error ? cause.message : String(cause) };
-}
-
 /** The workflow's own failure: the cause's type, a one-line message, and the step reports as details. */
-function failedOnboarding(error: unknown, state: OnboardingState): ApplicationFailure {
+function failedOnboarding(cause: { type: string; message: string }, state: OnboardingState): ApplicationFailure {
   const failed = state.steps.find((s) => s.outcome === 'failed');
   for (const step of state.steps) if (step.outcome === 'pending') step.outcome = 'skipped';
-  const cause = describeFailure(error);
-  state.error = cause;
   const where = failed ? ` at step ${failed.step} (${failed.target})` : '';
   return ApplicationFailure.create({
     type: cause.type,

@@ -13,23 +13,27 @@ export async function startEmulator(options: EmulatorOptions = {}) {
     baseUrl: emulator.url,
     credentials: { username: 'admin', password: ADMIN_PASSWORD },
   });
+  const login = (username: string, password: string) =>
+    fetch(`${emulator.url}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'password',
+        username,
+        password,
+        client_id: 'kubesphere',
+        client_secret: 'kubesphere',
+      }),
+    });
   return {
     emulator,
     admin,
     /** Raw HTTP for exact status/body assertions. */
     http: (path: string, init: RequestInit = {}) => fetch(`${emulator.url}${path}`, init),
+    /** A raw password-grant login, as any HTTP client would send it. */
+    login,
     async token(username = 'admin', password = ADMIN_PASSWORD): Promise<string> {
-      const res = await fetch(`${emulator.url}/oauth/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-          grant_type: 'password',
-          username,
-          password,
-          client_id: 'kubesphere',
-          client_secret: 'kubesphere',
-        }),
-      });
+      const res = await login(username, password);
       const body = (await res.json()) as { access_token?: string };
       if (!body.access_token) throw new Error(`login of ${username} failed: ${res.status} ${JSON.stringify(body)}`);
       return body.access_token;

@@ -20,18 +20,7 @@ afterAll(async () => {
 const authed = (extra: Record<string, string> = {}) => ({ authorization: `Bearer ${adminToken}`, ...extra });
 const postJson = (path: string, body: unknown) =>
   h.http(path, { method: 'POST', headers: authed({ 'content-type': 'application/json' }), body: JSON.stringify(body) });
-const login = (username: string, password: string) =>
-  h.http('/oauth/token', {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'password',
-      username,
-      password,
-      client_id: 'kubesphere',
-      client_secret: 'kubesphere',
-    }),
-  });
+const login = (username: string, password: string) => h.login(username, password);
 const codeOf = (promise: Promise<unknown>) =>
   promise.then(
     () => 'resolved',
