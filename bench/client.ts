@@ -7,8 +7,8 @@ import { KubeSphereClient } from '../src/kubesphere/client.js';
 import { spawnEmulator } from './emulator-process.js';
 
 const CONCURRENCY = 20;
-const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 3000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
+const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 2000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
 const PATH = '/kapis/iam.kubesphere.io/v1beta1/users/admin';
 
 async function rate(run: () => Promise<void>): Promise<number> {

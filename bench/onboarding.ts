@@ -26,17 +26,27 @@ try {
   const connection = await Connection.connect({ address: server.address });
   const native = await NativeConnection.connect({ address: server.address });
   const client = new Client({ connection });
-  console.log(`one onboarding = user + workspace + project + 2 memberships; emulator latency ${LATENCY_MS} ms; median of ${RUNS}`);
+  console.log(
+    `one onboarding = user + workspace + project + 2 memberships; emulator latency ${LATENCY_MS} ms; median of ${RUNS}`,
+  );
   console.log('controller delay | run        | wall ms | KubeSphere requests (by method)     | history events');
   for (const controllerDelay of [0, 300]) {
     const emulator = await createEmulator({
       faults: { latencyMs: LATENCY_MS },
       delays: { userActivationMs: controllerDelay, workspaceRolesMs: controllerDelay, projectRolesMs: controllerDelay },
     });
-    const ks = new KubeSphereClient({ baseUrl: emulator.url, credentials: { username: 'admin', password: 'P@88w0rd' } });
+    const ks = new KubeSphereClient({
+      baseUrl: emulator.url,
+      credentials: { username: 'admin', password: 'P@88w0rd' },
+    });
     await ks.getUser('admin'); // log in outside the measurement
     const taskQueue = `bench-${controllerDelay}`;
-    const worker = await createOnboardingWorker({ connection: native, namespace: 'default', taskQueue, activities: { client: ks, creator: 'admin' } });
+    const worker = await createOnboardingWorker({
+      connection: native,
+      namespace: 'default',
+      taskQueue,
+      activities: { client: ks, creator: 'admin' },
+    });
     await worker.runUntil(async () => {
       for (const label of ['first', 'again']) {
         const walls: number[] = [];
@@ -44,13 +54,20 @@ try {
         const events: number[] = [];
         let methods = '';
         for (let i = 0; i < RUNS; i++) {
-          const input = { username: `user${i}`, email: `user${i}@example.com`, workspace: `ws${i}`, project: `proj${i}` };
+          const input = {
+            username: `user${i}`,
+            email: `user${i}@example.com`,
+            workspace: `ws${i}`,
+            project: `proj${i}`,
+          };
           const before = { ...emulator.requests.byMethod };
           const started = performance.now();
           const handle = await startOnboarding(client, taskQueue, input, `bench-${controllerDelay}-${label}-${i}`);
           await handle.result();
           walls.push(performance.now() - started);
-          const delta = Object.fromEntries(Object.entries(emulator.requests.byMethod).map(([m, n]) => [m, n - (before[m] ?? 0)]));
+          const delta = Object.fromEntries(
+            Object.entries(emulator.requests.byMethod).map(([m, n]) => [m, n - (before[m] ?? 0)]),
+          );
           requests.push(Object.values(delta).reduce((a, b) => a + b, 0));
           methods = JSON.stringify(delta);
           events.push((await handle.fetchHistory()).events?.length ?? 0);
