@@ -17,6 +17,7 @@ export class ApprovalGate {
       const deadline = new Date(workflowInfo().startTime.getTime() + timeoutMs).toISOString();
       this.state = { grants, deadline, ...(requestedBy ? { requestedBy } : {}) };
     }
+    // Date inside workflow code is Temporal's deterministic clock (the time of the current workflow task).
     const decide = (input: DecisionInput) => {
       if (this.state && !this.state.decision) this.state.decision = { ...input, at: new Date().toISOString() };
       return this.state!;

@@ -56,7 +56,6 @@ export function addWorkspaceMembers(ctx: RequestContext): Reply {
   for (const member of members) {
     requireWorkspaceRole(ctx, workspace, member.roleRef);
     ctx.controllers.bindWorkspaceRole(workspace, member.username, member.roleRef);
-    ctx.state.changed();
   }
   return json(200, members);
 }
@@ -113,7 +112,6 @@ export function addProjectMembers(ctx: RequestContext): Reply {
   for (const member of members) {
     requireProjectRole(ctx, namespace, member.roleRef);
     ctx.controllers.bindProjectRole(ctx.cluster, namespace, member.username, member.roleRef);
-    ctx.state.changed();
   }
   return json(200, members);
 }

@@ -95,9 +95,9 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
       if (!(error instanceof ReplyError)) throw error;
       reply = error.reply;
     }
-    state.changed();
-    const isWrite = method === 'POST' || method === 'PUT';
-    if (isWrite && faults.dropAfterWrite()) return void req.socket.destroy();
+    if (method !== 'GET') state.changed();
+    // Creates and updates may lose their answer after being applied: a retry then meets "already exists".
+    if ((method === 'POST' || method === 'PUT') && faults.dropAfterWrite()) return void req.socket.destroy();
     write(res, reply);
   }
 
