@@ -38,9 +38,12 @@ export async function startEmulator(options: EmulatorOptions = {}) {
       if (!body.access_token) throw new Error(`login of ${username} failed: ${res.status} ${JSON.stringify(body)}`);
       return body.access_token;
     },
+    /** Closes, and fails the test if anything ever sent a DELETE or PATCH to this emulator. */
     async close() {
       await admin.close();
       await emulator.close();
+      const { DELETE = 0, PATCH = 0 } = emulator.requests.byMethod;
+      if (DELETE + PATCH > 0) throw new Error(`the emulator received ${DELETE} DELETE and ${PATCH} PATCH requests`);
     },
   };
 }
