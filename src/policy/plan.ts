@@ -79,6 +79,11 @@ export interface OnboardingPlan {
 
 export type PlanResult<T> = { ok: true; plan: T } | { ok: false; problems: Problem[] };
 
+/** How a project is named in grants, step reports and summaries: `<cluster>/<project>`, `host` by default. */
+export function projectTarget(cluster: string | undefined, project: string): string {
+  return `${cluster ?? 'host'}/${project}`;
+}
+
 /** Validates a request and turns it into the exact grants to make. Pure: safe inside a workflow. */
 export function planOnboarding(input: OnboardUserInput): PlanResult<OnboardingPlan> {
   const problems: Problem[] = [];
@@ -145,7 +150,7 @@ export function planOnboarding(input: OnboardUserInput): PlanResult<OnboardingPl
   const grants: Grant[] = [{ scope: 'platform', role: globalRole.role, target: 'platform' }];
   if (workspace) grants.push({ scope: 'workspace', role: workspace.suffix, target: workspace.name });
   if (project)
-    grants.push({ scope: 'project', role: project.role, target: `${project.cluster ?? 'host'}/${project.name}` });
+    grants.push({ scope: 'project', role: project.role, target: projectTarget(project.cluster, project.name) });
 
   return {
     ok: true,
@@ -195,10 +200,19 @@ export interface RoleChangePlan {
   role: string;
   /** the role's rank key within its scope (e.g. `admin`) */
   roleKey: string;
+  /** what the role is on: `platform`, the workspace, or `<cluster>/<project>` */
+  target: string;
   workspace?: string;
   project?: string;
   cluster?: string;
   elevated: Grant[];
+}
+
+/** The target of a role change: `platform`, the workspace, or `<cluster>/<project>`. */
+export function roleChangeTarget(input: Pick<ChangeRoleInput, 'scope' | 'workspace' | 'project' | 'cluster'>): string {
+  if (input.scope === 'platform') return 'platform';
+  if (input.scope === 'workspace') return input.workspace ?? '';
+  return projectTarget(input.cluster, input.project ?? '');
 }
 
 export function planRoleChange(input: ChangeRoleInput): PlanResult<RoleChangePlan> {
@@ -206,7 +220,6 @@ export function planRoleChange(input: ChangeRoleInput): PlanResult<RoleChangePla
   if (input.cluster !== undefined) problems.push(...checkClusterName(input.cluster));
   let role = '';
   let roleKey = '';
-  let target = 'platform';
   switch (input.scope) {
     case 'platform': {
       const parsed = parseGlobalRole(input.role);
@@ -225,7 +238,6 @@ export function planRoleChange(input: ChangeRoleInput): PlanResult<RoleChangePla
         role = workspaceRoleName(input.workspace, parsed.role);
         roleKey = parsed.role;
       } else problems.push({ field: 'role', message: parsed.reason });
-      target = input.workspace;
       break;
     }
     case 'project': {
@@ -237,7 +249,6 @@ export function planRoleChange(input: ChangeRoleInput): PlanResult<RoleChangePla
       const parsed = parseProjectRole(input.role);
       if (parsed.ok) role = roleKey = parsed.role;
       else problems.push({ field: 'role', message: parsed.reason });
-      target = `${input.cluster ?? 'host'}/${input.project}`;
       break;
     }
     default:
@@ -245,6 +256,7 @@ export function planRoleChange(input: ChangeRoleInput): PlanResult<RoleChangePla
   }
   const elevatedSet = elevatedRoles(input.policy, problems);
   if (problems.length > 0) return { ok: false, problems };
+  const target = roleChangeTarget(input);
   const grant: Grant = { scope: input.scope, role: roleKey, target };
   return {
     ok: true,
@@ -253,6 +265,7 @@ export function planRoleChange(input: ChangeRoleInput): PlanResult<RoleChangePla
       scope: input.scope,
       role,
       roleKey,
+      target,
       workspace: input.workspace,
       project: input.project,
       cluster: input.cluster,

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import type { ChangeRoleInput, OnboardUserInput } from '../policy/plan.js';
+import { roleChangeTarget, type ChangeRoleInput, type OnboardUserInput } from '../policy/plan.js';
 import { WORKFLOW_ID, type ChangeRoleResult, type OnboardingState } from '../workflows/definitions.js';
 
 type OnboardUser = (input: OnboardUserInput) => Promise<OnboardingState>;
@@ -27,12 +27,7 @@ export function startOnboarding(
 }
 
 export function startRoleChange(client: Client, taskQueue: string, input: ChangeRoleInput) {
-  const target =
-    input.scope === 'platform'
-      ? 'platform'
-      : input.scope === 'workspace'
-        ? (input.workspace ?? '')
-        : `${input.cluster ?? 'host'}/${input.project ?? ''}`;
+  const target = roleChangeTarget(input);
   return client.workflow.start<ChangeRole>('changeRole', {
     taskQueue,
     workflowId: WORKFLOW_ID.changeRole(input.username, input.scope, target),

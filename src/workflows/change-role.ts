@@ -18,7 +18,7 @@ export async function changeRole(input: ChangeRoleInput): Promise<ChangeRoleResu
   setHandler(stateQuery, () => state);
   if (!planned.ok) refuse(state, labels, 'role change', planned.problems);
   const plan = planned.plan;
-  const target = targetOf(plan);
+  const target = plan.target;
   const step = {
     step: 'role' as const,
     target,
@@ -53,12 +53,6 @@ export async function changeRole(input: ChangeRoleInput): Promise<ChangeRoleResu
       });
     },
   );
-}
-
-function targetOf(plan: RoleChangePlan): string {
-  if (plan.scope === 'platform') return 'platform';
-  if (plan.scope === 'workspace') return plan.workspace!;
-  return `${plan.cluster ?? 'host'}/${plan.project}`;
 }
 
 function apply(plan: RoleChangePlan, summary: string): Promise<RoleChangeResult> {

@@ -1,6 +1,6 @@
 import { ApplicationFailure, proxyActivities, setHandler, type ActivityOptions } from '@temporalio/workflow';
 import type { KubeSphereActivities, StepResult } from '../activities/kubesphere.js';
-import { planOnboarding, type OnboardUserInput, type OnboardingPlan } from '../policy/plan.js';
+import { planOnboarding, projectTarget, type OnboardUserInput, type OnboardingPlan } from '../policy/plan.js';
 import { kubeCall, kubeCallAwaitingRoles } from './activity-options.js';
 import { stateQuery, type OnboardingState, type StepName, type StepReport } from './definitions.js';
 import { approveThenRun, describeFailure, refuse } from './lifecycle.js';
@@ -35,7 +35,7 @@ export async function onboardUser(input: OnboardUserInput): Promise<OnboardingSt
 }
 
 function plannedSteps(plan: OnboardingPlan): StepReport[] {
-  const projectTarget = plan.project ? `${plan.project.cluster ?? 'host'}/${plan.project.name}` : '-';
+  const projectStepTarget = plan.project ? projectTarget(plan.project.cluster, plan.project.name) : '-';
   const step = (name: StepName, target: string, wanted: boolean, role?: string): StepReport => ({
     step: name,
     target,
@@ -45,9 +45,9 @@ function plannedSteps(plan: OnboardingPlan): StepReport[] {
   return [
     step('user', plan.username, true, plan.globalRole),
     step('workspace', plan.workspace?.name ?? '-', plan.workspace !== undefined),
-    step('project', projectTarget, plan.project !== undefined),
+    step('project', projectStepTarget, plan.project !== undefined),
     step('workspace-member', plan.workspace?.name ?? '-', plan.workspace !== undefined, plan.workspace?.role),
-    step('project-member', projectTarget, plan.project !== undefined, plan.project?.role),
+    step('project-member', projectStepTarget, plan.project !== undefined, plan.project?.role),
   ];
 }
 
