@@ -200,27 +200,18 @@ export function createKubeSphereActivities({ client, unsealer, creator }: KubeSp
     },
 
     async ensureWorkspaceMember(input: WorkspaceMemberInput): Promise<StepResult> {
-      const roles = await client.workspaceRolesOf(input.workspace, input.username);
-      if (roles.includes(input.role)) return { outcome: 'existed' };
-      // KubeSphere's POST would replace the role: an existing member keeps theirs.
-      if (roles.length > 0) return { outcome: 'kept-existing-role', existingRole: roles[0], requestedRole: input.role };
-      await addMember(
-        () => client.addWorkspaceMembers(input.workspace, [{ username: input.username, roleRef: input.role }]),
-        input.role,
+      const member = { username: input.username, roleRef: input.role };
+      return ensureMember(await client.workspaceRolesOf(input.workspace, input.username), input.role, () =>
+        client.addWorkspaceMembers(input.workspace, [member]),
       );
-      return { outcome: 'created' };
     },
 
     async ensureProjectMember(input: ProjectMemberInput): Promise<StepResult> {
       const ref = { namespace: input.project, cluster: input.cluster };
-      const roles = await client.projectRolesOf(ref, input.username);
-      if (roles.includes(input.role)) return { outcome: 'existed' };
-      if (roles.length > 0) return { outcome: 'kept-existing-role', existingRole: roles[0], requestedRole: input.role };
-      await addMember(
-        () => client.addProjectMembers(ref, [{ username: input.username, roleRef: input.role }]),
-        input.role,
+      const member = { username: input.username, roleRef: input.role };
+      return ensureMember(await client.projectRolesOf(ref, input.username), input.role, () =>
+        client.addProjectMembers(ref, [member]),
       );
-      return { outcome: 'created' };
     },
 
     async setGlobalRole(input: { username: string; role: string }): Promise<RoleChangeResult> {
@@ -232,36 +223,46 @@ export function createKubeSphereActivities({ client, unsealer, creator }: KubeSp
     },
 
     async setWorkspaceRole(input: WorkspaceMemberInput): Promise<RoleChangeResult> {
+      const member = { username: input.username, roleRef: input.role };
       const roles = await client.workspaceRolesOf(input.workspace, input.username);
-      if (roles.length === 0)
-        throw failure(
-          FailureType.NotAMember,
-          `${input.username} is not a member of workspace ${input.workspace}`,
-          true,
-        );
-      if (roles.length === 1 && roles[0] === input.role)
-        return { outcome: 'unchanged', from: input.role, to: input.role };
-      await addMember(
-        () => client.updateWorkspaceMember(input.workspace, { username: input.username, roleRef: input.role }),
-        input.role,
+      return setMemberRole(roles, member, `workspace ${input.workspace}`, () =>
+        client.updateWorkspaceMember(input.workspace, member),
       );
-      return { outcome: 'updated', from: roles[0]!, to: input.role };
     },
 
     async setProjectRole(input: ProjectMemberInput): Promise<RoleChangeResult> {
       const ref = { namespace: input.project, cluster: input.cluster };
+      const member = { username: input.username, roleRef: input.role };
       const roles = await client.projectRolesOf(ref, input.username);
-      if (roles.length === 0)
-        throw failure(FailureType.NotAMember, `${input.username} is not a member of project ${input.project}`, true);
-      if (roles.length === 1 && roles[0] === input.role)
-        return { outcome: 'unchanged', from: input.role, to: input.role };
-      await addMember(
-        () => client.updateProjectMember(ref, { username: input.username, roleRef: input.role }),
-        input.role,
-      );
-      return { outcome: 'updated', from: roles[0]!, to: input.role };
+      return setMemberRole(roles, member, `project ${input.project}`, () => client.updateProjectMember(ref, member));
     },
   });
+}
+
+/**
+ * Joins a workspace or project unless already a member. KubeSphere's member POST would replace an
+ * existing role, so a member with another role keeps it and that is reported.
+ */
+async function ensureMember(current: string[], role: string, add: () => Promise<unknown>): Promise<StepResult> {
+  if (current.includes(role)) return { outcome: 'existed' };
+  if (current.length > 0) return { outcome: 'kept-existing-role', existingRole: current[0], requestedRole: role };
+  await addMember(add, role);
+  return { outcome: 'created' };
+}
+
+/** The explicit change of a member's role; someone who is not a member is refused, not invited. */
+async function setMemberRole(
+  current: string[],
+  member: { username: string; roleRef: string },
+  where: string,
+  update: () => Promise<unknown>,
+): Promise<RoleChangeResult> {
+  const role = member.roleRef;
+  if (current.length === 0)
+    throw failure(FailureType.NotAMember, `${member.username} is not a member of ${where}`, true);
+  if (current.length === 1 && current[0] === role) return { outcome: 'unchanged', from: role, to: role };
+  await addMember(update, role);
+  return { outcome: 'updated', from: current[0]!, to: role };
 }
 
 /** A built-in role 404s until KubeSphere's controller has made it: retryable, bounded by the step's timeout. */
