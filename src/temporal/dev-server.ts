@@ -44,8 +44,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     '--log-level',
     'error',
   ];
-  if (options.uiPort !== undefined) args.push('--ui-port', String(options.uiPort || (await freePort(ip))));
-  else args.push('--headless');
+  const uiPort = options.uiPort === undefined ? undefined : options.uiPort || (await freePort(ip));
+  args.push(...(uiPort === undefined ? ['--headless'] : ['--ui-port', String(uiPort)]));
   if (options.dbFile) {
     mkdirSync(dirname(options.dbFile), { recursive: true });
     args.push('--db-filename', options.dbFile);
@@ -91,11 +91,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
-  const uiPortIndex = args.indexOf('--ui-port');
   return {
     address,
     namespace,
-    uiUrl: uiPortIndex >= 0 ? `http://${ip === '0.0.0.0' ? '127.0.0.1' : ip}:${args[uiPortIndex + 1]}` : undefined,
+    uiUrl: uiPort === undefined ? undefined : `http://${ip === '0.0.0.0' ? '127.0.0.1' : ip}:${uiPort}`,
     process: child,
     stop,
   };

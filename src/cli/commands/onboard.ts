@@ -3,28 +3,18 @@ import type { Command } from 'commander';
 import { seal } from '../../codec/seal.js';
 import { policyConfig } from '../../config.js';
 import { checkPassword, formatProblems } from '../../policy/names.js';
+import { announceApproval, planOrExit, printStarted, requestDefaults } from '../request.js';
 import { planOnboarding, type OnboardUserInput } from '../../policy/plan.js';
 import { startOnboarding } from '../../temporal/start.js';
 import { formatState, printJson } from '../output.js';
 import { ExitError } from '../options.js';
 import { outcomeOf, withTemporal } from '../temporal-context.js';
 
-interface OnboardFlags {
-  username: string;
-  email: string;
+type OnboardFlags = Omit<OnboardUserInput, 'sealedPassword' | 'batchId' | 'policy'> & {
   passwordFile?: string;
-  globalRole?: string;
-  workspace?: string;
-  workspaceRole?: string;
-  createWorkspace: boolean;
-  project?: string;
-  projectRole?: string;
-  createProject: boolean;
-  cluster?: string;
-  requestedBy?: string;
   wait?: boolean;
   json?: boolean;
-}
+};
 
 export function registerOnboard(program: Command): void {
   program
@@ -44,42 +34,17 @@ export function registerOnboard(program: Command): void {
     .option('--requested-by <name>', 'who asks for this (recorded in history)')
     .option('--wait', 'wait for the outcome and print it')
     .option('--json', 'print JSON')
-    .action(async (flags: OnboardFlags) => {
-      const policy = policyConfig();
-      const input: OnboardUserInput = {
-        username: flags.username,
-        email: flags.email,
-        globalRole: flags.globalRole,
-        workspace: flags.workspace,
-        workspaceRole: flags.workspaceRole,
-        createWorkspace: flags.createWorkspace,
-        project: flags.project,
-        projectRole: flags.projectRole,
-        createProject: flags.createProject,
-        cluster: flags.cluster,
-        requestedBy: flags.requestedBy ?? process.env.USER,
-        policy: { elevatedRoles: policy.elevatedRoles, approvalTimeout: policy.approvalTimeout },
-      };
-      // The workflow checks again, but bad input should not even start one.
-      const planned = planOnboarding(input);
-      if (!planned.ok) throw new ExitError(`invalid request: ${formatProblems(planned.problems)}`, 2);
-      if (flags.passwordFile) input.sealedPassword = sealPasswordFile(flags.passwordFile, policy.sealPublicKey);
+    .action(async ({ passwordFile, wait, json, ...request }: OnboardFlags) => {
+      const input: OnboardUserInput = { ...request, ...requestDefaults(request.requestedBy) };
+      const plan = planOrExit(planOnboarding(input));
+      if (passwordFile) input.sealedPassword = sealPasswordFile(passwordFile, policyConfig().sealPublicKey);
 
       await withTemporal(async (client, config) => {
         const handle = await startOnboarding(client, config.taskQueue, input);
-        if (planned.plan.elevated.length > 0 && !flags.json) {
-          process.stderr.write(
-            `needs approval: ${planned.plan.elevated.map((g) => `${g.scope}:${g.role} on ${g.target}`).join(', ')}\n`,
-          );
-          process.stderr.write(`  approve with: ks-onboard approve ${handle.workflowId} --by <you>\n`);
-        }
-        if (!flags.wait) {
-          if (flags.json) printJson({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId });
-          else process.stdout.write(`started ${handle.workflowId}\n`);
-          return;
-        }
+        announceApproval(handle.workflowId, plan.elevated, json);
+        if (!wait) return printStarted(handle, json);
         const outcome = await outcomeOf(handle);
-        if (flags.json) printJson({ workflowId: handle.workflowId, ...outcome });
+        if (json) printJson({ workflowId: handle.workflowId, ...outcome });
         else if (outcome.state) process.stdout.write(`${formatState(handle.workflowId, outcome.state)}\n`);
         if (!outcome.ok) throw new ExitError(`${outcome.type}: ${outcome.message}`);
       });
