@@ -35,6 +35,14 @@ function tokenReply(access: string, expiresIn = 7200) {
 }
 
 const pool = () => agent.get(ORIGIN);
+/** KubeSphere's authentication filter answer for a refused token (a Kubernetes Status). */
+const UNAUTHORIZED = {
+  kind: 'Status',
+  status: 'Failure',
+  message: 'token not found in cache',
+  reason: 'Unauthorized',
+  code: 401,
+};
 const user = (name: string) => ({
   metadata: { name, resourceVersion: '1' },
   spec: { email: `${name}@x.io` },
@@ -123,13 +131,7 @@ describe('authentication', () => {
       .persist();
     pool()
       .intercept({ path: `${USERS}/a`, method: 'GET', headers: { authorization: 'Bearer t1' } })
-      .reply(401, {
-        kind: 'Status',
-        status: 'Failure',
-        message: 'token not found in cache',
-        reason: 'Unauthorized',
-        code: 401,
-      });
+      .reply(401, UNAUTHORIZED);
     pool()
       .intercept({ path: `${USERS}/a`, method: 'GET', headers: { authorization: 'Bearer t2' } })
       .reply(200, user('a'));
@@ -141,13 +143,7 @@ describe('authentication', () => {
     pool().intercept({ path: '/oauth/token', method: 'POST' }).reply(200, tokenReply('t')).persist();
     pool()
       .intercept({ path: `${USERS}/a`, method: 'GET' })
-      .reply(401, {
-        kind: 'Status',
-        status: 'Failure',
-        message: 'token not found in cache',
-        reason: 'Unauthorized',
-        code: 401,
-      })
+      .reply(401, UNAUTHORIZED)
       .times(2);
     await expect(client().getUser('a')).rejects.toMatchObject({ code: 'KS_UNAUTHORIZED', status: 401 });
     agent.assertNoPendingInterceptors();

@@ -61,23 +61,21 @@ describe('ks-onboard CLI', () => {
   });
 
   it('an elevated request waits; status shows it; approve lets it finish; --json everywhere', async () => {
+    const bobAsAdmin = [
+      'onboard',
+      '--username',
+      'cli-bob',
+      '--email',
+      'bob@cli.example',
+      '--workspace',
+      'cli-ws2',
+      '--workspace-role',
+      'admin',
+      '--json',
+    ];
     const worker = await t.worker(env.KS_ONBOARD_TASK_QUEUE!, h.emulator.url);
     await worker.runUntil(async () => {
-      const started = await runCli(
-        [
-          'onboard',
-          '--username',
-          'cli-bob',
-          '--email',
-          'bob@cli.example',
-          '--workspace',
-          'cli-ws2',
-          '--workspace-role',
-          'admin',
-          '--json',
-        ],
-        env,
-      );
+      const started = await runCli(bobAsAdmin, env);
       expect(started.code, started.output).toBe(0);
       expect(json<{ workflowId: string }>(started.output).workflowId).toBe('onboard-cli-bob');
       await eventually(async () => {
@@ -86,21 +84,7 @@ describe('ks-onboard CLI', () => {
       }, 30_000);
       const human = await runCli(['status', 'onboard-cli-bob'], env);
       expect(human.output).toContain('approval: waiting for workspace:admin on cli-ws2');
-      const again = await runCli(
-        [
-          'onboard',
-          '--username',
-          'cli-bob',
-          '--email',
-          'bob@cli.example',
-          '--workspace',
-          'cli-ws2',
-          '--workspace-role',
-          'admin',
-          '--json',
-        ],
-        env,
-      );
+      const again = await runCli(bobAsAdmin, env);
       expect(json<{ runId: string }>(again.output).runId).toBe(json<{ runId: string }>(started.output).runId); // attached, not started twice
       const approved = await runCli(['approve', 'onboard-cli-bob', '--by', 'carol', '--reason', 'lead'], env);
       expect(approved.output).toContain('onboard-cli-bob: approved by carol');
