@@ -1,20 +1,30 @@
 /**
  * Our KubeSphere client against raw undici requests, side by side in one run, on the emulator.
- * Prints requests/second for each and their ratio. Not a test: figures go to docs/benchmarks.md.
+ * Prints requests/second and this process's CPU time per request for each, and their ratios. Not a test: figures go to docs/benchmarks.md.
  */
+import { execFileSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { Agent } from 'undici';
 import { KubeSphereClient } from '../src/kubesphere/client.js';
 import { spawnEmulator } from './emulator-process.js';
 
 const CONCURRENCY = 20;
-const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 2000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
+const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 1000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
 const PATH = '/kapis/iam.kubesphere.io/v1beta1/users/admin';
 
-async function rate(run: () => Promise<void>): Promise<number> {
+interface Round {
+  /** requests per second */
+  rate: number;
+  /** CPU time this process spent per request (user + system), in microseconds */
+  cpuMicros: number;
+}
+
+async function round(run: () => Promise<void>): Promise<Round> {
   let done = 0;
   const deadline = Date.now() + ROUND_MS;
   const started = Date.now();
+  const cpu = process.cpuUsage();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (Date.now() < deadline) {
@@ -23,12 +33,29 @@ async function rate(run: () => Promise<void>): Promise<number> {
       }
     }),
   );
-  return done / ((Date.now() - started) / 1000);
+  const elapsed = (Date.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  return { rate: done / elapsed, cpuMicros: (used.user + used.system) / done };
+}
+
+/**
+ * With two or more cores and taskset, the load runs on CPU 0 and the emulator on CPU 1, so the two
+ * never take turns on one core and the figures move less with the scheduler.
+ */
+function pinToOwnCores(): boolean {
+  if (process.env.BENCH_PIN === '0' || availableParallelism() < 2) return false;
+  try {
+    execFileSync('taskset', ['--pid', '--cpu-list', '0', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-const emulator = await spawnEmulator(['--controller-delay', '0']);
+const pinned = pinToOwnCores();
+const emulator = await spawnEmulator(['--controller-delay', '0'], pinned ? { cpu: 1 } : {});
 try {
   const client = new KubeSphereClient({
     baseUrl: emulator.url,
@@ -53,30 +80,40 @@ try {
     await client.getUser('admin');
   };
 
-  await rate(rawCall); // warm-up of both paths
-  await rate(clientCall);
-  const rawRates: number[] = [];
-  const clientRates: number[] = [];
+  await round(rawCall); // warm-up of both paths
+  await round(clientCall);
+  const raws: Round[] = [];
+  const ours: Round[] = [];
   // Paired rounds in alternating order: drift on a shared machine then hits both sides alike.
-  for (let round = 0; round < ROUNDS; round++) {
-    if (round % 2 === 0) {
-      rawRates.push(await rate(rawCall));
-      clientRates.push(await rate(clientCall));
+  for (let i = 0; i < ROUNDS; i++) {
+    if (i % 2 === 0) {
+      raws.push(await round(rawCall));
+      ours.push(await round(clientCall));
     } else {
-      clientRates.push(await rate(clientCall));
-      rawRates.push(await rate(rawCall));
+      ours.push(await round(clientCall));
+      raws.push(await round(rawCall));
     }
   }
-  const rawMedian = median(rawRates);
-  const clientMedian = median(clientRates);
-  const ratios = clientRates.map((c, i) => c / rawRates[i]!);
-  const fmt = (values: number[]) => values.map((v) => v.toFixed(0)).join(', ');
-  console.log(`concurrency ${CONCURRENCY}, ${ROUNDS} interleaved rounds of ${ROUND_MS} ms, GET ${PATH}`);
-  console.log(`raw undici : ${fmt(rawRates)} req/s (median ${rawMedian.toFixed(0)})`);
-  console.log(`our client : ${fmt(clientRates)} req/s (median ${clientMedian.toFixed(0)})`);
-  console.log(`ratio client/raw per round: ${ratios.map((r) => r.toFixed(2)).join(', ')}`);
+  const rates = (rounds: Round[]) => rounds.map((r) => r.rate);
+  const cpus = (rounds: Round[]) => rounds.map((r) => r.cpuMicros);
+  const rateRatios = ours.map((r, i) => r.rate / raws[i]!.rate);
+  // CPU per request the other way round, so that above 1 still means "our client is cheaper".
+  const cpuRatios = ours.map((r, i) => raws[i]!.cpuMicros / r.cpuMicros);
+  const fmt = (values: number[], digits = 0) => values.map((v) => v.toFixed(digits)).join(', ');
+  const rawMedian = median(rates(raws));
   console.log(
-    `median ratio: ${median(ratios).toFixed(2)} (target ≥ 0.90); emulator ≥ 2000 req/s: ${rawMedian >= 2000 ? 'yes' : 'NO'}`,
+    `concurrency ${CONCURRENCY}, ${ROUNDS} interleaved rounds of ${ROUND_MS} ms, GET ${PATH}` +
+      (pinned ? ', load on CPU 0 and emulator on CPU 1' : ', not pinned'),
+  );
+  console.log(`raw undici : ${fmt(rates(raws))} req/s (median ${rawMedian.toFixed(0)})`);
+  console.log(`our client : ${fmt(rates(ours))} req/s (median ${median(rates(ours)).toFixed(0)})`);
+  console.log(`raw undici : ${fmt(cpus(raws), 1)} µs CPU/request (median ${median(cpus(raws)).toFixed(1)})`);
+  console.log(`our client : ${fmt(cpus(ours), 1)} µs CPU/request (median ${median(cpus(ours)).toFixed(1)})`);
+  console.log(`rate ratio client/raw per round: ${fmt(rateRatios, 2)}`);
+  console.log(`CPU ratio raw/client per round : ${fmt(cpuRatios, 2)}`);
+  console.log(
+    `median rate ratio ${median(rateRatios).toFixed(2)}, median CPU ratio ${median(cpuRatios).toFixed(2)} ` +
+      `(target ≥ 0.90); emulator ≥ 2000 req/s: ${rawMedian >= 2000 ? 'yes' : 'NO'}`,
   );
   await client.close();
   await raw.close();

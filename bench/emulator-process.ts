@@ -7,8 +7,11 @@ const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 /** Runs the emulator in its own process, so it does not share an event loop with the load. */
 export async function spawnEmulator(
   args: string[] = [],
+  options: { cpu?: number } = {},
 ): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
-  const child = spawn(TSX, [MAIN, 'emulator', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const command = [TSX, MAIN, 'emulator', '--port', '0', ...args];
+  if (options.cpu !== undefined) command.unshift('taskset', '--cpu-list', String(options.cpu));
+  const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
     let text = '';
     child.stdout!.on('data', (chunk: Buffer) => {

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KubeSphereClient } from './client.js';
@@ -256,6 +258,42 @@ describe('requests and answers', () => {
       .intercept({ path: `${USERS}/a`, method: 'GET' })
       .replyWithError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
     await expect(client().getUser('a')).rejects.toMatchObject({ code: 'KS_NETWORK' });
+  });
+});
+
+describe('transport answer handling', () => {
+  it('refuses an answer over the size limit instead of holding it', async () => {
+    pool()
+      .intercept({ path: USERS, method: 'GET' })
+      .reply(200, JSON.stringify({ items: Array.from({ length: 100 }, (_, i) => user(`u${i}`)), totalItems: 100 }));
+    const transport = new Transport({ baseUrl: ORIGIN, dispatcher: agent, maxResponseBytes: 1000 });
+    const error = (await transport.send({ method: 'GET', path: USERS }).catch((e: unknown) => e)) as KubeSphereError;
+    expect(error.code).toBe('KS_BAD_RESPONSE');
+    expect(error.message).toMatch(/larger than 1000 bytes/);
+  });
+
+  it('reads an answer that arrives in pieces, without its byte order mark', async () => {
+    const body = JSON.stringify(user('ünïcødé-alice'));
+    const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(body)]);
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      // Split inside a multi-byte character: decoding must wait for the whole answer.
+      const cut = bytes.indexOf(Buffer.from('ü')) + 1;
+      res.write(bytes.subarray(0, cut));
+      setTimeout(() => res.end(bytes.subarray(cut)), 20);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const transport = new Transport({ baseUrl: `http://127.0.0.1:${port}` });
+    try {
+      const answer = await transport.send({ method: 'GET', path: `${USERS}/x` });
+      expect(answer.status).toBe(200);
+      expect(answer.contentType).toBe('application/json');
+      expect(answer.text).toBe(body);
+    } finally {
+      await transport.close();
+      server.close();
+    }
   });
 });
 

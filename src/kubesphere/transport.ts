@@ -16,6 +16,8 @@ export interface TransportOptions {
   connectTimeoutMs?: number;
   headersTimeoutMs?: number;
   bodyTimeoutMs?: number;
+  /** Larger answers are refused rather than held in memory (default 64 MiB). */
+  maxResponseBytes?: number;
 }
 
 export interface HttpRequest {
@@ -42,6 +44,7 @@ export class Transport {
   private readonly ownsDispatcher: boolean;
   private readonly headersTimeout: number;
   private readonly bodyTimeout: number;
+  private readonly maxResponseBytes: number;
 
   constructor(options: TransportOptions) {
     const url = parseBaseUrl(options.baseUrl);
@@ -49,6 +52,7 @@ export class Transport {
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.headersTimeout = options.headersTimeoutMs ?? 30_000;
     this.bodyTimeout = options.bodyTimeoutMs ?? 30_000;
+    this.maxResponseBytes = options.maxResponseBytes ?? 64 * 1024 * 1024;
     this.ownsDispatcher = !options.dispatcher;
     this.dispatcher =
       options.dispatcher ??
@@ -73,18 +77,19 @@ export class Transport {
     }
     const path = this.basePath + request.path + queryString(request.query);
     try {
-      const res = await this.dispatcher.request({
-        origin: this.origin,
-        path,
-        method: method as AllowedMethod,
-        headers: request.headers,
-        body: request.body,
-        headersTimeout: this.headersTimeout,
-        bodyTimeout: this.bodyTimeout,
-      });
-      const text = await res.body.text();
-      const contentType = headerValue(res.headers['content-type']);
-      return { status: res.statusCode, contentType, text };
+      return await exchange(
+        this.dispatcher,
+        {
+          origin: this.origin,
+          path,
+          method: method as AllowedMethod,
+          headers: request.headers,
+          body: request.body,
+          headersTimeout: this.headersTimeout,
+          bodyTimeout: this.bodyTimeout,
+        },
+        this.maxResponseBytes,
+      );
     } catch (error) {
       throw networkError(error, method, request.path, request.secrets ?? []);
     }
@@ -120,6 +125,58 @@ function parseBaseUrl(baseUrl: string): URL {
   return url;
 }
 
+/**
+ * One request through undici's dispatch API, collecting the whole answer in memory.
+ * KubeSphere answers are small JSON documents, so the stream that `request()` wraps each
+ * answer in buys nothing here and costs more per call than checking the answer does.
+ */
+function exchange(
+  dispatcher: Dispatcher,
+  options: Dispatcher.DispatchOptions,
+  maxBytes: number,
+): Promise<HttpResponse> {
+  return new Promise((resolve, reject) => {
+    let status = 0;
+    let contentType: string | undefined;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    dispatcher.dispatch(options, {
+      onRequestStart() {},
+      onResponseStart(_controller, statusCode, headers) {
+        // Called again after a 1xx informational answer: the last one is the answer.
+        status = statusCode;
+        contentType = headerValue(headers['content-type']);
+        chunks.length = 0;
+        size = 0;
+      },
+      onResponseData(controller, chunk) {
+        size += chunk.length;
+        if (size > maxBytes) {
+          controller.abort(new ResponseTooLarge(maxBytes));
+          return;
+        }
+        chunks.push(chunk);
+      },
+      onResponseEnd() {
+        const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+        const text = body.toString('utf8');
+        // Like fetch's text(): a byte order mark is not part of the document.
+        resolve({ status, contentType, text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text });
+      },
+      onResponseError(_controller, error) {
+        reject(error);
+      },
+    });
+  });
+}
+
+class ResponseTooLarge extends Error {
+  readonly code = 'KS_RESPONSE_TOO_LARGE';
+  constructor(readonly limit: number) {
+    super(`answer larger than ${limit} bytes`);
+  }
+}
+
 function queryString(query: HttpRequest['query']): string {
   if (!query) return '';
   const params = new URLSearchParams();
@@ -143,6 +200,13 @@ const TIMEOUT_CODES = new Set([
 
 function networkError(error: unknown, method: string, path: string, secrets: readonly string[]): KubeSphereError {
   if (error instanceof KubeSphereError) return error;
+  if (error instanceof ResponseTooLarge) {
+    return new KubeSphereError(
+      'KS_BAD_RESPONSE',
+      `KubeSphere's answer is larger than ${error.limit} bytes; refused rather than held in memory`,
+      { method, path },
+    );
+  }
   const code = (error as { code?: string }).code ?? 'UNKNOWN';
   const cause = (error as { cause?: { code?: string } }).cause?.code;
   const detail = scrubSecrets(`${code}${cause && cause !== code ? `/${cause}` : ''}`, secrets);
