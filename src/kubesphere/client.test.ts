@@ -285,13 +285,20 @@ describe('transport answer handling', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
     const transport = new Transport({ baseUrl: `http://127.0.0.1:${port}` });
+    const small = new Transport({ baseUrl: `http://127.0.0.1:${port}`, maxResponseBytes: 10 });
     try {
       const answer = await transport.send({ method: 'GET', path: `${USERS}/x` });
       expect(answer.status).toBe(200);
       expect(answer.contentType).toBe('application/json');
       expect(answer.text).toBe(body);
+      // Over real HTTP too, an oversized answer is cut off, and the pool still serves the next request.
+      await expect(small.send({ method: 'GET', path: `${USERS}/x` })).rejects.toMatchObject({
+        code: 'KS_BAD_RESPONSE',
+      });
+      expect((await transport.send({ method: 'GET', path: `${USERS}/x` })).text).toBe(body);
     } finally {
       await transport.close();
+      await small.close();
       server.close();
     }
   });
