@@ -171,7 +171,6 @@ function exchange(
 }
 
 class ResponseTooLarge extends Error {
-  readonly code = 'KS_RESPONSE_TOO_LARGE';
   constructor(readonly limit: number) {
     super(`answer larger than ${limit} bytes`);
   }
