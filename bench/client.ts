@@ -1,6 +1,7 @@
 /**
  * Our KubeSphere client against raw undici requests, side by side in one run, on the emulator.
- * Prints requests/second and this process's CPU time per request for each, and their ratios. Not a test: figures go to docs/benchmarks.md.
+ * Prints requests/second and this process's CPU time per request for each, and their ratios.
+ * Not a test: figures go to docs/benchmarks.md.
  */
 import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
@@ -94,23 +95,44 @@ try {
       raws.push(await round(rawCall));
     }
   }
-  const rates = (rounds: Round[]) => rounds.map((r) => r.rate);
-  const cpus = (rounds: Round[]) => rounds.map((r) => r.cpuMicros);
   const rateRatios = ours.map((r, i) => r.rate / raws[i]!.rate);
   // CPU per request the other way round, so that above 1 still means "our client is cheaper".
   const cpuRatios = ours.map((r, i) => raws[i]!.cpuMicros / r.cpuMicros);
-  const fmt = (values: number[], digits = 0) => values.map((v) => v.toFixed(digits)).join(', ');
-  const rawMedian = median(rates(raws));
+  const rawMedian = median(raws.map((r) => r.rate));
+  const line = (label: string, values: number[], unit: string, digits: number) =>
+    console.log(
+      `${label}: ${values.map((v) => v.toFixed(digits)).join(', ')}${unit ? ` ${unit}` : ''} (median ${median(values).toFixed(digits)})`,
+    );
   console.log(
     `concurrency ${CONCURRENCY}, ${ROUNDS} interleaved rounds of ${ROUND_MS} ms, GET ${PATH}` +
       (pinned ? ', load on CPU 0 and emulator on CPU 1' : ', not pinned'),
   );
-  console.log(`raw undici : ${fmt(rates(raws))} req/s (median ${rawMedian.toFixed(0)})`);
-  console.log(`our client : ${fmt(rates(ours))} req/s (median ${median(rates(ours)).toFixed(0)})`);
-  console.log(`raw undici : ${fmt(cpus(raws), 1)} µs CPU/request (median ${median(cpus(raws)).toFixed(1)})`);
-  console.log(`our client : ${fmt(cpus(ours), 1)} µs CPU/request (median ${median(cpus(ours)).toFixed(1)})`);
-  console.log(`rate ratio client/raw per round: ${fmt(rateRatios, 2)}`);
-  console.log(`CPU ratio raw/client per round : ${fmt(cpuRatios, 2)}`);
+  line(
+    'raw undici',
+    raws.map((r) => r.rate),
+    'req/s',
+    0,
+  );
+  line(
+    'our client',
+    ours.map((r) => r.rate),
+    'req/s',
+    0,
+  );
+  line(
+    'raw undici',
+    raws.map((r) => r.cpuMicros),
+    'µs CPU/request',
+    1,
+  );
+  line(
+    'our client',
+    ours.map((r) => r.cpuMicros),
+    'µs CPU/request',
+    1,
+  );
+  line('rate ratio client/raw per round', rateRatios, '', 2);
+  line('CPU ratio raw/client per round', cpuRatios, '', 2);
   console.log(
     `median rate ratio ${median(rateRatios).toFixed(2)}, median CPU ratio ${median(cpuRatios).toFixed(2)} ` +
       `(target ≥ 0.90); emulator ≥ 2000 req/s: ${rawMedian >= 2000 ? 'yes' : 'NO'}`,
