@@ -7,7 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { pathsConfig } from '../src/config.js';
 import { KubeSphereClient } from '../src/kubesphere/client.js';
-import { createEmulator } from '../src/kubesphere/emulator/server.js';
+import { createEmulator } from '../src/emulator/server.js';
 import { findTemporalCli } from '../src/temporal/cli-binary.js';
 import { startDevServer } from '../src/temporal/dev-server.js';
 import { startOnboarding } from '../src/temporal/start.js';

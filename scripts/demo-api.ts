@@ -1,7 +1,7 @@
 /** Starts an emulator, exercises it with the client, prints what happened. */
 import { KubeSphereClient } from '../src/kubesphere/client.js';
 import { isKubeSphereError } from '../src/kubesphere/errors.js';
-import { createEmulator } from '../src/kubesphere/emulator/server.js';
+import { createEmulator } from '../src/emulator/server.js';
 
 const emulator = await createEmulator({
   delays: { userActivationMs: 100, workspaceRolesMs: 100, projectRolesMs: 100 },

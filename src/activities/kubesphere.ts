@@ -3,7 +3,7 @@ import { isKubeSphereError } from '../kubesphere/errors.js';
 import { KEYS } from '../kubesphere/schemas.js';
 import { SealError, type Unsealer } from '../codec/seal.js';
 import { checkPassword, formatProblems } from '../policy/names.js';
-import { FailureType, type FieldDifference } from '../shared/failures.js';
+import { FailureType, type FieldDifference } from '../failures.js';
 import { failure, mapFailures, mismatch } from './to-failure.js';
 
 export type StepOutcome = 'created' | 'existed' | 'kept-existing-role' | 'updated' | 'unchanged';

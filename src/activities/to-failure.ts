@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { isKubeSphereError, type KubeSphereErrorCode } from '../kubesphere/errors.js';
-import { FailureType, type FieldDifference } from '../shared/failures.js';
+import { FailureType, type FieldDifference } from '../failures.js';
 
 /**
  * The one place that decides what Temporal retries. Transient: network, timeouts, 5xx, stale writes.

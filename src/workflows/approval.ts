@@ -1,5 +1,5 @@
 import { ApplicationFailure, condition, setHandler, workflowInfo } from '@temporalio/workflow';
-import { FailureType } from '../shared/failures.js';
+import { FailureType } from '../failures.js';
 import type { Grant } from '../policy/plan.js';
 import { decideSignal, decideUpdate, type ApprovalState, type DecisionInput } from './definitions.js';
 

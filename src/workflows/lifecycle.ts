@@ -2,7 +2,7 @@ import type { SearchAttributePair } from '@temporalio/common';
 import { ActivityFailure, ApplicationFailure, TimeoutFailure, upsertSearchAttributes } from '@temporalio/workflow';
 import { formatProblems, type Problem } from '../policy/names.js';
 import type { Grant, PolicyOptions } from '../policy/plan.js';
-import { FailureType } from '../shared/failures.js';
+import { FailureType } from '../failures.js';
 import { ApprovalGate, DEFAULT_APPROVAL_TIMEOUT, parseDuration } from './approval.js';
 import { SA, type Lifecycle, type OnboardingState } from './definitions.js';
 

@@ -1,5 +1,5 @@
 import { KubeSphereClient } from '../../src/kubesphere/client.js';
-import { createEmulator, type EmulatorOptions } from '../../src/kubesphere/emulator/server.js';
+import { createEmulator, type EmulatorOptions } from '../../src/emulator/server.js';
 
 export const ADMIN_PASSWORD = 'P@88w0rd';
 

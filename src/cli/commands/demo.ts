@@ -6,7 +6,7 @@ import { createLogger, installRuntime } from '../logger.js';
 import { formatState } from '../output.js';
 import { ExitError } from '../options.js';
 import { outcomeOf } from '../temporal-context.js';
-import { startStack } from '../stack.js';
+import { startStack } from '../../stack.js';
 import { Client, Connection } from '@temporalio/client';
 
 /** The main job end to end on the embedded defaults: one onboarding, then the same again. */

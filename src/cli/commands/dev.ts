@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { createLogger, installRuntime } from '../logger.js';
 import { integerIn } from '../options.js';
-import { EMULATOR_ADMIN, startStack } from '../stack.js';
+import { EMULATOR_ADMIN, startStack } from '../../stack.js';
 
 interface DevFlags {
   temporalPort: number;

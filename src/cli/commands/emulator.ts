@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createEmulator } from '../../kubesphere/emulator/server.js';
+import { createEmulator } from '../../emulator/server.js';
 import { commaList, fraction, integerIn } from '../options.js';
 import { waitForShutdown } from '../signals.js';
 

@@ -25,10 +25,6 @@ export class Faults {
     this.random = mulberry32(this.options.seed);
   }
 
-  get current(): FaultOptions {
-    return { ...this.options };
-  }
-
   set(options: Partial<FaultOptions>): void {
     this.options = { ...this.options, ...options };
     if (options.seed !== undefined) this.random = mulberry32(options.seed);

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { ensureDevKeyPair } from '../codec/seal.js';
-import { pathsConfig, workerConfig } from '../config.js';
-import { createEmulator, type Emulator } from '../kubesphere/emulator/server.js';
-import { findTemporalCli } from '../temporal/cli-binary.js';
-import { startDevServer, type DevServer } from '../temporal/dev-server.js';
-import { buildWorker, type RunningWorker } from '../temporal/run-worker.js';
+import { ensureDevKeyPair } from './codec/seal.js';
+import { pathsConfig, workerConfig } from './config.js';
+import { createEmulator, type Emulator } from './emulator/server.js';
+import { findTemporalCli } from './temporal/cli-binary.js';
+import { startDevServer, type DevServer } from './temporal/dev-server.js';
+import { buildWorker, type RunningWorker } from './temporal/run-worker.js';
 
 export interface StackOptions {
   /** keep Temporal's SQLite file and the emulator's store under the data dir */

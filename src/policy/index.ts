@@ -1,3 +1,0 @@
-export * from './names.js';
-export * from './plan.js';
-export * from './roles.js';
