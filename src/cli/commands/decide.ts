@@ -1,24 +1,10 @@
 import type { Command } from 'commander';
 import { decideUpdate } from '../../workflows/definitions.js';
-import { formatState, printJson } from '../output.js';
+import { printJson } from '../output.js';
 import { ExitError } from '../options.js';
-import { currentState, withTemporal } from '../temporal-context.js';
+import { withTemporal } from '../temporal-context.js';
 
-export function registerInspect(program: Command): void {
-  program
-    .command('status')
-    .description('show the state and steps of an onboarding or role change')
-    .argument('<workflow-id>', 'e.g. onboard-alice')
-    .option('--json', 'print JSON')
-    .action(async (workflowId: string, flags: { json?: boolean }) => {
-      await withTemporal(async (client) => {
-        const { status, state, failure } = await currentState(client.workflow.getHandle(workflowId));
-        if (flags.json) return printJson({ workflowId, status, state, failure });
-        process.stdout.write(state ? `${formatState(workflowId, state)}\n` : `${workflowId}: ${status}\n`);
-        if (failure && !state?.error) process.stdout.write(`  error: ${failure}\n`);
-      });
-    });
-
+export function registerDecisions(program: Command): void {
   for (const approve of [true, false]) {
     program
       .command(approve ? 'approve' : 'reject')

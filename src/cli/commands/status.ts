@@ -1,0 +1,19 @@
+import type { Command } from 'commander';
+import { formatState, printJson } from '../output.js';
+import { currentState, withTemporal } from '../temporal-context.js';
+
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .description('show the state and steps of an onboarding or role change')
+    .argument('<workflow-id>', 'e.g. onboard-alice')
+    .option('--json', 'print JSON')
+    .action(async (workflowId: string, flags: { json?: boolean }) => {
+      await withTemporal(async (client) => {
+        const { status, state, failure } = await currentState(client.workflow.getHandle(workflowId));
+        if (flags.json) return printJson({ workflowId, status, state, failure });
+        process.stdout.write(state ? `${formatState(workflowId, state)}\n` : `${workflowId}: ${status}\n`);
+        if (failure && !state?.error) process.stdout.write(`  error: ${failure}\n`);
+      });
+    });
+}
