@@ -1,7 +1,8 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import type { Credentials } from './kubesphere/auth.js';
+import { APPROVAL_TIMEOUT_BOUNDS, DEFAULT_APPROVAL_TIMEOUT, parseDuration } from './policy/duration.js';
+import { DEFAULT_ELEVATED_ROLES, elevatedRolesFrom } from './policy/worker-policy.js';
 
 /**
  * Configuration from the environment, parsed once per concern with zod. A bad or missing value fails
@@ -12,18 +13,25 @@ export class ConfigError extends Error {
 }
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
-const list = z
-  .string()
-  .transform((value) =>
-    value
-      .split(',')
-      .map((item) => item.trim())
-      .filter(Boolean),
-  )
-  .optional();
+const splitList = (value: string) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+const list = z.string().transform(splitList).optional();
 
 const temporalSchema = z.object({
-  TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
+  /** the frontend's host:port (hostname, IPv4 or [IPv6]); no scheme, no path: checked before any connection attempt */
+  TEMPORAL_ADDRESS: z
+    .string()
+    .regex(
+      /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9])?):(?:6553[0-5]|655[0-2]\d|65[0-4]\d\d|6[0-4]\d{3}|[1-5]\d{4}|[1-9]\d{0,3})$/,
+      {
+        error: (issue) =>
+          `must be host:port, e.g. localhost:7233 or temporal.example.com:7233 (no scheme, no spaces; got ${JSON.stringify(issue.input)})`,
+      },
+    )
+    .default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   KS_ONBOARD_TASK_QUEUE: z.string().min(1).default('ks-onboard'),
 });
@@ -36,16 +44,26 @@ const kubesphereSchema = z
     }),
     KUBESPHERE_USERNAME: z.string().min(1).optional(),
     KUBESPHERE_PASSWORD: z.string().min(1).optional(),
+    /** a file holding the password, read at each login: a rotated password is picked up without a restart */
+    KUBESPHERE_PASSWORD_FILE: z.string().min(1).optional(),
     KUBESPHERE_TOKEN: z.string().min(1).optional(),
     KUBESPHERE_CLIENT_ID: z.string().min(1).default('kubesphere'),
     KUBESPHERE_CLIENT_SECRET: z.string().min(1).default('kubesphere'),
   })
   .superRefine((env, ctx) => {
-    if (!env.KUBESPHERE_TOKEN && !(env.KUBESPHERE_USERNAME && env.KUBESPHERE_PASSWORD)) {
+    const password = env.KUBESPHERE_PASSWORD || env.KUBESPHERE_PASSWORD_FILE;
+    if (!env.KUBESPHERE_TOKEN && !(env.KUBESPHERE_USERNAME && password)) {
       ctx.addIssue({
         code: 'custom',
         path: ['KUBESPHERE_PASSWORD'],
-        message: 'set KUBESPHERE_USERNAME and KUBESPHERE_PASSWORD, or KUBESPHERE_TOKEN',
+        message: 'set KUBESPHERE_USERNAME and KUBESPHERE_PASSWORD (or KUBESPHERE_PASSWORD_FILE), or KUBESPHERE_TOKEN',
+      });
+    }
+    if (env.KUBESPHERE_PASSWORD && env.KUBESPHERE_PASSWORD_FILE) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['KUBESPHERE_PASSWORD_FILE'],
+        message: 'set KUBESPHERE_PASSWORD or KUBESPHERE_PASSWORD_FILE, not both',
       });
     }
   });
@@ -59,16 +77,39 @@ const workerSchema = z.object({
     .regex(/^\d+(ms|s|m)$/, 'must look like 30s')
     .default('30s'),
   KS_ONBOARD_SEAL_PRIVATE_KEYS: list,
+  /** where /healthz and /readyz answer (off when unset) */
+  KS_ONBOARD_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
 });
 
+/** What the worker decides, whoever starts a workflow (src/policy/worker-policy.ts). */
 const policySchema = z.object({
-  KS_ONBOARD_ELEVATED_ROLES: list,
+  KS_ONBOARD_ELEVATED_ROLES: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined) return [...DEFAULT_ELEVATED_ROLES];
+      const checked = elevatedRolesFrom(splitList(value));
+      if (!checked.ok) {
+        ctx.addIssue({ code: 'custom', message: checked.reason });
+        return z.NEVER;
+      }
+      return checked.roles;
+    }),
   KS_ONBOARD_APPROVAL_TIMEOUT: z
     .string()
-    .regex(/^\d+(ms|s|m|h|d)$/, 'must look like 90s, 15m, 72h or 7d')
-    .optional(),
-  KS_ONBOARD_SEAL_PUBLIC_KEY: z.string().min(1).optional(),
+    .default(DEFAULT_APPROVAL_TIMEOUT)
+    .transform((value, ctx) => {
+      const parsed = parseDuration(value, APPROVAL_TIMEOUT_BOUNDS);
+      if (!parsed.ok) {
+        ctx.addIssue({ code: 'custom', message: parsed.reason });
+        return z.NEVER;
+      }
+      return parsed.ms;
+    }),
+  KS_ONBOARD_PROTECTED_WORKSPACES: list,
 });
+
+const sealKeySchema = z.object({ KS_ONBOARD_SEAL_PUBLIC_KEY: z.string().min(1).optional() });
 
 const pathsSchema = z.object({
   KS_ONBOARD_DATA_DIR: z.string().min(1).default('.data'),
@@ -93,22 +134,34 @@ export function temporalConfig(env: NodeJS.ProcessEnv = process.env) {
 }
 export type TemporalConfig = ReturnType<typeof temporalConfig>;
 
+/**
+ * KubeSphere and whose login to use: the worker's own account, or (for the CLI) the requester's or
+ * approver's, from the same variables common KubeSphere scripts use.
+ */
 export function kubesphereConfig(env: NodeJS.ProcessEnv = process.env): KubeSphereConfig {
   const parsed = parse(kubesphereSchema, env);
-  const credentials = parsed.KUBESPHERE_TOKEN
-    ? { token: parsed.KUBESPHERE_TOKEN }
-    : {
-        username: parsed.KUBESPHERE_USERNAME!,
-        password: parsed.KUBESPHERE_PASSWORD!,
-        clientId: parsed.KUBESPHERE_CLIENT_ID,
-        clientSecret: parsed.KUBESPHERE_CLIENT_SECRET,
-      };
-  return { baseUrl: parsed.KUBESPHERE_HOST, credentials, username: parsed.KUBESPHERE_USERNAME };
+  const client = { clientId: parsed.KUBESPHERE_CLIENT_ID, clientSecret: parsed.KUBESPHERE_CLIENT_SECRET };
+  if (parsed.KUBESPHERE_TOKEN)
+    return {
+      baseUrl: parsed.KUBESPHERE_HOST,
+      login: { token: parsed.KUBESPHERE_TOKEN },
+      username: parsed.KUBESPHERE_USERNAME,
+    };
+  const username = parsed.KUBESPHERE_USERNAME!;
+  const passwordFile = parsed.KUBESPHERE_PASSWORD_FILE;
+  const login: Login = passwordFile
+    ? { username, passwordFile, ...client }
+    : { username, password: parsed.KUBESPHERE_PASSWORD!, ...client };
+  return { baseUrl: parsed.KUBESPHERE_HOST, login, username };
 }
+export type Login =
+  | { token: string }
+  | { username: string; password: string; clientId: string; clientSecret: string }
+  | { username: string; passwordFile: string; clientId: string; clientSecret: string };
 export interface KubeSphereConfig {
   baseUrl: string;
-  credentials: Credentials;
-  /** the account we act as, recorded as kubesphere.io/creator */
+  login: Login;
+  /** the account we act as (recorded as kubesphere.io/creator); with a token, learnt from KubeSphere at start */
   username: string | undefined;
 }
 
@@ -120,17 +173,36 @@ export function workerConfig(env: NodeJS.ProcessEnv = process.env) {
     activitiesPerSecond: parsed.KS_ONBOARD_ACTIVITIES_PER_SECOND,
     shutdownGraceTime: parsed.KS_ONBOARD_SHUTDOWN_GRACE,
     sealPrivateKeys: parsed.KS_ONBOARD_SEAL_PRIVATE_KEYS ?? [paths.devKeys.private],
+    healthPort: parsed.KS_ONBOARD_HEALTH_PORT,
   };
 }
 
-export function policyConfig(env: NodeJS.ProcessEnv = process.env) {
+export function workerPolicyConfig(env: NodeJS.ProcessEnv = process.env) {
   const parsed = parse(policySchema, env);
-  const paths = pathsConfig(env);
   return {
     elevatedRoles: parsed.KS_ONBOARD_ELEVATED_ROLES,
-    approvalTimeout: parsed.KS_ONBOARD_APPROVAL_TIMEOUT,
-    sealPublicKey: parsed.KS_ONBOARD_SEAL_PUBLIC_KEY ?? paths.devKeys.public,
+    approvalTimeoutMs: parsed.KS_ONBOARD_APPROVAL_TIMEOUT,
+    protectedWorkspaces: parsed.KS_ONBOARD_PROTECTED_WORKSPACES ?? [],
   };
+}
+
+/** The workers' public key, with which the CLI seals passwords and proofs. */
+export function sealPublicKeyPath(env: NodeJS.ProcessEnv = process.env): string {
+  return parse(sealKeySchema, env).KS_ONBOARD_SEAL_PUBLIC_KEY ?? pathsConfig(env).devKeys.public;
+}
+
+/** The user's login name, for messages only. */
+export function localUser(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.USER;
+}
+
+export function logLevel(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.LOG_LEVEL;
+}
+
+/** Where executables are searched, for the temporal CLI. */
+export function searchPath(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.PATH;
 }
 
 export function pathsConfig(env: NodeJS.ProcessEnv = process.env) {

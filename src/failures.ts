@@ -17,6 +17,14 @@ export const FailureType = {
   ApprovalTimedOut: 'ApprovalTimedOut',
   /** a sealed password could not be opened on this worker */
   SealError: 'SealError',
+  /** the requester's proof is missing, expired, bound to something else, or KubeSphere does not know its token */
+  RequesterRefused: 'RequesterRefused',
+  /** an approval whose proof or approver does not hold (not authorized, requester, the person, the worker) */
+  ApprovalRefused: 'ApprovalRefused',
+  /** the worker's own account, or the last platform-admin: never changed */
+  ProtectedAccount: 'ProtectedAccount',
+  /** this workflow is already running a different request for the same person */
+  RequestConflict: 'RequestConflict',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 

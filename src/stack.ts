@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ensureDevKeyPair } from './codec/seal.js';
-import { pathsConfig, workerConfig } from './config.js';
+import { pathsConfig, searchPath, workerConfig, workerPolicyConfig } from './config.js';
 import { createEmulator, type Emulator } from './emulator/server.js';
 import { findTemporalCli } from './temporal/cli-binary.js';
 import { startDevServer, type DevServer } from './temporal/dev-server.js';
@@ -27,7 +27,12 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/**
+ * The emulator's seeded accounts (src/emulator/seed.ts; repeated here because the emulator shares no code):
+ * `admin` is the worker's own account, `ops-admin` a second platform-admin who asks and approves.
+ */
 export const EMULATOR_ADMIN = { username: 'admin', password: 'P@88w0rd' };
+export const EMULATOR_OPS = { username: 'ops-admin', password: 'Ops-P@88w0rd' };
 
 /** The embedded defaults on one machine: Temporal dev server, KubeSphere emulator and a worker. */
 export async function startStack(options: StackOptions): Promise<Stack> {
@@ -35,7 +40,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const { log } = options;
   const binary = await findTemporalCli({
     explicit: paths.temporalCli,
-    path: process.env.PATH,
+    path: searchPath(),
     cacheDir: paths.cacheDir,
     log: (line) => log.info(line),
   });
@@ -60,8 +65,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   try {
     worker = await buildWorker({
       temporal: { address: temporal.address, namespace: temporal.namespace, taskQueue },
-      kubesphere: { baseUrl: emulator.url, credentials: EMULATOR_ADMIN, username: EMULATOR_ADMIN.username },
+      kubesphere: {
+        baseUrl: emulator.url,
+        login: { ...EMULATOR_ADMIN, clientId: 'kubesphere', clientSecret: 'kubesphere' },
+        username: EMULATOR_ADMIN.username,
+      },
       worker: { ...workerConfig(), sealPrivateKeys: [paths.devKeys.private] },
+      policy: workerPolicyConfig(),
       log,
     });
   } catch (error) {

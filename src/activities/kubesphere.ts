@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import type { KubeSphereClient } from '../kubesphere/client.js';
 import { isKubeSphereError } from '../kubesphere/errors.js';
 import { KEYS } from '../kubesphere/schemas.js';
@@ -55,16 +56,43 @@ export interface KubeSphereActivityDeps {
   client: KubeSphereClient;
   /** opens sealed passwords; without it, a request carrying a password fails */
   unsealer?: Unsealer;
-  /** recorded as kubesphere.io/creator, as the console does */
+  /** the account the worker acts as: recorded as kubesphere.io/creator (as the console does); never changed */
   creator?: string;
+}
+
+export interface ReadRoleInput {
+  scope: 'platform' | 'workspace' | 'project';
+  username: string;
+  workspace?: string;
+  project?: string;
+  cluster?: string;
+}
+
+/**
+ * Marks what ks-onboard creates with the request that made it (`<workflowId>/<runId>`): provenance on
+ * every object, and a lost answer followed by "already exists" is still reported as `created` by this run.
+ */
+export const REQUEST_ANNOTATION = 'ks-onboard.io/request';
+
+function thisRequest(): string {
+  const execution = Context.current().info.workflowExecution;
+  return execution ? `${execution.workflowId}/${execution.runId}` : 'standalone';
+}
+
+/** The client bound to this attempt: when Temporal gives up on the attempt, its requests stop too. */
+function attemptClient(client: KubeSphereClient): KubeSphereClient {
+  return client.withSignal(Context.current().cancellationSignal);
 }
 
 /**
  * One remote change per activity, idempotent: "already exists" is read back and compared, so any
  * retry is harmless and a difference is a clear, non-retryable ResourceMismatch.
  */
-export function createKubeSphereActivities({ client, unsealer, creator }: KubeSphereActivityDeps) {
+export function createKubeSphereActivities({ client: shared, unsealer, creator }: KubeSphereActivityDeps) {
   const creatorAnnotation: Record<string, string> = creator ? { [KEYS.creator]: creator } : {};
+  const provenance = () => ({ ...creatorAnnotation, [REQUEST_ANNOTATION]: thisRequest() });
+  const madeByThisRun = (annotations: Record<string, string> | undefined) =>
+    annotations?.[REQUEST_ANNOTATION] === thisRequest();
 
   function openPassword(sealed: string | undefined): string | undefined {
     if (!sealed) return undefined;
@@ -97,6 +125,7 @@ export function createKubeSphereActivities({ client, unsealer, creator }: KubeSp
 
   return mapFailures({
     async ensureUser(input: EnsureUserInput): Promise<StepResult> {
+      const client = attemptClient(shared);
       const password = openPassword(input.sealedPassword);
       try {
         await client.createUser({
@@ -104,13 +133,14 @@ export function createKubeSphereActivities({ client, unsealer, creator }: KubeSp
           email: input.email,
           password,
           globalRole: input.globalRole,
-          annotations: { ...creatorAnnotation, ...(password ? { [KEYS.uninitialized]: 'true' } : {}) },
+          annotations: { ...provenance(), ...(password ? { [KEYS.uninitialized]: 'true' } : {}) },
         });
         return { outcome: 'created' };
       } catch (error) {
         if (!isKubeSphereError(error, 'KS_ALREADY_EXISTS')) throw error;
       }
       const user = await readBack(() => client.getUser(input.username));
+      if (madeByThisRun(user.metadata.annotations)) return { outcome: 'created' };
       const existingEmail = user.spec?.email ?? '';
       if (existingEmail.toLowerCase() !== input.email.toLowerCase()) {
         throw mismatch(`user ${input.username}`, [{ field: 'email', existing: existingEmail, requested: input.email }]);
@@ -127,10 +157,11 @@ export function createKubeSphereActivities({ client, unsealer, creator }: KubeSp
     },
 
     async ensureWorkspace(input: EnsureWorkspaceInput): Promise<StepResult> {
+      const client = attemptClient(shared);
       const cluster = input.cluster ?? 'host';
       if (input.create) {
         try {
-          await client.createWorkspace({ name: input.name, clusters: [cluster], annotations: creatorAnnotation });
+          await client.createWorkspace({ name: input.name, clusters: [cluster], annotations: provenance() });
           return { outcome: 'created' };
         } catch (error) {
           if (!isKubeSphereError(error, 'KS_ALREADY_EXISTS')) throw error;
@@ -159,14 +190,15 @@ export function createKubeSphereActivities({ client, unsealer, creator }: KubeSp
           { field: 'placement.clusters', existing, requested: `includes ${cluster}` },
         ]);
       }
-      return { outcome: 'existed' };
+      return { outcome: madeByThisRun(workspace.metadata.annotations) ? 'created' : 'existed' };
     },
 
     async ensureProject(input: EnsureProjectInput): Promise<StepResult> {
+      const client = attemptClient(shared);
       const ref = { workspace: input.workspace, name: input.name, cluster: input.cluster };
       if (input.create) {
         try {
-          await client.createProject({ ...ref, creator });
+          await client.createProject({ ...ref, creator, annotations: { [REQUEST_ANNOTATION]: thisRequest() } });
           return { outcome: 'created' };
         } catch (error) {
           if (!isKubeSphereError(error, 'KS_ALREADY_EXISTS')) throw error;
@@ -177,8 +209,7 @@ export function createKubeSphereActivities({ client, unsealer, creator }: KubeSp
         project = await client.getProject(ref);
       } catch (error) {
         if (!isKubeSphereError(error, 'KS_NOT_FOUND')) throw error;
-        // KubeSphere words the two cases differently (§7): lower-case "namespace" = another workspace's.
-        if (error.serverMessage.startsWith('namespace ')) {
+        if (error.reason === 'in-another-workspace') {
           throw mismatch(`project ${input.name}`, [
             { field: 'workspace', existing: '(another workspace)', requested: input.workspace },
           ]);
@@ -196,10 +227,11 @@ export function createKubeSphereActivities({ client, unsealer, creator }: KubeSp
       if (managed !== 'true')
         differences.push({ field: `labels.${KEYS.managedLabel}`, existing: managed ?? '(unset)', requested: 'true' });
       if (differences.length) throw mismatch(`project ${input.name}`, differences);
-      return { outcome: 'existed' };
+      return { outcome: madeByThisRun(project.metadata.annotations) ? 'created' : 'existed' };
     },
 
     async ensureWorkspaceMember(input: WorkspaceMemberInput): Promise<StepResult> {
+      const client = attemptClient(shared);
       const member = { username: input.username, roleRef: input.role };
       return ensureMember(await client.workspaceRolesOf(input.workspace, input.username), input.role, () =>
         client.addWorkspaceMembers(input.workspace, [member]),
@@ -207,6 +239,7 @@ export function createKubeSphereActivities({ client, unsealer, creator }: KubeSp
     },
 
     async ensureProjectMember(input: ProjectMemberInput): Promise<StepResult> {
+      const client = attemptClient(shared);
       const ref = { namespace: input.project, cluster: input.cluster };
       const member = { username: input.username, roleRef: input.role };
       return ensureMember(await client.projectRolesOf(ref, input.username), input.role, () =>
@@ -214,15 +247,32 @@ export function createKubeSphereActivities({ client, unsealer, creator }: KubeSp
       );
     },
 
+    /**
+     * Never the worker's own account, never the last platform-admin: the caller runs platform-admin
+     * demotions one at a time, so two cannot each count the other and both succeed.
+     */
     async setGlobalRole(input: { username: string; role: string }): Promise<RoleChangeResult> {
+      const client = attemptClient(shared);
+      if (creator && input.username === creator)
+        throw failure(FailureType.ProtectedAccount, `${creator} is the worker's own account: never changed`, true);
       const user = await client.getUser(input.username);
       const from = user.metadata.annotations?.[KEYS.globalRole] ?? '';
       if (from === input.role) return { outcome: 'unchanged', from, to: input.role };
+      if (from === 'platform-admin') {
+        const others = (await client.usersWithGlobalRole('platform-admin')).filter((u) => u !== input.username);
+        if (others.length === 0)
+          throw failure(
+            FailureType.ProtectedAccount,
+            `${input.username} is the last platform-admin: never demoted`,
+            true,
+          );
+      }
       await client.setUserGlobalRole(input.username, input.role);
       return { outcome: 'updated', from, to: input.role };
     },
 
     async setWorkspaceRole(input: WorkspaceMemberInput): Promise<RoleChangeResult> {
+      const client = attemptClient(shared);
       const member = { username: input.username, roleRef: input.role };
       const roles = await client.workspaceRolesOf(input.workspace, input.username);
       return setMemberRole(roles, member, `workspace ${input.workspace}`, () =>
@@ -231,10 +281,48 @@ export function createKubeSphereActivities({ client, unsealer, creator }: KubeSp
     },
 
     async setProjectRole(input: ProjectMemberInput): Promise<RoleChangeResult> {
+      const client = attemptClient(shared);
       const ref = { namespace: input.project, cluster: input.cluster };
       const member = { username: input.username, roleRef: input.role };
       const roles = await client.projectRolesOf(ref, input.username);
       return setMemberRole(roles, member, `project ${input.project}`, () => client.updateProjectMember(ref, member));
+    },
+
+    /** A member's current role at one scope (none: not a member), read before a change is planned. */
+    async readRole(input: ReadRoleInput): Promise<{ role?: string }> {
+      const client = attemptClient(shared);
+      switch (input.scope) {
+        case 'platform': {
+          let user;
+          try {
+            user = await client.getUser(input.username);
+          } catch (error) {
+            if (isKubeSphereError(error, 'KS_NOT_FOUND'))
+              throw failure(FailureType.NotAMember, `there is no user ${input.username}`, true);
+            throw error;
+          }
+          const role = user.metadata.annotations?.[KEYS.globalRole];
+          return role ? { role } : {};
+        }
+        case 'workspace':
+          return { role: (await client.workspaceRolesOf(input.workspace!, input.username))[0] };
+        case 'project': {
+          // A project is changed under the workspace named in the request: check that it really is there.
+          try {
+            await client.getProject({ workspace: input.workspace!, name: input.project!, cluster: input.cluster });
+          } catch (error) {
+            if (isKubeSphereError(error, 'KS_NOT_FOUND'))
+              throw failure(
+                FailureType.NotAMember,
+                `project ${input.project} is not in workspace ${input.workspace}${error.reason === 'in-another-workspace' ? ' (it belongs to another)' : ''}`,
+                true,
+              );
+            throw error;
+          }
+          const ref = { namespace: input.project!, cluster: input.cluster };
+          return { role: (await client.projectRolesOf(ref, input.username))[0] };
+        }
+      }
     },
   });
 }

@@ -1,37 +1,73 @@
 #!/usr/bin/env node
+import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { registerChangeRole } from './commands/change-role.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDev } from './commands/dev.js';
 import { registerEmulator } from './commands/emulator.js';
-import { registerDecisions } from './commands/decide.js';
+import { registerApprove } from './commands/approve.js';
+import { registerReject } from './commands/reject.js';
 import { registerStatus } from './commands/status.js';
 import { registerOnboard } from './commands/onboard.js';
 import { registerSetup } from './commands/setup.js';
 import { registerWorker } from './commands/worker.js';
 import { ConfigError } from '../config.js';
+import { escapeControl } from '../policy/names.js';
 import { ExitError } from './options.js';
+
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
 const program = new Command('ks-onboard')
   .description('Durable onboarding of people into KubeSphere, on Temporal')
-  .showHelpAfterError()
-  .exitOverride();
+  .version(version, '-V, --version', 'print the version')
+  .exitOverride()
+  // Parse errors are printed below, on one line; set before the commands, which share this configuration.
+  .configureOutput({ outputError: () => undefined });
 
 registerDemo(program);
 registerDev(program);
 registerOnboard(program);
 registerStatus(program);
-registerDecisions(program);
+registerApprove(program);
+registerReject(program);
 registerChangeRole(program);
 registerWorker(program);
 registerEmulator(program);
 registerSetup(program);
 
+/** The command whose arguments commander refused, for `ks-onboard <command>: error: …`. */
+const refusedBy = new WeakMap<CommanderError, Command>();
+(function remember(command: Command) {
+  command.exitOverride((error) => {
+    refusedBy.set(error, command);
+    throw error;
+  });
+  command.commands.forEach(remember);
+})(program);
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  if (error instanceof CommanderError) process.exit(error.exitCode);
+  // Everything printed here goes through escapeControl: a value echoed back (a flag's argument, a name)
+  // must not reach the terminal with raw escape sequences or line breaks.
+  if (error instanceof CommanderError) {
+    if (error.exitCode === 0) process.exit(0); // --help, --version, help <command>
+    if (error.code === 'commander.help') process.exit(2); // no command given: the help went to stderr
+    const command = refusedBy.get(error) ?? program;
+    const name = [...ancestry(command)].join(' ');
+    // commander's own message, its "(Did you mean …?)" line joined to it
+    const message = error.message.replace(/^error: /, '').replace(/\n\(Did you mean (.*)\?\)$/s, ' (did you mean $1?)');
+    process.stderr.write(`${name}: error: ${escapeControl(message)}\n`);
+    process.stderr.write(`run '${name} --help' for usage\n`);
+    process.exit(2);
+  }
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`ks-onboard: ${message}\n`);
+  process.stderr.write(`ks-onboard: ${escapeControl(message)}\n`);
   process.exit(error instanceof ExitError ? error.code : error instanceof ConfigError ? 2 : 1);
+}
+
+/** `ks-onboard`, then each subcommand down to `command`. */
+function* ancestry(command: Command): Generator<string> {
+  if (command.parent) yield* ancestry(command.parent);
+  yield command.name();
 }

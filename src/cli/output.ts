@@ -1,4 +1,6 @@
+import { escapeControl } from '../policy/names.js';
 import type { OnboardingState, StepReport } from '../workflows/definitions.js';
+import type { ServerView } from './temporal-context.js';
 
 /** Human output of a step list; --json prints the objects instead. */
 export function formatSteps(steps: StepReport[]): string {
@@ -10,7 +12,7 @@ export function formatSteps(steps: StepReport[]): string {
       s.existingRole && s.outcome === 'kept-existing-role'
         ? `kept ${s.existingRole} (asked ${s.requestedRole})`
         : (s.requestedRole ?? ''),
-      s.error ? `${s.error.type}: ${s.error.message}` : '',
+      s.error ? escapeControl(`${s.error.type}: ${s.error.message}`) : '',
     ]
       .filter(Boolean)
       .join(' '),
@@ -35,7 +37,28 @@ export function formatState(workflowId: string, state: OnboardingState): string 
     );
   }
   if (state.steps.length) lines.push(formatSteps(state.steps));
-  if (state.error) lines.push(`  error: ${state.error.type}: ${state.error.message}`);
+  if (state.error) lines.push(`  error: ${escapeControl(`${state.error.type}: ${state.error.message}`)}`);
+  return lines.join('\n');
+}
+
+/** A running workflow that no worker described: what the server knows (describe() and its first event). */
+export function formatServerView(workflowId: string, status: string, view: ServerView): string {
+  const who = view.username === undefined ? '' : ` for ${escapeControl(view.username)}`;
+  const lines = [
+    `${workflowId}: ${status} (${view.unanswered}; is a worker running on task queue ${view.taskQueue}?)`,
+    `  ${view.workflowType}${who}, started ${view.startedAt}`,
+  ];
+  if (view.workflowTask) {
+    lines.push(
+      `  workflow task: ${view.workflowTask.state}, attempt ${view.workflowTask.attempt} (waits for a worker)`,
+    );
+  }
+  for (const a of view.activities) {
+    const next = a.nextAttemptAt ? `, next attempt at ${a.nextAttemptAt}` : '';
+    const failure = a.lastFailure ? `; last failure: ${escapeControl(a.lastFailure)}` : '';
+    lines.push(`  activity ${a.activity}: ${a.state}, attempt ${a.attempt}${next}${failure}`);
+  }
+  if (!view.workflowTask && view.activities.length === 0) lines.push('  nothing pending on the server');
   return lines.join('\n');
 }
 

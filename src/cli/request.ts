@@ -1,20 +1,9 @@
-import { policyConfig } from '../config.js';
+import { describeGrant } from '../policy/authority.js';
 import { formatProblems } from '../policy/names.js';
-import type { Grant, PlanResult, PolicyOptions } from '../policy/plan.js';
+import type { PlanResult } from '../policy/plan.js';
+import type { RequestAnswer } from '../workflows/definitions.js';
 import { printJson } from './output.js';
 import { ExitError } from './options.js';
-
-/** Who asks (the flag, else the login name) and the policy from the environment, for any request. */
-export function requestDefaults(requestedBy: string | undefined): {
-  requestedBy: string | undefined;
-  policy: PolicyOptions;
-} {
-  const policy = policyConfig();
-  return {
-    requestedBy: requestedBy ?? process.env.USER,
-    policy: { elevatedRoles: policy.elevatedRoles, approvalTimeout: policy.approvalTimeout },
-  };
-}
 
 /** The workflow checks again, but bad input should not even start one: exit 2 naming each field. */
 export function planOrExit<T>(result: PlanResult<T>): T {
@@ -22,17 +11,27 @@ export function planOrExit<T>(result: PlanResult<T>): T {
   return result.plan;
 }
 
-/** Says what waits for an approval and how to give it (on stderr, so --json output stays clean). */
-export function announceApproval(workflowId: string, elevated: Grant[], json: boolean | undefined): void {
-  if (elevated.length === 0 || json) return;
-  process.stderr.write(`needs approval: ${elevated.map((g) => `${g.scope}:${g.role} on ${g.target}`).join(', ')}\n`);
-  process.stderr.write(`  approve with: ks-onboard approve ${workflowId} --by <you>\n`);
+/**
+ * Says what the worker made of the request: refused (exit 1, why), or what waits for an approval and how
+ * to give it (on stderr, so --json output stays clean). The worker decides this, never the CLI.
+ */
+export function reportAnswer(workflowId: string, answer: RequestAnswer, json: boolean | undefined): void {
+  if (answer.error)
+    throw new ExitError(`${workflowId}: refused by the worker: ${answer.error.type}: ${answer.error.message}`);
+  if (answer.approvals.length === 0 || json) return;
+  process.stderr.write(
+    `needs approval (the worker's policy): ${answer.approvals.map((g) => `${describeGrant(g)} (${g.why})`).join(', ')}\n`,
+  );
+  process.stderr.write(`  until ${answer.deadline}; requested by ${answer.requestedBy}\n`);
+  process.stderr.write(
+    `  approve with: ks-onboard approve ${workflowId} --reason <why>   (logged in to KubeSphere as someone whose roles cover it)\n`,
+  );
 }
 
-export function printStarted(
-  handle: { workflowId: string; firstExecutionRunId: string },
-  json: boolean | undefined,
-): void {
-  if (json) printJson({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId });
-  else process.stdout.write(`started ${handle.workflowId}\n`);
+export function printStarted(workflowId: string, answer: RequestAnswer, json: boolean | undefined): void {
+  if (json) printJson({ workflowId, ...answer });
+  else
+    process.stdout.write(
+      `${answer.lifecycle === 'awaiting-approval' ? 'waiting for approval' : 'started'}: ${workflowId}\n`,
+    );
 }

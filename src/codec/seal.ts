@@ -1,10 +1,13 @@
 import {
+  createCipheriv,
+  createDecipheriv,
   createHash,
   createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
   privateDecrypt,
   publicEncrypt,
+  randomBytes,
   constants,
   type KeyObject,
 } from 'node:crypto';
@@ -12,11 +15,17 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /**
- * Field-level sealing of passwords: whoever starts a workflow seals with the public key; only workers
- * hold the private key. So the password never sits in Temporal history (or the Web UI) as plaintext.
- * Format: `ks-sealed:v1:<key id>:<base64url RSA-OAEP-SHA256 ciphertext>`.
+ * Field-level sealing of secrets: whoever starts a workflow seals with the public key; only workers
+ * hold the private key. So a password or a login token never sits in Temporal history (or the Web UI)
+ * as plaintext.
+ * - v1, for short values (passwords): `ks-sealed:v1:<key id>:<base64url RSA-OAEP-SHA256 ciphertext>`.
+ * - v2, hybrid, for values larger than RSA-OAEP holds (a token with what it is bound to): a fresh AES-256-GCM
+ *   key wrapped with RSA-OAEP: `ks-sealed:v2:<key id>:<wrapped key>:<iv>:<ciphertext + tag>` (base64url).
  */
-const PREFIX = 'ks-sealed:v1:';
+const PREFIX = 'ks-sealed:';
+const V1 = `${PREFIX}v1:`;
+const V2 = `${PREFIX}v2:`;
+const OAEP = { oaepHash: 'sha256', padding: constants.RSA_PKCS1_OAEP_PADDING } as const;
 
 export class SealError extends Error {
   override readonly name = 'SealError';
@@ -35,11 +44,19 @@ export function isSealed(value: string): boolean {
 
 export function seal(plaintext: string, publicKeyPem: string): string {
   const key = createPublicKey(publicKeyPem);
-  const ciphertext = publicEncrypt(
-    { key, oaepHash: 'sha256', padding: constants.RSA_PKCS1_OAEP_PADDING },
-    Buffer.from(plaintext, 'utf8'),
-  );
-  return `${PREFIX}${keyId(key)}:${ciphertext.toString('base64url')}`;
+  const ciphertext = publicEncrypt({ key, ...OAEP }, Buffer.from(plaintext, 'utf8'));
+  return `${V1}${keyId(key)}:${ciphertext.toString('base64url')}`;
+}
+
+/** The hybrid seal (v2): any length. */
+export function sealLarge(plaintext: string, publicKeyPem: string): string {
+  const key = createPublicKey(publicKeyPem);
+  const dataKey = randomBytes(32);
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', dataKey, iv);
+  const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);
+  const wrapped = publicEncrypt({ key, ...OAEP }, dataKey);
+  return `${V2}${keyId(key)}:${[wrapped, iv, ciphertext].map((b) => b.toString('base64url')).join(':')}`;
 }
 
 /** Opens a sealed value with whichever of the private keys (a key ring, for rotation) sealed it. */
@@ -55,14 +72,18 @@ export class Unsealer {
 
   open(sealed: string): string {
     if (!isSealed(sealed)) throw new SealError('the value is not sealed; refusing a plaintext secret');
-    const [kid, data] = sealed.slice(PREFIX.length).split(':');
+    const version = sealed.startsWith(V1) ? 1 : sealed.startsWith(V2) ? 2 : 0;
+    if (!version) throw new SealError('the sealed value has an unknown version');
+    const [kid, ...parts] = sealed.slice(V1.length).split(':');
     const key = this.keys.get(kid ?? '');
     if (!key) throw new SealError(`no private key with id ${kid} on this worker (sealed for another key ring?)`);
+    const [first, iv, data] = parts.map((part) => Buffer.from(part, 'base64url'));
     try {
-      return privateDecrypt(
-        { key, oaepHash: 'sha256', padding: constants.RSA_PKCS1_OAEP_PADDING },
-        Buffer.from(data ?? '', 'base64url'),
-      ).toString('utf8');
+      const opened = privateDecrypt({ key, ...OAEP }, first ?? Buffer.alloc(0));
+      if (version === 1) return opened.toString('utf8');
+      const decipher = createDecipheriv('aes-256-gcm', opened, iv ?? Buffer.alloc(0));
+      decipher.setAuthTag(data!.subarray(data!.length - 16));
+      return Buffer.concat([decipher.update(data!.subarray(0, data!.length - 16)), decipher.final()]).toString('utf8');
     } catch {
       throw new SealError(`the sealed value could not be opened with key ${kid} (corrupted?)`);
     }

@@ -126,6 +126,29 @@ export class OAuth {
     return { user: issued.username };
   }
 
+  /**
+   * GET /oauth/userinfo (§12a), after the authentication filter: the holder's claims from their User
+   * object, in the JSON order of KubeSphere's token.Claims; empty claims are left out (`omitempty`).
+   */
+  userinfo(auth: { user: string } | { anonymous: true }): Reply {
+    if (!('user' in auth)) {
+      // The description is RFC-style wording: the contract fixes only `error`.
+      return json(401, {
+        error: 'login_required',
+        error_description: 'The Authorization Server requires End-User authentication.',
+      });
+    }
+    const user = this.state.data.users[auth.user]!;
+    const name = user.metadata.name;
+    return json(200, {
+      sub: name,
+      name,
+      ...(user.spec.email ? { email: user.spec.email } : {}),
+      ...(user.spec.lang ? { locale: user.spec.lang } : {}),
+      preferred_username: name,
+    });
+  }
+
   private findUser(login: string): UserObject | undefined {
     const users = this.state.data.users;
     if (users[login]) return users[login];

@@ -6,7 +6,8 @@ import { Faults, type FaultOptions } from './faults.js';
 import { OAuth, type OAuthOptions } from './oauth.js';
 import { METHOD_NOT_ALLOWED, PAGE_NOT_FOUND, ReplyError, errStatus, json, status, text, type Reply } from './reply.js';
 import { ROUTES, Router, type RouteMatch } from './routes.js';
-import { State, hashPassword, type ClusterInfo } from './state.js';
+import { SEEDED_ACCOUNTS, seed } from './seed.js';
+import { State, type ClusterInfo } from './state.js';
 import { publicUser } from './users.js';
 
 export interface EmulatorOptions {
@@ -28,6 +29,10 @@ export interface RequestCounts {
   byMethod: Record<string, number>;
   /** `METHOD template`, e.g. `POST /kapis/iam.kubesphere.io/v1beta1/users` */
   byRoute: Record<string, number>;
+  /** API requests whose connection is still open */
+  inFlight: number;
+  /** API requests whose client closed the connection before the answer was written */
+  clientAborted: number;
 }
 
 export interface Emulator {
@@ -39,6 +44,10 @@ export interface Emulator {
   snapshot(): ReturnType<typeof snapshot>;
   close(): Promise<void>;
 }
+
+export { SEEDED_ACCOUNTS } from './seed.js';
+
+const OAUTH_PATHS = new Set(['/oauth/token', '/oauth/userinfo']);
 
 export const DEFAULT_DELAYS: ControllerDelays = { userActivationMs: 300, workspaceRolesMs: 300, projectRolesMs: 300 };
 const MAX_BODY = 1024 * 1024;
@@ -64,10 +73,10 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
   );
   const faults = new Faults(options.faults);
   const router = new Router(ROUTES);
-  const requests: RequestCounts = { total: 0, byMethod: {}, byRoute: {} };
+  const requests: RequestCounts = { total: 0, byMethod: {}, byRoute: {}, inFlight: 0, clientAborted: 0 };
 
   if (state.loadedFromFile) controllers.reconcileAll();
-  else seed(state, controllers, options.adminPassword ?? 'P@88w0rd');
+  else seed(state, controllers, options.adminPassword ?? SEEDED_ACCOUNTS.admin.password);
 
   const isAdmin = (user: string) => controllers.globalRoleOf(user) === 'platform-admin';
 
@@ -77,12 +86,24 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
     if (url.pathname.startsWith('/_emulator/')) return write(res, introspect(url.pathname));
 
     const { cluster, path } = splitCluster(url.pathname);
-    const match = path === '/oauth/token' ? undefined : router.match(method, path);
-    count(method, match ? match.template : path === '/oauth/token' ? path : '(unmatched)');
+    const oauthPath = OAUTH_PATHS.has(path);
+    const match = oauthPath ? undefined : router.match(method, path);
+    count(method, match ? match.template : oauthPath ? path : '(unmatched)');
+    // Watched from here on, so tests can see that a client which gives up really closes its request.
+    requests.inFlight += 1;
+    let dropped = false;
+    res.once('close', () => {
+      requests.inFlight -= 1;
+      if (!res.writableFinished && !dropped) requests.clientAborted += 1;
+    });
+    const drop = () => {
+      dropped = true;
+      req.socket.destroy();
+    };
 
     await faults.delay();
     const verdict = faults.before();
-    if (verdict === 'reset') return void req.socket.destroy();
+    if (verdict === 'reset') return drop();
     if (verdict === 'fail') return write(res, text(500, 'Internal error occurred: injected fault'));
 
     const body = await readBody(req);
@@ -97,7 +118,7 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
     }
     if (method !== 'GET') state.changed();
     // Creates and updates may lose their answer after being applied: a retry then meets "already exists".
-    if ((method === 'POST' || method === 'PUT') && faults.dropAfterWrite()) return void req.socket.destroy();
+    if ((method === 'POST' || method === 'PUT') && faults.dropAfterWrite()) return drop();
     write(res, reply);
   }
 
@@ -111,6 +132,13 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
     req: IncomingMessage,
   ): Reply {
     const contentType = req.headers['content-type'];
+    if (path === '/oauth/userinfo' && cluster === undefined) {
+      // The authentication filter runs first (§1.3): a bad token is the usual 401 Status.
+      const auth = oauth.authenticate(req.headers.authorization);
+      if ('error' in auth) return status(401, auth.error);
+      if (method !== 'GET') return METHOD_NOT_ALLOWED();
+      return oauth.userinfo(auth);
+    }
     if (path === '/oauth/token' && cluster === undefined) {
       if (method !== 'POST') return METHOD_NOT_ALLOWED();
       if (!contentType?.includes('application/x-www-form-urlencoded')) {
@@ -248,29 +276,6 @@ function readBody(req: IncomingMessage): Promise<string | undefined> {
 function write(res: ServerResponse, reply: Reply): void {
   res.writeHead(reply.status, reply.headers);
   res.end(reply.body);
-}
-
-/** The seed objects of a fresh install (§10). */
-function seed(state: State, controllers: Controllers, adminPassword: string): void {
-  state.data.users.admin = {
-    metadata: state.meta('admin', {
-      annotations: { 'iam.kubesphere.io/uninitialized': 'true', 'iam.kubesphere.io/globalrole': 'platform-admin' },
-      finalizers: ['finalizers.kubesphere.io/users'],
-    }),
-    spec: { email: 'admin@kubesphere.io', password: hashPassword(adminPassword) },
-    status: { state: 'Active', lastTransitionTime: state.timestamp() },
-  };
-  state.data.globalRoleBindings.admin = {
-    name: 'admin',
-    user: 'admin',
-    role: 'platform-admin',
-    createdAt: state.timestamp(),
-  };
-  state.data.workspaces['system-workspace'] = {
-    metadata: state.meta('system-workspace', { annotations: { 'kubesphere.io/creator': 'admin' } }),
-    spec: { template: { spec: { manager: 'admin' } }, placement: { clusterSelector: {} } },
-  };
-  controllers.initWorkspace('system-workspace');
 }
 
 /** A read-only view for tests and operators: every object, never a password. */

@@ -15,7 +15,7 @@ export interface Meta {
 
 export interface UserObject {
   metadata: Meta;
-  spec: { email: string; password?: string };
+  spec: { email: string; password?: string; lang?: string };
   status: { state?: string; lastTransitionTime?: string; lastLoginTime?: string; reason?: string };
 }
 

@@ -29,6 +29,7 @@ export function createUser(ctx: RequestContext): Reply {
   const labels = stringMapField(metadata.labels, 'metadata.labels', 'User');
   const email = stringField(spec.email, 'spec.email', 'User') ?? '';
   const password = stringField(spec.password, 'spec.password', 'User') ?? '';
+  const lang = stringField(spec.lang, 'spec.lang', 'User');
   const globalRole = annotations[GLOBAL_ROLE];
   const { state, controllers } = ctx;
 
@@ -44,7 +45,11 @@ export function createUser(ctx: RequestContext): Reply {
 
   const user: UserObject = {
     metadata: state.meta(name, { annotations, ...(labels ? { labels } : {}) }),
-    spec: { email, ...(password ? { password: isBcrypt(password) ? password : hashPassword(password) } : {}) },
+    spec: {
+      email,
+      ...(lang ? { lang } : {}),
+      ...(password ? { password: isBcrypt(password) ? password : hashPassword(password) } : {}),
+    },
     status: {},
   };
   state.data.users[name] = user;
@@ -108,6 +113,7 @@ export function updateUser(ctx: RequestContext): Reply {
   const annotations = stringMapField(metadata.annotations, 'metadata.annotations', 'User') ?? {};
   const labels = stringMapField(metadata.labels, 'metadata.labels', 'User');
   const email = stringField(spec.email, 'spec.email', 'User') ?? '';
+  const lang = stringField(spec.lang, 'spec.lang', 'User');
   checkEmail(ctx, name, email);
 
   const currentRole = controllers.globalRoleOf(name);
@@ -120,7 +126,9 @@ export function updateUser(ctx: RequestContext): Reply {
     resourceVersion: state.nextVersion(),
   };
   if (!labels) delete current.metadata.labels;
-  current.spec = { ...current.spec, email };
+  // A full replace: a lang left out of the body is cleared.
+  const { lang: _previous, ...keptSpec } = current.spec;
+  current.spec = { ...keptSpec, email, ...(lang ? { lang } : {}) };
   const requestedState = stringField(status.state, 'status.state', 'User');
   if ((requestedState === 'Active' || requestedState === 'Disabled') && requestedState !== current.status.state) {
     current.status = { ...current.status, state: requestedState, lastTransitionTime: state.timestamp() };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { createTokenSource, type Credentials, type TokenSource } from './auth.js';
-import { KubeSphereError } from './errors.js';
+import { createTokenSource, type AuthHealth, type Credentials, type TokenSource } from './auth.js';
+import { KS_REASONS, KubeSphereError, errorFromResponse, isKubeSphereError } from './errors.js';
 import { IAM, TENANT, clusterPrefix, segment } from './paths.js';
 import {
   KEYS,
@@ -16,12 +16,24 @@ import {
   type User,
   type WorkspaceTemplate,
 } from './schemas.js';
-import { Transport, type HttpRequest, type TransportOptions } from './transport.js';
+import { Transport, type HttpRequest, type HttpResponse, type TransportOptions } from './transport.js';
 
 export interface KubeSphereClientOptions extends TransportOptions {
+  /** A password login, a ready token, or a function that returns the current password login. */
   credentials: Credentials;
   /** Clock for token expiry (tests). */
   now?: () => number;
+  /**
+   * Fired once each time KubeSphere rejects the login credentials. From then on, calls fail with
+   * KS_CREDENTIALS_REJECTED without a request until the credentials change (see authHealth()).
+   */
+  onCredentialsRejected?: (reason: string) => void;
+}
+
+/** Who holds a token, from /oauth/userinfo (§12a). */
+export interface Identity {
+  username: string;
+  email?: string;
 }
 
 /** §1.7 list parameters; any other key becomes a server-side filter. */
@@ -82,6 +94,22 @@ const workspaceList = listSchema(workspaceTemplateSchema);
 const namespaceList = listSchema(namespaceSchema);
 const memberEcho = z.array(memberSchema);
 
+// Printable ASCII without spaces: what fits after `Bearer ` in a header.
+const bearerToken = z
+  .string({ error: 'must be a string' })
+  .min(1, 'must not be empty')
+  .regex(/^[\x21-\x7e]+$/, 'must be a bare token (printable ASCII, no spaces, no "Bearer " prefix)');
+
+// §12a: claims of the token's holder; empty ones may be left out.
+const userInfoSchema = z.looseObject({
+  sub: z.string().min(1),
+  preferred_username: z.string().optional(),
+  email: z.string().optional(),
+});
+
+// §7: DescribeNamespace builds this lower-case text by hand when the namespace has another workspace's label.
+const IN_ANOTHER_WORKSPACE_TEXT = /^namespace "[^"]*" not found$/;
+
 const PLAIN_NAME = /^[^\s/?#%]+$/;
 
 function parseInput<S extends z.ZodType>(schema: S, value: unknown, operation: string): z.output<S> {
@@ -105,15 +133,76 @@ function parseInput<S extends z.ZodType>(schema: S, value: unknown, operation: s
 export class KubeSphereClient {
   private readonly transport: Transport;
   private readonly auth: TokenSource;
+  /** Set on views made by withSignal(): every request of the view carries it. */
+  private signal: AbortSignal | undefined;
+  private isView = false;
 
   constructor(options: KubeSphereClientOptions) {
     this.transport = new Transport(options);
-    this.auth = createTokenSource(options.credentials, this.transport, options.now);
+    this.auth = createTokenSource(options.credentials, this.transport, {
+      now: options.now,
+      onCredentialsRejected: options.onCredentialsRejected,
+    });
   }
 
   get baseUrl(): string {
     return this.transport.origin;
   }
+
+  /**
+   * A view of this client whose every request is stopped when `signal` fires (KS_ABORTED), e.g. an
+   * activity's cancellation signal. It shares this client's connection pool and login; closing the
+   * view does nothing. Views of views stop on either signal.
+   */
+  withSignal(signal: AbortSignal): KubeSphereClient {
+    // A prototype-linked object: it reads every field of this client (pool, token source) and only
+    // shadows the signal, so making a view per activity costs next to nothing.
+    const view = Object.create(this) as KubeSphereClient;
+    view.signal = this.signal ? AbortSignal.any([this.signal, signal]) : signal;
+    view.isView = true;
+    return view;
+  }
+
+  /**
+   * Whether the client can still log in. `ok: false` after KubeSphere rejected the password login
+   * (until different credentials succeed) or refused the configured token.
+   */
+  authHealth(): AuthHealth {
+    return this.auth.health();
+  }
+
+  // ---- identity --------------------------------------------------------------------------------
+
+  /**
+   * Who holds `token` (§12a), asked with that token rather than the client's own: for checking who
+   * approves. A refused or missing token is KS_UNAUTHORIZED; the token never appears in a message.
+   */
+  async whoAmI(token: string): Promise<Identity> {
+    const bearer = parseInput(bearerToken, token, 'whoAmI');
+    const request: HttpRequest = {
+      method: 'GET',
+      path: '/oauth/userinfo',
+      headers: { accept: 'application/json', authorization: `Bearer ${bearer}` },
+      secrets: [bearer, ...this.auth.secrets],
+      signal: this.signal,
+    };
+    const response = await this.transport.send(request);
+    if (response.status === 401) {
+      // Two bodies mean the same thing here: a Status from the filter, or OAuth `login_required`.
+      const refused = errorFromResponse(401, response.text, response.contentType, request);
+      throw new KubeSphereError('KS_UNAUTHORIZED', refused.serverMessage, {
+        status: 401,
+        reason: refused.reason,
+        method: 'GET',
+        path: request.path,
+      });
+    }
+    if (response.status < 200 || response.status >= 300) this.transport.fail(response, request);
+    const claims = parseAnswer(response, userInfoSchema, 'GET', request.path);
+    return { username: claims.sub, ...(claims.email ? { email: claims.email } : {}) };
+  }
+
+  // ---- users ------------------------------------------------------------------------------------
 
   // ---- users ------------------------------------------------------------------------------------
 
@@ -138,6 +227,20 @@ export class KubeSphereClient {
 
   async listUsers(query: ListQuery = {}): Promise<ListResult<User>> {
     return this.call('GET', `${IAM}/users`, userList, { query });
+  }
+
+  /**
+   * Names of the users bound to a global role (§4 `?globalrole=`, unpaged), e.g. to count the
+   * platform-admins before demoting one. Users whose role annotation says otherwise are left out: a
+   * server that ignored the filter would list everyone, and an overcount could demote the last admin.
+   */
+  async usersWithGlobalRole(role: string): Promise<string[]> {
+    const wanted = parseInput(name, role, 'usersWithGlobalRole');
+    const list = await this.call('GET', `${IAM}/users`, userList, { query: { globalrole: wanted } });
+    const names = list.items
+      .filter((user) => user.metadata.annotations?.[KEYS.globalRole] === wanted)
+      .map((user) => user.metadata.name);
+    return [...new Set(names)];
   }
 
   /** Full replace of a user (§5); `metadata.resourceVersion` from a fresh read is required. */
@@ -200,10 +303,27 @@ export class KubeSphereClient {
     return this.call('POST', path, namespaceSchema, { body });
   }
 
+  /**
+   * KS_NOT_FOUND either way when the project is missing; `reason` is KS_REASONS.inAnotherWorkspace
+   * when a namespace of that name exists but belongs to another workspace.
+   */
   async getProject(ref: ProjectRef): Promise<Namespace> {
     const args = parseInput(projectRef, ref, 'getProject');
     const path = `${clusterPrefix(args.cluster)}${TENANT}/workspaces/${segment(args.workspace)}/namespaces/${segment(args.name)}`;
-    return this.call('GET', path, namespaceSchema);
+    try {
+      return await this.call('GET', path, namespaceSchema);
+    } catch (error) {
+      if (isKubeSphereError(error, 'KS_NOT_FOUND') && IN_ANOTHER_WORKSPACE_TEXT.test(error.serverMessage)) {
+        throw new KubeSphereError('KS_NOT_FOUND', error.serverMessage, {
+          status: error.status,
+          reason: KS_REASONS.inAnotherWorkspace,
+          method: error.method,
+          path: error.path,
+          cause: error.cause,
+        });
+      }
+      throw error;
+    }
   }
 
   async listProjects(
@@ -292,7 +412,9 @@ export class KubeSphereClient {
     return rolesFrom(list.items, username, KEYS.projectRole);
   }
 
+  /** Closes the connection pool; a no-op on a view from withSignal(), which does not own it. */
   async close(): Promise<void> {
+    if (this.isView) return;
     await this.transport.close();
   }
 
@@ -321,44 +443,56 @@ export class KubeSphereClient {
       query: options.query ? flattenQuery(options.query) : undefined,
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
     };
-    let token = this.auth.fresh() ?? (await this.auth.token());
+    const signal = this.signal;
+    let token = this.auth.fresh() ?? (await this.auth.token(signal));
     let response = await this.transport.send({
       ...request,
       headers: this.headersFor(token, request.body !== undefined),
+      signal,
     });
     if (response.status === 401) {
-      token = await this.auth.renew(token);
-      response = await this.transport.send({ ...request, headers: this.headersFor(token, request.body !== undefined) });
+      token = await this.auth.renew(token, signal);
+      response = await this.transport.send({
+        ...request,
+        headers: this.headersFor(token, request.body !== undefined),
+        signal,
+      });
     }
     if (response.status < 200 || response.status >= 300) {
       // Built only on failure: the common path should not pay for it.
       this.transport.fail(response, { ...request, secrets: [...this.auth.secrets, token, ...(options.secrets ?? [])] });
     }
-    let json: unknown;
-    try {
-      json = JSON.parse(response.text);
-    } catch {
-      throw new KubeSphereError('KS_BAD_RESPONSE', 'KubeSphere answered with a body that is not JSON', {
-        method,
-        path,
-        status: response.status,
-      });
-    }
-    const parsed = schema.safeParse(json);
-    if (!parsed.success) {
-      const fields = parsed.error.issues.map((issue) => issue.path.join('.') || '(root)').join(', ');
-      throw new KubeSphereError(
-        'KS_BAD_RESPONSE',
-        `KubeSphere's answer does not have the expected shape at: ${fields}`,
-        {
-          method,
-          path,
-          status: response.status,
-        },
-      );
-    }
-    return parsed.data;
+    return parseAnswer(response, schema, method, path);
   }
+}
+
+/** JSON, then the schema: anything else is KS_BAD_RESPONSE naming the fields that did not fit. */
+function parseAnswer<S extends z.ZodType>(
+  response: HttpResponse,
+  schema: S,
+  method: string,
+  path: string,
+): z.output<S> {
+  let json: unknown;
+  try {
+    json = JSON.parse(response.text);
+  } catch {
+    throw new KubeSphereError('KS_BAD_RESPONSE', 'KubeSphere answered with a body that is not JSON', {
+      method,
+      path,
+      status: response.status,
+    });
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const fields = parsed.error.issues.map((issue) => issue.path.join('.') || '(root)').join(', ');
+    throw new KubeSphereError('KS_BAD_RESPONSE', `KubeSphere's answer does not have the expected shape at: ${fields}`, {
+      method,
+      path,
+      status: response.status,
+    });
+  }
+  return parsed.data;
 }
 
 function flattenQuery(query: ListQuery): Record<string, string | number | boolean | undefined> {

@@ -19,16 +19,35 @@ export const KS_ERROR_CODES = [
   'KS_BAD_RESPONSE',
   'KS_BAD_INPUT',
   'KS_METHOD_REFUSED',
+  /** These exact login credentials were refused before: not sent again, so the account cannot be locked. */
+  'KS_CREDENTIALS_REJECTED',
+  /** The caller's AbortSignal fired; the request was stopped. */
+  'KS_ABORTED',
 ] as const;
 
 export type KubeSphereErrorCode = (typeof KS_ERROR_CODES)[number];
 
+/**
+ * Reasons the client itself works out when the status and code alone cannot tell cases apart; set in
+ * `KubeSphereError.reason` so callers test a field, never the message text.
+ */
+export const KS_REASONS = {
+  /** getProject: the namespace exists but carries another workspace's label (§7, lower-case 404 text). */
+  inAnotherWorkspace: 'in-another-workspace',
+} as const;
+export type KubeSphereClientReason = (typeof KS_REASONS)[keyof typeof KS_REASONS];
+
 export interface KubeSphereErrorDetails {
   status?: number;
-  /** `reason` of a Kubernetes Status or the `error` of an OAuth answer, when the server gave one. */
+  /**
+   * `reason` of a Kubernetes Status or the `error` of an OAuth answer, when the server gave one; or one
+   * of KS_REASONS, when the client recognised the case.
+   */
   reason?: string;
   method?: string;
   path?: string;
+  /** The underlying error (undici's, for transport failures), kept for logs and debuggers. */
+  cause?: unknown;
 }
 
 const brand = Symbol.for('ks-onboard.KubeSphereError');
@@ -47,7 +66,7 @@ export class KubeSphereError extends Error {
       details.method && details.path
         ? ` (${details.method} ${details.path}${details.status ? ` → ${details.status}` : ''})`
         : '';
-    super(`${message}${where}`);
+    super(`${message}${where}`, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'KubeSphereError';
     this.code = code;
     this.serverMessage = message;

@@ -14,8 +14,15 @@ export interface TransportOptions {
   /** Bounded connections to KubeSphere (default 32). */
   connections?: number;
   connectTimeoutMs?: number;
+  /** Until the answer's headers arrive (default 10 s). */
   headersTimeoutMs?: number;
+  /** Between two pieces of the answer's body (default 10 s). */
   bodyTimeoutMs?: number;
+  /**
+   * Whole-request deadline, queueing for a connection included (default 10 s): the request is aborted
+   * and fails with KS_TIMEOUT. Below Temporal's 15 s attempt timeout, so no attempt outlives its request.
+   */
+  requestTimeoutMs?: number;
   /** Larger answers are refused rather than held in memory (default 64 MiB). */
   maxResponseBytes?: number;
 }
@@ -28,6 +35,8 @@ export interface HttpRequest {
   body?: string;
   /** Values that must never appear in an error message (passwords, tokens). */
   secrets?: readonly string[];
+  /** Stops the request at once when it fires (KS_ABORTED). */
+  signal?: AbortSignal;
 }
 
 export interface HttpResponse {
@@ -44,14 +53,16 @@ export class Transport {
   private readonly ownsDispatcher: boolean;
   private readonly headersTimeout: number;
   private readonly bodyTimeout: number;
+  private readonly requestTimeout: number;
   private readonly maxResponseBytes: number;
 
   constructor(options: TransportOptions) {
     const url = parseBaseUrl(options.baseUrl);
     this.origin = url.origin;
     this.basePath = url.pathname.replace(/\/+$/, '');
-    this.headersTimeout = options.headersTimeoutMs ?? 30_000;
-    this.bodyTimeout = options.bodyTimeoutMs ?? 30_000;
+    this.headersTimeout = options.headersTimeoutMs ?? 10_000;
+    this.bodyTimeout = options.bodyTimeoutMs ?? 10_000;
+    this.requestTimeout = options.requestTimeoutMs ?? 10_000;
     this.maxResponseBytes = options.maxResponseBytes ?? 64 * 1024 * 1024;
     this.ownsDispatcher = !options.dispatcher;
     this.dispatcher =
@@ -75,6 +86,8 @@ export class Transport {
         },
       );
     }
+    // An already cancelled call sends nothing at all.
+    if (request.signal?.aborted) throw abortedError(request.signal.reason, method, request.path);
     const path = this.basePath + request.path + queryString(request.query);
     try {
       return await exchange(
@@ -88,7 +101,7 @@ export class Transport {
           headersTimeout: this.headersTimeout,
           bodyTimeout: this.bodyTimeout,
         },
-        this.maxResponseBytes,
+        { maxBytes: this.maxResponseBytes, deadlineMs: this.requestTimeout, signal: request.signal },
       );
     } catch (error) {
       throw networkError(error, method, request.path, request.secrets ?? []);
@@ -129,45 +142,100 @@ function parseBaseUrl(baseUrl: string): URL {
  * One request through undici's dispatch API, collecting the whole answer in memory.
  * KubeSphere answers are small JSON documents, so the stream that `request()` wraps each
  * answer in buys nothing here and costs more per call than checking the answer does.
+ *
+ * The deadline and the caller's signal settle the promise at once, even while the request still
+ * waits for a free connection; the request itself is aborted through undici's controller (which
+ * closes its connection) as soon as it has one, so nothing is left running on either side.
  */
 function exchange(
   dispatcher: Dispatcher,
   options: Dispatcher.DispatchOptions,
-  maxBytes: number,
+  limits: { maxBytes: number; deadlineMs: number; signal: AbortSignal | undefined },
 ): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
     let status = 0;
     let contentType: string | undefined;
     const chunks: Buffer[] = [];
     let size = 0;
-    dispatcher.dispatch(options, {
-      onRequestStart() {},
-      onResponseStart(_controller, statusCode, headers) {
-        // Called again after a 1xx informational answer: the last one is the answer.
-        status = statusCode;
-        contentType = headerValue(headers['content-type']);
-        chunks.length = 0;
-        size = 0;
-      },
-      onResponseData(controller, chunk) {
-        size += chunk.length;
-        if (size > maxBytes) {
-          controller.abort(new ResponseTooLarge(maxBytes));
-          return;
-        }
-        chunks.push(chunk);
-      },
-      onResponseEnd() {
-        const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-        const text = body.toString('utf8');
-        // Like fetch's text(): a byte order mark is not part of the document.
-        resolve({ status, contentType, text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text });
-      },
-      onResponseError(_controller, error) {
-        reject(error);
-      },
-    });
+    let controller: Dispatcher.DispatchController | undefined;
+    let stopped: Error | undefined;
+    let settled = false;
+    const { signal } = limits;
+
+    const settle = () => {
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const stop = (reason: Error) => {
+      if (settled) return;
+      settle();
+      stopped = reason;
+      reject(reason);
+      controller?.abort(reason);
+    };
+    const onAbort = () => stop(new CallerAborted(signal?.reason));
+    const timer = setTimeout(() => stop(new DeadlineExceeded(limits.deadlineMs)), limits.deadlineMs);
+    timer.unref();
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    try {
+      dispatcher.dispatch(options, {
+        onRequestStart(started) {
+          controller = started;
+          // Stopped while it waited for a connection: do not send it now.
+          if (stopped) started.abort(stopped);
+        },
+        onResponseStart(_controller, statusCode, headers) {
+          // Called again after a 1xx informational answer: the last one is the answer.
+          status = statusCode;
+          contentType = headerValue(headers['content-type']);
+          chunks.length = 0;
+          size = 0;
+        },
+        onResponseData(current, chunk) {
+          size += chunk.length;
+          if (size > limits.maxBytes) {
+            current.abort(new ResponseTooLarge(limits.maxBytes));
+            return;
+          }
+          chunks.push(chunk);
+        },
+        onResponseEnd() {
+          if (settled) return;
+          settle();
+          const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+          const text = body.toString('utf8');
+          // Like fetch's text(): a byte order mark is not part of the document.
+          resolve({ status, contentType, text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text });
+        },
+        onResponseError(_controller, error) {
+          if (settled) return;
+          settle();
+          reject(error);
+        },
+      });
+    } catch (error) {
+      settle();
+      reject(error as Error);
+    }
   });
+}
+
+/** The whole-request deadline passed. */
+class DeadlineExceeded extends Error {
+  constructor(readonly limitMs: number) {
+    super(`no complete answer within ${limitMs} ms`);
+    this.name = 'DeadlineExceeded';
+  }
+}
+
+/** The caller's signal fired; `cause` is the signal's reason. */
+class CallerAborted extends Error {
+  constructor(reason: unknown) {
+    super('the caller aborted the request', { cause: reason });
+    this.name = 'CallerAborted';
+  }
 }
 
 class ResponseTooLarge extends Error {
@@ -203,14 +271,36 @@ function networkError(error: unknown, method: string, path: string, secrets: rea
     return new KubeSphereError(
       'KS_BAD_RESPONSE',
       `KubeSphere's answer is larger than ${error.limit} bytes; refused rather than held in memory`,
-      { method, path },
+      { method, path, cause: error },
+    );
+  }
+  if (error instanceof CallerAborted) return abortedError(error.cause, method, path);
+  if (error instanceof DeadlineExceeded) {
+    return new KubeSphereError(
+      'KS_TIMEOUT',
+      `KubeSphere did not answer within the ${error.limitMs} ms request deadline; the request was aborted`,
+      { method, path, cause: error },
     );
   }
   const code = (error as { code?: string }).code ?? 'UNKNOWN';
   const cause = (error as { cause?: { code?: string } }).cause?.code;
   const detail = scrubSecrets(`${code}${cause && cause !== code ? `/${cause}` : ''}`, secrets);
+  // undici's own error stays attached as the cause: its stack and socket details matter when debugging.
   if (TIMEOUT_CODES.has(code)) {
-    return new KubeSphereError('KS_TIMEOUT', `KubeSphere did not answer in time (${detail})`, { method, path });
+    return new KubeSphereError('KS_TIMEOUT', `KubeSphere did not answer in time (${detail})`, {
+      method,
+      path,
+      cause: error,
+    });
   }
-  return new KubeSphereError('KS_NETWORK', `could not reach KubeSphere (${detail})`, { method, path });
+  return new KubeSphereError('KS_NETWORK', `could not reach KubeSphere (${detail})`, { method, path, cause: error });
+}
+
+/** KS_ABORTED: the caller cancelled (e.g. Temporal cancelled the activity); retrying is theirs to decide. */
+export function abortedError(reason: unknown, method?: string, path?: string): KubeSphereError {
+  return new KubeSphereError('KS_ABORTED', 'the call was aborted by its caller', {
+    method,
+    path,
+    cause: reason,
+  });
 }

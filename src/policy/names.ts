@@ -18,6 +18,30 @@ const EMAIL = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]
 export const MAX_WORKSPACE_NAME = 63 - '-self-provisioner'.length;
 export const MAX_USERNAME = 32;
 
+/**
+ * Control characters (C0, DEL, C1), line/paragraph separators and bidi overrides: shown escaped, so that a
+ * rejected value can neither move the cursor, recolour a terminal nor split a log line.
+ */
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const SHORT_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** `text` with every unprintable character escaped (`\n`, `\t`, `\x1b`, `\u202e`); the rest untouched. */
+export function escapeControl(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => {
+    const code = c.charCodeAt(0);
+    return (
+      SHORT_ESCAPES[c] ??
+      (code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`)
+    );
+  });
+}
+
+/** A rejected value, double-quoted as it must be typed: `"`, `\` and unprintable characters escaped. */
+export function quote(value: string): string {
+  return `"${escapeControl(value.replace(/["\\]/g, (c) => `\\${c}`))}"`;
+}
+
 export function checkUsername(value: string, field = 'username'): Problem[] {
   if (value === '') return [{ field, message: 'is required' }];
   if (value.length > MAX_USERNAME)
@@ -26,7 +50,7 @@ export function checkUsername(value: string, field = 'username'): Problem[] {
     return [
       {
         field,
-        message: `"${value}" must be lower-case letters, digits, "-" or ".", starting and ending with a letter or digit`,
+        message: `${quote(value)} must be lower-case letters, digits, "-" or ".", starting and ending with a letter or digit`,
       },
     ];
   }
@@ -35,7 +59,8 @@ export function checkUsername(value: string, field = 'username'): Problem[] {
 
 export function checkEmail(value: string, field = 'email'): Problem[] {
   if (value === '') return [{ field, message: 'is required' }];
-  if (value.length > 254 || !EMAIL.test(value)) return [{ field, message: `"${value}" is not a valid email address` }];
+  if (value.length > 254 || !EMAIL.test(value))
+    return [{ field, message: `${quote(value)} is not a valid email address` }];
   return [];
 }
 
@@ -52,7 +77,7 @@ export function checkWorkspaceName(value: string, field = 'workspace'): Problem[
     return [
       {
         field,
-        message: `"${value}" must be lower-case letters, digits or "-", starting and ending with a letter or digit`,
+        message: `${quote(value)} must be lower-case letters, digits or "-", starting and ending with a letter or digit`,
       },
     ];
   }
@@ -65,7 +90,7 @@ export function checkProjectName(value: string, field = 'project'): Problem[] {
     return [
       {
         field,
-        message: `"${value}" must start with a lower-case letter and contain only lower-case letters, digits or "-", ending with a letter or digit`,
+        message: `${quote(value)} must start with a lower-case letter and contain only lower-case letters, digits or "-", ending with a letter or digit`,
       },
     ];
   }
@@ -73,7 +98,8 @@ export function checkProjectName(value: string, field = 'project'): Problem[] {
 }
 
 export function checkClusterName(value: string, field = 'cluster'): Problem[] {
-  if (value.length > 63 || !LABEL.test(value)) return [{ field, message: `"${value}" is not a valid cluster name` }];
+  if (value.length > 63 || !LABEL.test(value))
+    return [{ field, message: `${quote(value)} is not a valid cluster name` }];
   return [];
 }
 

@@ -19,51 +19,22 @@ import {
   type WorkspaceRoleSuffix,
 } from './roles.js';
 
-/** A grant that needs an explicit approval, written `<scope>:<role>` (e.g. `workspace:admin`). */
-export type ElevatedRole = `${Scope}:${string}`;
+import type { ChangeRoleInput, OnboardUserInput } from './requests.js';
 
-export const DEFAULT_ELEVATED_ROLES: readonly ElevatedRole[] = [
-  'platform:platform-admin',
-  'platform:platform-self-provisioner',
-  'workspace:admin',
-  'workspace:self-provisioner',
-  'project:admin',
-  'project:operator',
-];
+export type { ChangeRoleInput, OnboardUserInput };
 
-export interface PolicyOptions {
-  /** which built-in roles need approval; default DEFAULT_ELEVATED_ROLES */
-  elevatedRoles?: readonly string[];
-  /** how long an elevated grant waits for its approval, e.g. '72h' (the default) or '15m' */
-  approvalTimeout?: string;
-}
-
-/** What someone asks for. Roles default to least privilege; every part but the user is optional. */
-export interface OnboardUserInput {
-  username: string;
-  email: string;
-  /** the password sealed for the workers (src/codec/seal.ts); absent for users of an identity provider */
-  sealedPassword?: string;
-  globalRole?: string;
-  workspace?: string;
-  workspaceRole?: string;
-  /** false: the workspace must already exist (default true: create it when missing) */
-  createWorkspace?: boolean;
-  project?: string;
-  projectRole?: string;
-  createProject?: boolean;
-  /** cluster of the project; absent means the host cluster without a /clusters prefix */
-  cluster?: string;
-  batchId?: string;
-  requestedBy?: string;
-  policy?: PolicyOptions;
-}
+/** A request as proposed, before its source is attached (what the CLI checks before sealing a proof). */
+export type OnboardRequest = Omit<OnboardUserInput, 'source'>;
+export type RoleChangeRequest = Omit<ChangeRoleInput, 'source'>;
 
 export interface Grant {
   scope: Scope;
+  /** the role's key within its scope: `platform-admin`, `admin` (of a workspace or project), `viewer`… */
   role: string;
   /** what the role is on: the platform, a workspace, or cluster/project */
   target: string;
+  /** the workspace a workspace or project grant belongs to (whose admin may make it) */
+  workspace?: string;
 }
 
 export interface OnboardingPlan {
@@ -73,8 +44,8 @@ export interface OnboardingPlan {
   globalRole: GlobalRole;
   workspace?: { name: string; role: string; suffix: WorkspaceRoleSuffix; create: boolean };
   project?: { name: string; cluster?: string; role: ProjectRole; create: boolean };
-  /** grants that wait for an approval before anything is done */
-  elevated: Grant[];
+  /** every grant the request makes; the worker's policy says which wait for an approval */
+  grants: Grant[];
 }
 
 export type PlanResult<T> = { ok: true; plan: T } | { ok: false; problems: Problem[] };
@@ -85,7 +56,7 @@ export function projectTarget(cluster: string | undefined, project: string): str
 }
 
 /** Validates a request and turns it into the exact grants to make. Pure: safe inside a workflow. */
-export function planOnboarding(input: OnboardUserInput): PlanResult<OnboardingPlan> {
+export function planOnboarding(input: OnboardRequest): PlanResult<OnboardingPlan> {
   const problems: Problem[] = [];
   const text = (value: unknown, field: string, required: boolean): string | undefined => {
     if (value === undefined || value === null || (value === '' && !required)) return undefined;
@@ -144,13 +115,15 @@ export function planOnboarding(input: OnboardUserInput): PlanResult<OnboardingPl
     problems.push({ field: 'projectRole', message: 'needs a project' });
   }
 
-  const elevatedSet = elevatedRoles(input.policy, problems);
   if (problems.length > 0 || !globalRole.ok) return { ok: false, problems };
 
   const grants: Grant[] = [{ scope: 'platform', role: globalRole.role, target: 'platform' }];
-  if (workspace) grants.push({ scope: 'workspace', role: workspace.suffix, target: workspace.name });
-  if (project)
-    grants.push({ scope: 'project', role: project.role, target: projectTarget(project.cluster, project.name) });
+  if (workspace)
+    grants.push({ scope: 'workspace', role: workspace.suffix, target: workspace.name, workspace: workspace.name });
+  if (project && workspace) {
+    const target = projectTarget(project.cluster, project.name);
+    grants.push({ scope: 'project', role: project.role, target, workspace: workspace.name });
+  }
 
   return {
     ok: true,
@@ -161,37 +134,12 @@ export function planOnboarding(input: OnboardUserInput): PlanResult<OnboardingPl
       globalRole: globalRole.role,
       workspace,
       project,
-      elevated: grants.filter((g) => elevatedSet.has(`${g.scope}:${g.role}`)),
+      grants,
     },
   };
 }
 
-function elevatedRoles(policy: PolicyOptions | undefined, problems: Problem[]): Set<string> {
-  const list = policy?.elevatedRoles ?? DEFAULT_ELEVATED_ROLES;
-  for (const entry of list) {
-    if (!/^(platform|workspace|project):[a-z-]+$/.test(entry)) {
-      problems.push({
-        field: 'policy.elevatedRoles',
-        message: `"${entry}" must look like <platform|workspace|project>:<role>`,
-      });
-    }
-  }
-  return new Set(list);
-}
-
 // ---- explicit role changes -----------------------------------------------------------------------
-
-export interface ChangeRoleInput {
-  username: string;
-  scope: Scope;
-  /** the new role: a platform role, a workspace role (suffix or full name) or a project role */
-  role: string;
-  workspace?: string;
-  project?: string;
-  cluster?: string;
-  requestedBy?: string;
-  policy?: PolicyOptions;
-}
 
 export interface RoleChangePlan {
   username: string;
@@ -205,17 +153,20 @@ export interface RoleChangePlan {
   workspace?: string;
   project?: string;
   cluster?: string;
-  elevated: Grant[];
+  /** the grant the change makes */
+  grant: Grant;
 }
 
 /** The target of a role change: `platform`, the workspace, or `<cluster>/<project>`. */
-export function roleChangeTarget(input: Pick<ChangeRoleInput, 'scope' | 'workspace' | 'project' | 'cluster'>): string {
+export function roleChangeTarget(
+  input: Pick<RoleChangeRequest, 'scope' | 'workspace' | 'project' | 'cluster'>,
+): string {
   if (input.scope === 'platform') return 'platform';
   if (input.scope === 'workspace') return input.workspace ?? '';
   return projectTarget(input.cluster, input.project ?? '');
 }
 
-export function planRoleChange(input: ChangeRoleInput): PlanResult<RoleChangePlan> {
+export function planRoleChange(input: RoleChangeRequest): PlanResult<RoleChangePlan> {
   const problems: Problem[] = [...checkUsername(typeof input.username === 'string' ? input.username : '')];
   if (input.cluster !== undefined) problems.push(...checkClusterName(input.cluster));
   let role = '';
@@ -254,10 +205,16 @@ export function planRoleChange(input: ChangeRoleInput): PlanResult<RoleChangePla
     default:
       problems.push({ field: 'scope', message: `"${String(input.scope)}" must be platform, workspace or project` });
   }
-  const elevatedSet = elevatedRoles(input.policy, problems);
+  if (input.scope === 'project' && !input.workspace)
+    problems.push({ field: 'workspace', message: 'is required for a project role: its admins decide who joins' });
   if (problems.length > 0) return { ok: false, problems };
   const target = roleChangeTarget(input);
-  const grant: Grant = { scope: input.scope, role: roleKey, target };
+  const grant: Grant = {
+    scope: input.scope,
+    role: roleKey,
+    target,
+    ...(input.workspace ? { workspace: input.workspace } : {}),
+  };
   return {
     ok: true,
     plan: {
@@ -269,7 +226,7 @@ export function planRoleChange(input: ChangeRoleInput): PlanResult<RoleChangePla
       workspace: input.workspace,
       project: input.project,
       cluster: input.cluster,
-      elevated: elevatedSet.has(`${input.scope}:${roleKey}`) ? [grant] : [],
+      grant,
     },
   };
 }
@@ -283,4 +240,52 @@ export function changeDirection(
   if (fromKey === undefined) return 'grant';
   if (fromKey === toKey) return 'unchanged';
   return rankOf(scope, toKey) > rankOf(scope, fromKey) ? 'upgrade' : 'downgrade';
+}
+
+// ---- comparing two requests for the same person -------------------------------------------------
+
+/**
+ * What a request asks, field by field, after defaults: two requests are the same when these agree.
+ * Sealed values differ on every seal, so only whether a password is set counts; the source does not.
+ */
+export function onboardingFields(plan: OnboardingPlan): Record<string, string> {
+  return {
+    username: plan.username,
+    email: plan.email.toLowerCase(),
+    password: plan.sealedPassword ? 'set' : 'none',
+    globalRole: plan.globalRole,
+    workspace: plan.workspace?.name ?? '',
+    workspaceRole: plan.workspace?.role ?? '',
+    createWorkspace: plan.workspace ? String(plan.workspace.create) : '',
+    project: plan.project?.name ?? '',
+    projectRole: plan.project?.role ?? '',
+    createProject: plan.project ? String(plan.project.create) : '',
+    cluster: plan.project?.cluster ?? '',
+  };
+}
+
+export function roleChangeFields(plan: RoleChangePlan): Record<string, string> {
+  return {
+    username: plan.username,
+    scope: plan.scope,
+    role: plan.role,
+    workspace: plan.workspace ?? '',
+    project: plan.project ?? '',
+    cluster: plan.cluster ?? '',
+  };
+}
+
+export interface RequestDifference {
+  field: string;
+  running: string;
+  asked: string;
+}
+
+export function requestDifferences(
+  running: Record<string, string>,
+  asked: Record<string, string>,
+): RequestDifference[] {
+  return Object.keys({ ...running, ...asked })
+    .filter((field) => (running[field] ?? '') !== (asked[field] ?? ''))
+    .map((field) => ({ field, running: running[field] || '(none)', asked: asked[field] || '(none)' }));
 }

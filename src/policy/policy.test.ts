@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkPassword, formatProblems } from './names.js';
+import { checkEmail, checkPassword, checkUsername, escapeControl, formatProblems, quote } from './names.js';
 import { changeDirection, planOnboarding, planRoleChange, type OnboardUserInput } from './plan.js';
 
 const base: OnboardUserInput = { username: 'alice', email: 'alice@example.com' };
@@ -112,6 +112,35 @@ describe('checkPassword', () => {
     expect(formatProblems(problems)).toBe('password: must contain an upper-case letter, a digit');
     expect(formatProblems(checkPassword('S1s'))).toBe('password: must be 8 to 64 characters long (got 3)');
     expect(formatProblems(checkPassword('x'.repeat(65)))).not.toContain('xxx');
+  });
+});
+
+describe('quote', () => {
+  it('shows control characters, separators and bidi overrides escaped, never raw', () => {
+    expect(quote('al\x1bice')).toBe('"al\\x1bice"');
+    expect(quote('a\nb\tc\rd')).toBe('"a\\nb\\tc\\rd"');
+    expect(quote('\x00\x7f\x9b\u2028\u202e')).toBe('"\\x00\\x7f\\x9b\\u2028\\u202e"');
+    expect(quote('say "hi" \\o/')).toBe('"say \\"hi\\" \\\\o/"');
+    expect(quote('plain-ñame')).toBe('"plain-ñame"');
+    expect(escapeControl('C:\\dir\x1b[31m')).toBe('C:\\dir\\x1b[31m');
+  });
+
+  it('is what rejected names are quoted with', () => {
+    const message = formatProblems([
+      ...checkUsername('al\x1b[2Jice'),
+      ...checkEmail('a\nb@c.d'),
+      ...checkUsername('Bob'),
+    ]);
+    expect(message).toBe(
+      'username: "al\\x1b[2Jice" must be lower-case letters, digits, "-" or ".", starting and ending with a letter or digit; ' +
+        'email: "a\\nb@c.d" is not a valid email address; ' +
+        'username: "Bob" must be lower-case letters, digits, "-" or ".", starting and ending with a letter or digit',
+    );
+    // eslint-disable-next-line no-control-regex
+    expect(message).not.toMatch(/[\x00-\x1f\x7f]/);
+    const planned = planOnboarding({ ...base, workspace: 'team\x1ba', project: 'p\rq' });
+    expect(!planned.ok && formatProblems(planned.problems)).toContain('workspace: "team\\x1ba" must be');
+    expect(!planned.ok && formatProblems(planned.problems)).toContain('project: "p\\rq" must start');
   });
 });
 

@@ -1,15 +1,29 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
+import { readPrivateKeyFile } from '../cli/files.js';
 import { Unsealer } from '../codec/seal.js';
-import type { KubeSphereConfig, TemporalConfig, workerConfig } from '../config.js';
+import type { KubeSphereConfig, Login, TemporalConfig, workerConfig, workerPolicyConfig } from '../config.js';
+import { ConfigError } from '../config.js';
+import type { Credentials } from '../kubesphere/auth.js';
 import { KubeSphereClient } from '../kubesphere/client.js';
+import type { WorkerPolicy } from '../policy/worker-policy.js';
 import { ensureSearchAttributes } from './search-attributes.js';
 import { createOnboardingWorker } from './worker.js';
 
 export interface RunningWorker {
   worker: Worker;
+  client: KubeSphereClient;
+  policy: WorkerPolicy;
   close(): Promise<void>;
+}
+
+/** A password file is read at each login, so a fixed password is picked up without a restart. */
+export function credentialsOf(login: Login): Credentials {
+  if ('token' in login) return { token: login.token };
+  if ('password' in login) return login;
+  const { passwordFile, ...rest } = login;
+  return () => ({ ...rest, password: readFileSync(passwordFile, 'utf8').replace(/\r?\n$/, '') });
 }
 
 /** Everything a worker process needs, built once from configuration. */
@@ -17,21 +31,42 @@ export async function buildWorker(options: {
   temporal: TemporalConfig;
   kubesphere: KubeSphereConfig;
   worker: ReturnType<typeof workerConfig>;
+  policy: ReturnType<typeof workerPolicyConfig>;
   log: Logger;
 }): Promise<RunningWorker> {
   const { temporal, kubesphere, worker: tuning, log } = options;
-  const keys = tuning.sealPrivateKeys.filter((path) => {
-    if (existsSync(path)) return true;
-    log.warn({ path }, 'sealing key not found: onboardings that carry a password will fail on this worker');
-    return false;
-  });
-  const unsealer = keys.length ? new Unsealer(keys.map((path) => readFileSync(path, 'utf8'))) : undefined;
+  const unsealer = new Unsealer(tuning.sealPrivateKeys.map((path) => readPrivateKeyFile(path)));
   const client = new KubeSphereClient({
     baseUrl: kubesphere.baseUrl,
-    credentials: kubesphere.credentials,
+    credentials: credentialsOf(kubesphere.login),
     connections: tuning.maxConcurrentActivities,
+    onCredentialsRejected: (reason) =>
+      log.error(
+        { kubesphere: kubesphere.baseUrl },
+        `KubeSphere rejected the worker's login: ${reason}. Every onboarding fails until the credentials change ` +
+          '(a password file is read again at the next call; each restart costs one more failed login).',
+      ),
   });
-  const connection = await NativeConnection.connect({ address: temporal.address });
+  let workerAccount = kubesphere.username;
+  if (!workerAccount && 'token' in kubesphere.login) {
+    // The worker's own account is protected (never changed, never an approver): learn who the token is.
+    try {
+      workerAccount = (await client.whoAmI(kubesphere.login.token)).username;
+    } catch (error) {
+      await client.close();
+      throw new ConfigError(
+        `KUBESPHERE_TOKEN: KubeSphere did not say whose token it is (${(error as Error).message}); set KUBESPHERE_USERNAME too`,
+      );
+    }
+  }
+  const policy: WorkerPolicy = { ...options.policy, ...(workerAccount ? { workerAccount } : {}) };
+  let connection: NativeConnection;
+  try {
+    connection = await NativeConnection.connect({ address: temporal.address });
+  } catch (error) {
+    await client.close();
+    throw new Error(`cannot reach Temporal at ${temporal.address}: ${(error as Error).message}`, { cause: error });
+  }
   try {
     const added = await ensureSearchAttributes(connection, temporal.namespace);
     if (added.length) log.info({ added }, 'registered search attributes');
@@ -45,7 +80,8 @@ export async function buildWorker(options: {
     connection,
     namespace: temporal.namespace,
     taskQueue: temporal.taskQueue,
-    activities: { client, unsealer, creator: kubesphere.username },
+    activities: { client, unsealer, creator: workerAccount },
+    policy,
     maxConcurrentActivities: tuning.maxConcurrentActivities,
     activitiesPerSecond: tuning.activitiesPerSecond,
     shutdownGraceTime: tuning.shutdownGraceTime,
@@ -55,13 +91,19 @@ export async function buildWorker(options: {
       taskQueue: temporal.taskQueue,
       temporal: temporal.address,
       kubesphere: kubesphere.baseUrl,
+      account: workerAccount,
       maxConcurrentActivities: tuning.maxConcurrentActivities,
       activitiesPerSecond: tuning.activitiesPerSecond,
+      elevatedRoles: policy.elevatedRoles,
+      approvalTimeoutMs: policy.approvalTimeoutMs,
+      protectedWorkspaces: policy.protectedWorkspaces,
     },
     'worker ready',
   );
   return {
     worker,
+    client,
+    policy,
     async close() {
       await client.close();
       await connection.close();

@@ -1,39 +1,123 @@
-import type { Client } from '@temporalio/client';
-import { roleChangeTarget, type ChangeRoleInput, type OnboardUserInput } from '../policy/plan.js';
-import { WORKFLOW_ID, type ChangeRoleResult, type OnboardingState } from '../workflows/definitions.js';
+import {
+  WithStartWorkflowOperation,
+  WorkflowUpdateFailedError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { requestDigest, sealProof } from '../codec/proof.js';
+import {
+  onboardingFields,
+  planOnboarding,
+  planRoleChange,
+  roleChangeFields,
+  roleChangeTarget,
+  type OnboardRequest,
+  type RoleChangeRequest,
+} from '../policy/plan.js';
+import type { ChangeRoleInput, OnboardUserInput } from '../policy/requests.js';
+import type { changeRole } from '../workflows/change-role.js';
+import { WORKFLOW_ID, proposeUpdate, type RequestAnswer } from '../workflows/definitions.js';
+import type { onboardUser } from '../workflows/onboard-user.js';
 
-type OnboardUser = (input: OnboardUserInput) => Promise<OnboardingState>;
-type ChangeRole = (input: ChangeRoleInput) => Promise<ChangeRoleResult>;
+/** A request another run of the same workflow id is already working on differently: never merged, never dropped. */
+export class RequestConflictError extends Error {
+  override readonly name = 'RequestConflictError';
+}
+
+export interface Proposed<W extends typeof onboardUser | typeof changeRole> {
+  handle: WorkflowHandle<W>;
+  /** the worker's plan: what waits for an approval, or why the request was refused */
+  answer: RequestAnswer;
+}
 
 /**
- * Starts `onboard-<username>`; a start while one is running attaches to it (USE_EXISTING) instead of
- * doing the work twice. A finished one may run again: every step is idempotent.
+ * Starts `onboard-<username>`, or reaches the run already going under that id (update-with-start): the
+ * worker answers with its plan for the same request, and refuses a different one, naming the difference.
+ * A finished onboarding may run again: every step is idempotent.
  */
-export function startOnboarding(
+export function proposeOnboarding(
   client: Client,
   taskQueue: string,
   input: OnboardUserInput,
   workflowId = WORKFLOW_ID.onboard(input.username),
-) {
+): Promise<Proposed<typeof onboardUser>> {
   const where = [input.workspace, input.project].filter(Boolean).join('/');
-  return client.workflow.start<OnboardUser>('onboardUser', {
+  const start = new WithStartWorkflowOperation<typeof onboardUser>('onboardUser', {
     taskQueue,
     workflowId,
     args: [input],
     workflowIdConflictPolicy: 'USE_EXISTING',
     staticSummary: `onboard ${input.username}${where ? ` into ${where}` : ''}`,
-    staticDetails: `requested by ${input.requestedBy ?? 'unknown'}${input.batchId ? ` in batch ${input.batchId}` : ''}`,
+    ...(input.batchId ? { staticDetails: `in batch ${input.batchId}` } : {}),
   });
+  return propose(client, start, input);
 }
 
-export function startRoleChange(client: Client, taskQueue: string, input: ChangeRoleInput) {
-  const target = roleChangeTarget(input);
-  return client.workflow.start<ChangeRole>('changeRole', {
+export function proposeRoleChange(
+  client: Client,
+  taskQueue: string,
+  input: ChangeRoleInput,
+  workflowId = WORKFLOW_ID.changeRole(input.username, input.scope, roleChangeTarget(input)),
+): Promise<Proposed<typeof changeRole>> {
+  const start = new WithStartWorkflowOperation<typeof changeRole>('changeRole', {
     taskQueue,
-    workflowId: WORKFLOW_ID.changeRole(input.username, input.scope, target),
+    workflowId,
     args: [input],
     workflowIdConflictPolicy: 'USE_EXISTING',
-    staticSummary: `set ${input.scope} role of ${input.username} on ${target} to ${input.role}`,
-    staticDetails: `requested by ${input.requestedBy ?? 'unknown'}`,
+    staticSummary: `set ${input.scope} role of ${input.username} on ${roleChangeTarget(input)} to ${input.role}`,
   });
+  return propose(client, start, input);
+}
+
+/** Who asks: their KubeSphere token, sealed with the workers' public key into a proof bound to the request. */
+export interface Requester {
+  token: string;
+  publicKey: string;
+}
+
+/**
+ * The workflow input for a request, with the requester's proof bound to exactly what is asked. Throws
+ * on an invalid request: check it with planOnboarding first to report the problems.
+ */
+export function onboardingInput(
+  request: OnboardRequest,
+  requester: Requester,
+  workflowId = WORKFLOW_ID.onboard(request.username),
+): OnboardUserInput {
+  const planned = planOnboarding(request);
+  if (!planned.ok) throw new Error(`invalid onboarding request: ${planned.problems.map((p) => p.field).join(', ')}`);
+  const digest = requestDigest(onboardingFields(planned.plan));
+  const proof = sealProof({ purpose: 'request', token: requester.token, workflowId, digest }, requester.publicKey);
+  return { ...request, source: { kind: 'requester', proof } };
+}
+
+export function roleChangeInput(
+  request: RoleChangeRequest,
+  requester: Requester,
+  workflowId = WORKFLOW_ID.changeRole(request.username, request.scope, roleChangeTarget(request)),
+): ChangeRoleInput {
+  const planned = planRoleChange(request);
+  if (!planned.ok) throw new Error(`invalid role change: ${planned.problems.map((p) => p.field).join(', ')}`);
+  const digest = requestDigest(roleChangeFields(planned.plan));
+  const proof = sealProof({ purpose: 'request', token: requester.token, workflowId, digest }, requester.publicKey);
+  return { ...request, source: { kind: 'requester', proof } };
+}
+
+async function propose<W extends typeof onboardUser | typeof changeRole>(
+  client: Client,
+  start: WithStartWorkflowOperation<W>,
+  input: unknown,
+): Promise<Proposed<W>> {
+  try {
+    const answer = await client.workflow.executeUpdateWithStart(proposeUpdate, {
+      args: [input],
+      startWorkflowOperation: start,
+    });
+    return { handle: await start.workflowHandle(), answer };
+  } catch (error) {
+    if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure)
+      throw new RequestConflictError(error.cause.message);
+    throw error;
+  }
 }

@@ -1,4 +1,4 @@
-import type { ActivityOptions } from '@temporalio/workflow';
+import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
 
 /**
  * One call to KubeSphere. Transient failures (network, 5xx, stale writes) are retried with a gentle
@@ -6,7 +6,8 @@ import type { ActivityOptions } from '@temporalio/workflow';
  * in the Web UI as a retrying step. The activities mark everything else non-retryable: it fails at once.
  */
 export const kubeCall: ActivityOptions = {
-  // Above the client's own 10 s HTTP timeouts: an attempt lost with a dead worker is retried soon.
+  // Above the client's own 10 s per-request deadline, and the attempt's cancellation reaches the request:
+  // a timed-out attempt never overlaps its retry.
   startToCloseTimeout: '15s',
   scheduleToCloseTimeout: '10m',
   retry: { initialInterval: '500ms', backoffCoefficient: 1.5, maximumInterval: '10s' },
@@ -17,3 +18,9 @@ export const kubeCall: ActivityOptions = {
  * the same retries, but reported after three minutes.
  */
 export const kubeCallAwaitingRoles: ActivityOptions = { ...kubeCall, scheduleToCloseTimeout: '3m' };
+
+/** Verifying a proof: someone waits for the answer, so a KubeSphere outage is reported within a minute. */
+export const verifyCall: ActivityOptions = { ...kubeCall, scheduleToCloseTimeout: '1m' };
+
+/** The worker's policy: in memory on the worker, recorded in history as a marker. */
+export const policyCall: LocalActivityOptions = { startToCloseTimeout: '5s', retry: { maximumAttempts: 3 } };

@@ -1,85 +1,123 @@
-import { ApplicationFailure, condition, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { TrustActivities } from '../activities/trust.js';
 import { FailureType } from '../failures.js';
-import type { Grant } from '../policy/plan.js';
-import { decideSignal, decideUpdate, type ApprovalState, type DecisionInput } from './definitions.js';
+import { describeGrant, type PendingGrant } from '../policy/authority.js';
+import { verifyCall } from './activity-options.js';
+import { decideUpdate, type ApprovalState, type DecisionInput } from './definitions.js';
+import { describeFailure } from './failure.js';
 
-export const DEFAULT_APPROVAL_TIMEOUT = '72h';
+const trust = proxyActivities<TrustActivities>(verifyCall);
 
 /**
- * The wait for an explicit approval of elevated grants. Register it before the first await, so a
- * decision that arrives with the first workflow task is seen.
+ * The wait for an explicit, authenticated approval of pending grants. A decision arrives as the `decide`
+ * update with a sealed proof; the validator checks the deadline and that nothing was decided yet (when
+ * the update is accepted), the handler has the worker verify the proof with KubeSphere, and the first
+ * verified decision wins. A later one is refused with the reason.
  */
 export class ApprovalGate {
   state: ApprovalState | undefined;
+  private verifying = 0;
 
-  constructor(grants: Grant[], timeoutMs: number, requestedBy: string | undefined) {
-    if (grants.length > 0) {
-      const deadline = new Date(workflowInfo().startTime.getTime() + timeoutMs).toISOString();
-      this.state = { grants, deadline, ...(requestedBy ? { requestedBy } : {}) };
-    }
+  /** Must be constructed before the workflow's first await, so a decision in the first task is seen. */
+  constructor(private readonly who: () => { requester?: string; subject: string }) {
+    setHandler(decideUpdate, (input) => this.decide(input), {
+      validator: (input) => this.validate(input),
+      description:
+        'approve or reject the pending grants: { approve, reason?, proof } (proof: ks-onboard approve/reject)',
+    });
+  }
+
+  /** Opens the gate for these grants: from now on decisions are accepted until the deadline. */
+  open(grants: PendingGrant[], timeoutMs: number): void {
+    if (grants.length === 0) return;
     // Date inside workflow code is Temporal's deterministic clock (the time of the current workflow task).
-    const decide = (input: DecisionInput) => {
-      if (this.state && !this.state.decision) this.state.decision = { ...input, at: new Date().toISOString() };
-      return this.state!;
-    };
-    setHandler(decideUpdate, decide, {
-      validator: (input) => {
-        if (!this.state) throw new Error('nothing here needs an approval');
-        if (this.state.decision)
-          throw new Error(
-            `already ${this.state.decision.approve ? 'approved' : 'rejected'} by ${this.state.decision.by}`,
-          );
-        if (typeof input?.by !== 'string' || input.by.trim() === '')
-          throw new Error('an approval needs the approver ("by")');
-        if (typeof input.approve !== 'boolean') throw new Error('"approve" must be true or false');
-      },
-    });
-    setHandler(decideSignal, (input) => {
-      if (typeof input?.by === 'string' && input.by.trim() !== '' && typeof input.approve === 'boolean') decide(input);
-    });
+    this.state = { grants, deadline: new Date(Date.now() + timeoutMs).toISOString() };
   }
 
   get pending(): boolean {
     return this.state !== undefined && this.state.decision === undefined;
   }
 
+  private validate(input: DecisionInput): void {
+    const state = this.state;
+    if (!state) throw new Error('nothing here waits for an approval');
+    if (state.decision) throw new Error(`already ${decided(state)}`);
+    if (state.expired || Date.now() > Date.parse(state.deadline))
+      throw new Error(`the approval deadline passed at ${state.deadline}`);
+    if (typeof input?.approve !== 'boolean') throw new Error('"approve" must be true or false');
+    if (typeof input.proof !== 'string' || !input.proof.startsWith('ks-sealed:'))
+      throw new Error('a decision needs a sealed proof of the approver (use ks-onboard approve/reject)');
+    if (input.reason !== undefined && (typeof input.reason !== 'string' || input.reason.length > 1000))
+      throw new Error('"reason" must be text of at most 1000 characters');
+  }
+
+  private async decide(input: DecisionInput): Promise<ApprovalState> {
+    const state = this.state!;
+    const { requester, subject } = this.who();
+    let approver: string;
+    this.verifying++;
+    try {
+      ({ approver } = await trust.verifyApprover({
+        proof: input.proof,
+        workflowId: workflowInfo().workflowId,
+        runId: workflowInfo().runId,
+        approve: input.approve,
+        grants: state.grants,
+        requester: requester ?? '',
+        subject,
+      }));
+    } catch (error) {
+      const cause = describeFailure(error);
+      throw ApplicationFailure.create({ type: cause.type, message: cause.message, nonRetryable: true });
+    } finally {
+      this.verifying--;
+    }
+    if (state.decision)
+      throw ApplicationFailure.create({
+        type: FailureType.ApprovalRefused,
+        message: `already ${decided(state)}`,
+        nonRetryable: true,
+      });
+    state.decision = {
+      approve: input.approve,
+      by: approver,
+      ...(input.reason ? { reason: input.reason } : {}),
+      at: new Date().toISOString(),
+    };
+    return state;
+  }
+
   /** Resolves when approved; fails the workflow cleanly on a rejection or when the deadline passes. */
   async wait(): Promise<void> {
-    if (!this.state) return;
-    const remaining = Date.parse(this.state.deadline) - Date.now();
-    const decided = await condition(() => this.state!.decision !== undefined, Math.max(remaining, 1));
-    const decision = this.state.decision;
+    const state = this.state;
+    if (!state) return;
+    const remaining = Date.parse(state.deadline) - Date.now();
+    let decided = await condition(() => state.decision !== undefined, Math.max(remaining, 1));
+    // A decision accepted before the deadline counts, even when its verification ends after it.
+    if (!decided && this.verifying > 0)
+      decided = await condition(() => state.decision !== undefined || this.verifying === 0).then(
+        () => state.decision !== undefined,
+      );
+    const decision = state.decision;
     if (!decided || !decision) {
+      state.expired = true;
       throw ApplicationFailure.create({
         type: FailureType.ApprovalTimedOut,
-        message: `no approval for ${describe(this.state.grants)} before ${this.state.deadline}`,
+        message: `no approval for ${state.grants.map(describeGrant).join(', ')} before ${state.deadline}`,
         nonRetryable: true,
       });
     }
     if (!decision.approve) {
       throw ApplicationFailure.create({
         type: FailureType.ApprovalRejected,
-        message: `${describe(this.state.grants)} rejected by ${decision.by}${decision.reason ? `: ${decision.reason}` : ''}`,
+        message: `${state.grants.map(describeGrant).join(', ')} rejected by ${decision.by}${decision.reason ? `: ${decision.reason}` : ''}`,
         nonRetryable: true,
       });
     }
   }
 }
 
-function describe(grants: Grant[]): string {
-  return grants.map((g) => `${g.scope} role ${g.role} on ${g.target}`).join(', ');
-}
-
-/** '90s', '15m', '72h', '7d' or a number of milliseconds. */
-export function parseDuration(value: string | undefined, fallback: string): number {
-  const text = value ?? fallback;
-  const match = /^(\d+)(ms|s|m|h|d)?$/.exec(text);
-  if (!match)
-    throw ApplicationFailure.create({
-      type: FailureType.PolicyViolation,
-      message: `approvalTimeout: "${text}" must look like 90s, 15m, 72h or 7d`,
-      nonRetryable: true,
-    });
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(match[2] ?? 'ms') as 'ms'];
-  return Number(match[1]) * unit;
+function decided(state: ApprovalState): string {
+  const d = state.decision!;
+  return `${d.approve ? 'approved' : 'rejected'} by ${d.by}`;
 }

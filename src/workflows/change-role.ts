@@ -1,66 +1,128 @@
-import { ApplicationFailure, proxyActivities, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, proxyActivities, sleep } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { KubeSphereActivities, RoleChangeResult } from '../activities/kubesphere.js';
-import { changeDirection, planRoleChange, type ChangeRoleInput, type RoleChangePlan } from '../policy/plan.js';
+import { FailureType } from '../failures.js';
+import type { Authority, PendingGrant } from '../policy/authority.js';
+import { changeDirection, planRoleChange, roleChangeFields, type RoleChangePlan } from '../policy/plan.js';
+import { changeRoleInputSchema, parseInput, type ChangeRoleInput } from '../policy/requests.js';
+import { isElevated, type WorkerPolicy } from '../policy/worker-policy.js';
 import { kubeCall } from './activity-options.js';
-import { stateQuery, type ChangeRoleResult, type OnboardingState } from './definitions.js';
-import { approveThenRun, refuse } from './lifecycle.js';
+import { PLATFORM_ADMIN_DEMOTION_ID, type ChangeRoleResult, type OnboardingState } from './definitions.js';
+import type { Labels } from './labels.js';
+import { RequestSession } from './session.js';
 
 const ks = proxyActivities<KubeSphereActivities>(kubeCall);
 
+function fieldsOf(input: unknown): Record<string, string> | undefined {
+  const parsed = parseInput(changeRoleInputSchema, input);
+  const planned = parsed.ok ? planRoleChange(parsed.value) : undefined;
+  return planned?.ok ? roleChangeFields(planned.plan) : undefined;
+}
+
 /**
  * An explicit role change at platform, workspace or project scope: the only path that replaces a role.
- * Same policy and approval rules as onboarding; the result says whether it was an upgrade or a downgrade.
+ * A change from or to an elevated role waits for an approval; the worker's own account and the last
+ * platform-admin are never changed; platform-admin demotions run one at a time.
  */
 export async function changeRole(input: ChangeRoleInput): Promise<ChangeRoleResult> {
-  const planned = planRoleChange(input);
-  const labels = { username: input.username, workspace: input.workspace };
-  const state: OnboardingState = { lifecycle: 'validating', username: String(input.username), steps: [] };
-  setHandler(stateQuery, () => state);
-  if (!planned.ok) refuse(state, labels, 'role change', planned.problems);
+  const labels: Labels = typeof input === 'object' && input !== null ? (input as Labels) : {};
+  const username = typeof labels.username === 'string' ? labels.username.slice(0, 253) : '';
+  const state: OnboardingState = { lifecycle: 'validating', username, steps: [] };
+  const session = new RequestSession(state, labels, fieldsOf);
+
+  const parsed = parseInput(changeRoleInputSchema, input);
+  const planned = parsed.ok ? planRoleChange(parsed.value) : parsed;
+  if (!parsed.ok || !planned.ok) return session.refuse('role change', planned.ok ? [] : planned.problems);
   const plan = planned.plan;
-  const target = plan.target;
   const step = {
     step: 'role' as const,
-    target,
+    target: plan.target,
     outcome: 'pending' as 'pending' | 'failed' | RoleChangeResult['outcome'],
     requestedRole: plan.role,
   };
   state.steps = [step];
 
-  return approveThenRun(
-    { state, labels, grants: plan.elevated, policy: input.policy, requestedBy: input.requestedBy },
+  /** Protected accounts, membership, and whether the role being replaced is itself elevated. */
+  const extraChecks = async (policy: WorkerPolicy, _requester: Authority): Promise<PendingGrant[]> => {
+    if (policy.workerAccount && plan.username === policy.workerAccount) {
+      throw ApplicationFailure.create({
+        type: FailureType.ProtectedAccount,
+        message: `${plan.username} is the worker's own account: never changed`,
+        nonRetryable: true,
+      });
+    }
+    const { role: current } = await ks.readRole.executeWithOptions(
+      { ...kubeCall, summary: `read the ${plan.scope} role of ${plan.username} on ${plan.target}` },
+      [
+        {
+          scope: plan.scope,
+          username: plan.username,
+          workspace: plan.workspace,
+          project: plan.project,
+          cluster: plan.cluster,
+        },
+      ],
+    );
+    if (!current)
+      throw ApplicationFailure.create({
+        type: FailureType.NotAMember,
+        message: `${plan.username} has no ${plan.scope} role on ${plan.target}: invite them first`,
+        nonRetryable: true,
+      });
+    const currentKey = roleKeyOf(plan, current);
+    return current !== plan.role && isElevated(policy, plan.scope, currentKey)
+      ? [{ ...plan.grant, why: 'changes an elevated role' }]
+      : [];
+  };
+
+  return session.run(
+    {
+      what: 'role change',
+      fields: roleChangeFields(plan),
+      source: parsed.value.source,
+      grants: [plan.grant],
+      extraChecks,
+    },
     async () => {
-      const change = await apply(plan, `set ${plan.scope} role of ${plan.username} on ${target} to ${plan.role}`);
+      const change = await apply(plan);
       Object.assign(step, { outcome: change.outcome, existingRole: change.from });
-      const keyOf = (role: string) => (plan.scope === 'workspace' ? role.slice(plan.workspace!.length + 1) : role);
       return {
         username: plan.username,
         scope: plan.scope,
-        target,
+        target: plan.target,
         from: change.from,
         to: change.to,
-        direction: changeDirection(plan.scope, change.from ? keyOf(change.from) : undefined, plan.roleKey),
+        direction: changeDirection(plan.scope, change.from ? roleKeyOf(plan, change.from) : undefined, plan.roleKey),
+        ...(state.requestedBy ? { requestedBy: state.requestedBy } : {}),
         ...(state.approval ? { approval: state.approval } : {}),
       };
     },
-    (cause) => {
+    (cause, error) => {
       if (step.outcome === 'pending') step.outcome = 'failed';
       return ApplicationFailure.create({
         type: cause.type,
         message: `role change for ${plan.username} failed: ${cause.message}`,
         nonRetryable: true,
         details: [state],
+        cause: error instanceof Error ? error : undefined,
       });
     },
   );
 }
 
-function apply(plan: RoleChangePlan, summary: string): Promise<RoleChangeResult> {
-  const options = { ...kubeCall, summary };
+function roleKeyOf(plan: RoleChangePlan, role: string): string {
+  return plan.scope === 'workspace' ? role.slice(plan.workspace!.length + 1) : role;
+}
+
+async function apply(plan: RoleChangePlan): Promise<RoleChangeResult> {
+  const options = {
+    ...kubeCall,
+    summary: `set ${plan.scope} role of ${plan.username} on ${plan.target} to ${plan.role}`,
+  };
   const member = { username: plan.username, role: plan.role };
   switch (plan.scope) {
     case 'platform':
-      return ks.setGlobalRole.executeWithOptions(options, [member]);
+      return setPlatformRoleOneAtATime(member);
     case 'workspace':
       return ks.setWorkspaceRole.executeWithOptions(options, [{ ...member, workspace: plan.workspace! }]);
     case 'project':
@@ -68,4 +130,31 @@ function apply(plan: RoleChangePlan, summary: string): Promise<RoleChangeResult>
         { ...member, project: plan.project!, cluster: plan.cluster },
       ]);
   }
+}
+
+/**
+ * Platform role changes run one at a time under one workflow id, so that two demotions cannot each count
+ * the other platform-admin and both succeed: the activity counts the admins right before it writes.
+ */
+async function setPlatformRoleOneAtATime(member: { username: string; role: string }): Promise<RoleChangeResult> {
+  for (;;) {
+    try {
+      return await executeChild(setPlatformRole, {
+        workflowId: PLATFORM_ADMIN_DEMOTION_ID,
+        args: [member],
+        staticSummary: `set the platform role of ${member.username} to ${member.role}`,
+      });
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      await sleep('2s');
+    }
+  }
+}
+
+/** The child that holds the platform-role lock while it runs. */
+export async function setPlatformRole(member: { username: string; role: string }): Promise<RoleChangeResult> {
+  return ks.setGlobalRole.executeWithOptions(
+    { ...kubeCall, summary: `set the platform role of ${member.username} to ${member.role}` },
+    [member],
+  );
 }

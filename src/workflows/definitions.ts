@@ -1,7 +1,7 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { StepOutcome } from '../activities/kubesphere.js';
-import type { Grant } from '../policy/plan.js';
+import type { PendingGrant } from '../policy/authority.js';
 
 /** Keyword search attributes; the dev server and the worker register them (src/temporal/search-attributes.ts). */
 export const SA = {
@@ -24,26 +24,35 @@ export interface StepReport {
   error?: { type: string; message: string };
 }
 
+/** An approver's decision, as sent: the approver's identity is in the sealed proof, never a free-text name. */
 export interface DecisionInput {
   approve: boolean;
-  /** who decided: required, recorded in history */
+  reason?: string;
+  /** sealed for the workers (src/codec/proof.ts): the approver's KubeSphere login bound to this decision */
+  proof: string;
+}
+
+export interface Decision {
+  approve: boolean;
+  /** the approver, as KubeSphere identified the proof's holder */
   by: string;
   reason?: string;
-}
-export interface Decision extends DecisionInput {
   at: string;
 }
 
 export interface ApprovalState {
-  grants: Grant[];
-  requestedBy?: string;
+  grants: PendingGrant[];
   deadline: string;
   decision?: Decision;
+  /** the deadline passed without a decision */
+  expired?: boolean;
 }
 
 export interface OnboardingState {
   lifecycle: Lifecycle;
   username: string;
+  /** the requester, as KubeSphere identified them */
+  requestedBy?: string;
   steps: StepReport[];
   approval?: ApprovalState;
   error?: { type: string; message: string };
@@ -56,14 +65,33 @@ export interface ChangeRoleResult {
   from: string;
   to: string;
   direction: 'grant' | 'upgrade' | 'downgrade' | 'unchanged';
+  requestedBy?: string;
   approval?: ApprovalState;
 }
 
-/** Approve or reject a pending elevated grant; the validator refuses it when nothing is pending. */
+/** What the worker made of a proposed request: its plan, or why it refused. */
+export interface RequestAnswer {
+  /** the run that answered: the new one, or the one already running the same request */
+  runId: string;
+  lifecycle: Lifecycle;
+  requestedBy?: string;
+  /** the grants that wait for an approval, with why */
+  approvals: PendingGrant[];
+  deadline?: string;
+  error?: { type: string; message: string };
+}
+
+/**
+ * Sent with the start (update-with-start) and to a running workflow with the same id: the same request
+ * is answered with the worker's plan; a different one is refused, naming the difference.
+ */
+export const proposeUpdate = defineUpdate<RequestAnswer, [unknown]>('propose');
+/** Approve or reject the pending grants, with a sealed proof of who decides (verified by the worker). */
 export const decideUpdate = defineUpdate<ApprovalState, [DecisionInput]>('decide');
-/** The same decision, fire-and-forget (for tools that can only signal). */
-export const decideSignal = defineSignal<[DecisionInput]>('decide');
 export const stateQuery = defineQuery<OnboardingState>('state');
+
+/** The one workflow id every platform-admin demotion runs under: they run one at a time. */
+export const PLATFORM_ADMIN_DEMOTION_ID = 'platform-admin-demotion';
 
 export const WORKFLOW_ID = {
   onboard: (username: string) => `onboard-${username}`,

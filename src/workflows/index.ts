@@ -1,3 +1,3 @@
 // The only path given to the worker's bundler.
 export { onboardUser } from './onboard-user.js';
-export { changeRole } from './change-role.js';
+export { changeRole, setPlatformRole } from './change-role.js';

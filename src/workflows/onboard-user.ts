@@ -1,36 +1,50 @@
-import { ApplicationFailure, proxyActivities, setHandler, type ActivityOptions } from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { KubeSphereActivities, StepResult } from '../activities/kubesphere.js';
-import { planOnboarding, projectTarget, type OnboardUserInput, type OnboardingPlan } from '../policy/plan.js';
+import { onboardingFields, planOnboarding, projectTarget, type OnboardingPlan } from '../policy/plan.js';
+import { onboardUserInputSchema, parseInput, type OnboardUserInput } from '../policy/requests.js';
 import { kubeCall, kubeCallAwaitingRoles } from './activity-options.js';
-import { stateQuery, type OnboardingState, type StepName, type StepReport } from './definitions.js';
-import { approveThenRun, describeFailure, refuse } from './lifecycle.js';
+import type { OnboardingState, StepName, StepReport } from './definitions.js';
+import { describeFailure } from './failure.js';
+import type { Labels } from './labels.js';
+import { RequestSession } from './session.js';
 
 const ks = proxyActivities<KubeSphereActivities>(kubeCall);
 
+/** A proposal's fields by the same rules as the workflow's own input; undefined when it is invalid. */
+function fieldsOf(input: unknown): Record<string, string> | undefined {
+  const parsed = parseInput(onboardUserInputSchema, input);
+  const planned = parsed.ok ? planOnboarding(parsed.value) : undefined;
+  return planned?.ok ? onboardingFields(planned.plan) : undefined;
+}
+
 /**
- * One person: user → workspace → project → workspace member → project member. Validated before any
- * call; elevated grants wait for an approval; every step is idempotent, so a retry or a re-run
- * creates nothing twice.
+ * One person: user → workspace → project → workspace member → project member. The input is checked
+ * at the start; the worker's policy and the requester's KubeSphere roles decide what waits for an
+ * approval; every step is idempotent, so a retry or a re-run creates nothing twice.
  */
 export async function onboardUser(input: OnboardUserInput): Promise<OnboardingState> {
-  const planned = planOnboarding(input);
-  const state: OnboardingState = {
-    lifecycle: 'validating',
-    username: typeof input.username === 'string' ? input.username : '',
-    steps: [],
-  };
-  setHandler(stateQuery, () => state);
+  const labels: Labels = typeof input === 'object' && input !== null ? (input as Labels) : {};
+  const username = typeof labels.username === 'string' ? labels.username.slice(0, 253) : '';
+  const state: OnboardingState = { lifecycle: 'validating', username, steps: [] };
+  const session = new RequestSession(state, labels, fieldsOf);
 
-  if (!planned.ok) refuse(state, input, 'onboarding request', planned.problems);
+  const parsed = parseInput(onboardUserInputSchema, input);
+  const planned = parsed.ok ? planOnboarding(parsed.value) : parsed;
+  if (!parsed.ok || !planned.ok) return session.refuse('onboarding request', planned.ok ? [] : planned.problems);
   const plan = planned.plan;
   state.steps = plannedSteps(plan);
-  return approveThenRun(
-    { state, labels: input, grants: plan.elevated, policy: input.policy, requestedBy: input.requestedBy },
+  return session.run(
+    {
+      what: 'onboarding request',
+      fields: onboardingFields(plan),
+      source: parsed.value.source,
+      grants: plan.grants,
+    },
     async () => {
       await runSteps(plan, state);
       return state;
     },
-    (cause) => failedOnboarding(cause, state),
+    (cause, error) => failedOnboarding(cause, state, error),
   );
 }
 
@@ -113,8 +127,12 @@ async function runSteps(plan: OnboardingPlan, state: OnboardingState): Promise<v
   }
 }
 
-/** The workflow's own failure: the cause's type, a one-line message, and the step reports as details. */
-function failedOnboarding(cause: { type: string; message: string }, state: OnboardingState): ApplicationFailure {
+/** The workflow's own failure: the cause's type, a one-line message, the step reports as details, the cause kept. */
+function failedOnboarding(
+  cause: { type: string; message: string },
+  state: OnboardingState,
+  error: unknown,
+): ApplicationFailure {
   const failed = state.steps.find((s) => s.outcome === 'failed');
   for (const step of state.steps) if (step.outcome === 'pending') step.outcome = 'skipped';
   const where = failed ? ` at step ${failed.step} (${failed.target})` : '';
@@ -123,5 +141,6 @@ function failedOnboarding(cause: { type: string; message: string }, state: Onboa
     message: `onboarding of ${state.username} failed${where}: ${cause.message}`,
     nonRetryable: true,
     details: [state],
+    cause: error instanceof Error ? error : undefined,
   });
 }

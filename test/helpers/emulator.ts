@@ -2,6 +2,11 @@ import { KubeSphereClient } from '../../src/kubesphere/client.js';
 import { createEmulator, type EmulatorOptions } from '../../src/emulator/server.js';
 
 export const ADMIN_PASSWORD = 'P@88w0rd';
+/**
+ * The second seeded platform-admin. Repeated here rather than imported from the emulator's
+ * SEEDED_ACCOUNTS on purpose: the tests check the emulator against the documented values.
+ */
+export const OPS_ADMIN = { username: 'ops-admin', email: 'ops-admin@example.com', password: 'Ops-P@88w0rd' } as const;
 
 /** An emulator with fast controllers, plus an admin client on it. */
 export async function startEmulator(options: EmulatorOptions = {}) {
@@ -37,6 +42,10 @@ export async function startEmulator(options: EmulatorOptions = {}) {
       const body = (await res.json()) as { access_token?: string };
       if (!body.access_token) throw new Error(`login of ${username} failed: ${res.status} ${JSON.stringify(body)}`);
       return body.access_token;
+    },
+    /** How many requests the emulator has counted for `METHOD template`, e.g. `POST /oauth/token`. */
+    count(route: string): number {
+      return emulator.requests.byRoute[route] ?? 0;
     },
     /** Closes, and fails the test if anything ever sent a DELETE or PATCH to this emulator. */
     async close() {

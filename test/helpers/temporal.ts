@@ -8,10 +8,27 @@ import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporal
 import { inject } from 'vitest';
 import { ensureDevKeyPair, readPem, seal, Unsealer } from '../../src/codec/seal.js';
 import { KubeSphereClient } from '../../src/kubesphere/client.js';
-import type { OnboardUserInput } from '../../src/policy/plan.js';
+import { loginOnce } from '../../src/kubesphere/login.js';
+import type { OnboardRequest, RoleChangeRequest } from '../../src/policy/plan.js';
+import { DEFAULT_ELEVATED_ROLES, type WorkerPolicy } from '../../src/policy/worker-policy.js';
+import {
+  onboardingInput,
+  proposeOnboarding,
+  proposeRoleChange,
+  roleChangeInput,
+} from '../../src/temporal/start.js';
 import { createOnboardingWorker } from '../../src/temporal/worker.js';
-import type { OnboardingState } from '../../src/workflows/definitions.js';
 import { ADMIN_PASSWORD } from './emulator.js';
+
+/** The emulator's second platform-admin (seeded): asks for things in tests; `admin` is the worker. */
+export const OPS = { username: 'ops-admin', password: 'Ops-P@88w0rd' };
+
+export const TEST_POLICY: WorkerPolicy = {
+  elevatedRoles: [...DEFAULT_ELEVATED_ROLES],
+  approvalTimeoutMs: 72 * 3_600_000,
+  protectedWorkspaces: [],
+  workerAccount: 'admin',
+};
 
 let runtimeInstalled = false;
 
@@ -29,6 +46,19 @@ export async function temporalHarness() {
   const keys = { private: join(keyDir, 'private.pem'), public: join(keyDir, 'public.pem') };
   ensureDevKeyPair(keys.private, keys.public);
   const workers: KubeSphereClient[] = [];
+  const tokens = new Map<string, Promise<string>>();
+  const emulatorOf = new Map<string, string>();
+  /** A person's own KubeSphere token (one login per emulator and person). */
+  const tokenOf = (emulatorUrl: string, who: { username: string; password: string }) => {
+    const key = `${emulatorUrl} ${who.username}`;
+    if (!tokens.has(key))
+      tokens.set(key, loginOnce({ baseUrl: emulatorUrl, ...who }).then((r) => r.accessToken));
+    return tokens.get(key)!;
+  };
+  const requester = async (taskQueue: string, who: { username: string; password: string }) => ({
+    token: await tokenOf(emulatorOf.get(taskQueue)!, who),
+    publicKey: readPem(keys.public),
+  });
 
   return {
     client,
@@ -36,32 +66,46 @@ export async function temporalHarness() {
     keys,
     sealPassword: (password: string) => seal(password, readPem(keys.public)),
     taskQueue: () => `test-${randomBytes(6).toString('hex')}`,
-    async worker(taskQueue: string, emulatorUrl: string): Promise<Worker> {
+    tokenOf,
+    /** A worker on its own task queue, acting as `admin` on this emulator, with the test policy. */
+    async worker(taskQueue: string, emulatorUrl: string, policy: Partial<WorkerPolicy> = {}): Promise<Worker> {
       const ks = new KubeSphereClient({
         baseUrl: emulatorUrl,
         credentials: { username: 'admin', password: ADMIN_PASSWORD },
       });
       workers.push(ks);
+      emulatorOf.set(taskQueue, emulatorUrl);
       return createOnboardingWorker({
         connection: nativeConnection,
         namespace: 'default',
         taskQueue,
         workflowBundle: { codePath: inject('workflowBundlePath') },
         activities: { client: ks, unsealer: new Unsealer([readPem(keys.private)]), creator: 'admin' },
+        policy: { ...TEST_POLICY, ...policy },
         shutdownGraceTime: '1s',
       });
     },
-    startOnboarding(
+    /** Proposes an onboarding as `as` (default ops-admin) through the same start helper as the CLI. */
+    async propose(
       taskQueue: string,
-      input: OnboardUserInput,
-      workflowId = `onboard-${input.username}-${randomBytes(4).toString('hex')}`,
+      request: OnboardRequest,
+      as = OPS,
+      workflowId = `onboard-${request.username}-${randomBytes(4).toString('hex')}`,
     ) {
-      return client.workflow.start<(input: OnboardUserInput) => Promise<OnboardingState>>('onboardUser', {
+      const input = onboardingInput(request, await requester(taskQueue, as), workflowId);
+      return proposeOnboarding(client, taskQueue, input, workflowId);
+    },
+    async proposeRoleChange(taskQueue: string, request: RoleChangeRequest, as = OPS, workflowId?: string) {
+      const id = workflowId ?? `change-role-${request.username}-${randomBytes(4).toString('hex')}`;
+      const input = roleChangeInput(request, await requester(taskQueue, as), id);
+      return proposeRoleChange(client, taskQueue, input, id);
+    },
+    /** A raw start, as any Temporal client could send it: for inputs our own helpers refuse to build. */
+    startRaw(taskQueue: string, workflowType: 'onboardUser' | 'changeRole', input: unknown) {
+      return client.workflow.start(workflowType, {
         taskQueue,
-        workflowId,
+        workflowId: `raw-${randomBytes(6).toString('hex')}`,
         args: [input],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        staticSummary: `onboard ${input.username}`,
       });
     },
     async close() {

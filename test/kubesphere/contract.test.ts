@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeSphereClient } from '../../src/kubesphere/client.js';
 import type { KubeSphereError } from '../../src/kubesphere/errors.js';
-import { ADMIN_PASSWORD, eventually, sleep, startEmulator, type EmulatorHarness } from '../helpers/emulator.js';
+import {
+  ADMIN_PASSWORD,
+  OPS_ADMIN,
+  eventually,
+  sleep,
+  startEmulator,
+  type EmulatorHarness,
+} from '../helpers/emulator.js';
 
 // One emulator for the file; every test uses its own names so they do not interfere.
 let h: EmulatorHarness;
@@ -565,7 +572,7 @@ describe('§12.19–20 lists and clusters', () => {
     expect(email.items.map((u) => u.metadata.name)).toEqual(['admin']);
     expect(email.items[0]).toMatchObject({ apiVersion: 'iam.kubesphere.io/v1beta1', kind: 'User' });
     const byRole = await h.admin.listUsers({ globalrole: 'platform-admin' });
-    expect(byRole.items.map((u) => u.metadata.name)).toEqual(['admin']);
+    expect(byRole.items.map((u) => u.metadata.name)).toEqual(['admin', 'ops-admin']);
   });
 
   it('20: /clusters/host is the same as no prefix; unknown and not-ready clusters get ErrStatus', async () => {
@@ -617,6 +624,18 @@ describe('the seeded install', () => {
       metadata: { annotations: { 'iam.kubesphere.io/globalrole': 'platform-admin' } },
     });
     expect(await h.admin.workspaceRolesOf('system-workspace', 'admin')).toEqual(['system-workspace-admin']);
+  });
+
+  it('has ops-admin, a second platform-admin who can approve instead of the worker account', async () => {
+    await expect(h.admin.getUser(OPS_ADMIN.username)).resolves.toMatchObject({
+      spec: { email: OPS_ADMIN.email },
+      status: { state: 'Active' },
+      metadata: { annotations: { 'iam.kubesphere.io/globalrole': 'platform-admin' } },
+    });
+    await expect(h.admin.whoAmI(await h.token(OPS_ADMIN.username, OPS_ADMIN.password))).resolves.toEqual({
+      username: OPS_ADMIN.username,
+      email: OPS_ADMIN.email,
+    });
   });
 
   it('never received a DELETE or PATCH from the client in this file', () => {

@@ -1,14 +1,15 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import type { Command } from 'commander';
-import { planRoleChange, type ChangeRoleInput } from '../../policy/plan.js';
-import { startRoleChange } from '../../temporal/start.js';
-import type { ChangeRoleResult } from '../../workflows/definitions.js';
+import { planRoleChange, roleChangeTarget, type RoleChangeRequest } from '../../policy/plan.js';
+import { proposeRoleChange, RequestConflictError, roleChangeInput } from '../../temporal/start.js';
+import { WORKFLOW_ID, type ChangeRoleResult } from '../../workflows/definitions.js';
+import { ownToken, workersPublicKey } from '../identity.js';
 import { printJson } from '../output.js';
 import { ExitError } from '../options.js';
-import { announceApproval, planOrExit, printStarted, requestDefaults } from '../request.js';
+import { planOrExit, printStarted, reportAnswer } from '../request.js';
 import { withTemporal } from '../temporal-context.js';
 
-type Flags = Omit<ChangeRoleInput, 'policy'> & { wait?: boolean; json?: boolean };
+type Flags = RoleChangeRequest & { wait?: boolean; json?: boolean };
 
 export function registerChangeRole(program: Command): void {
   program
@@ -17,19 +18,28 @@ export function registerChangeRole(program: Command): void {
     .requiredOption('--username <name>')
     .requiredOption('--scope <scope>', 'platform, workspace or project')
     .requiredOption('--role <role>', 'the new built-in role')
-    .option('--workspace <name>', 'for --scope workspace')
+    .option('--workspace <name>', 'for --scope workspace, and the workspace of the project for --scope project')
     .option('--project <name>', 'for --scope project')
     .option('--cluster <name>', 'cluster of the project')
-    .option('--requested-by <name>')
     .option('--wait', 'wait for the outcome')
     .option('--json', 'print JSON')
     .action(async ({ wait, json, ...request }: Flags) => {
-      const input: ChangeRoleInput = { ...request, ...requestDefaults(request.requestedBy) };
-      const plan = planOrExit(planRoleChange(input));
+      const plan = planOrExit(planRoleChange(request));
+      const publicKey = workersPublicKey();
+      const { token } = await ownToken();
+      const workflowId = WORKFLOW_ID.changeRole(plan.username, plan.scope, roleChangeTarget(request));
+      const input = roleChangeInput(request, { token, publicKey }, workflowId);
       await withTemporal(async (client, config) => {
-        const handle = await startRoleChange(client, config.taskQueue, input);
-        announceApproval(handle.workflowId, plan.elevated, json);
-        if (!wait) return printStarted(handle, json);
+        let proposed;
+        try {
+          proposed = await proposeRoleChange(client, config.taskQueue, input, workflowId);
+        } catch (error) {
+          if (error instanceof RequestConflictError) throw new ExitError(error.message);
+          throw error;
+        }
+        const { handle, answer } = proposed;
+        reportAnswer(workflowId, answer, json);
+        if (!wait) return printStarted(workflowId, answer, json);
         let result: ChangeRoleResult;
         try {
           result = await handle.result();
@@ -37,9 +47,9 @@ export function registerChangeRole(program: Command): void {
           if (error instanceof WorkflowFailedError) throw new ExitError(error.cause?.message ?? error.message);
           throw error;
         }
-        if (json) return printJson({ workflowId: handle.workflowId, result });
+        if (json) return printJson({ workflowId, result });
         process.stdout.write(
-          `${handle.workflowId}: ${result.direction} ${result.scope} role of ${result.username} on ${result.target}: ${result.from || '(none)'} → ${result.to}\n`,
+          `${workflowId}: ${result.direction} ${result.scope} role of ${result.username} on ${result.target}: ${result.from || '(none)'} → ${result.to}\n`,
         );
       });
     });

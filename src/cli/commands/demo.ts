@@ -1,12 +1,14 @@
 import { writeFileSync } from 'node:fs';
+import { logLevel } from '../../config.js';
 import type { Command } from 'commander';
 import { readPem, seal } from '../../codec/seal.js';
-import { startOnboarding } from '../../temporal/start.js';
+import { loginOnce } from '../../kubesphere/login.js';
+import { onboardingInput, proposeOnboarding } from '../../temporal/start.js';
 import { createLogger, installRuntime } from '../logger.js';
 import { formatState } from '../output.js';
 import { ExitError } from '../options.js';
 import { outcomeOf } from '../temporal-context.js';
-import { startStack } from '../../stack.js';
+import { EMULATOR_OPS, startStack } from '../../stack.js';
 import { Client, Connection } from '@temporalio/client';
 
 /** The main job end to end on the embedded defaults: one onboarding, then the same again. */
@@ -19,7 +21,7 @@ export function registerDemo(program: Command): void {
     .option('--report <file>', 'also write the outcome as JSON')
     .action(async (flags: { report?: string }) => {
       // Expected transient retries (roles not created yet) would only be noise here.
-      const log = createLogger(process.env.LOG_LEVEL ?? 'error');
+      const log = createLogger(logLevel() ?? 'error');
       installRuntime(log);
       const stack = await startStack({
         persistent: false,
@@ -31,20 +33,23 @@ export function registerDemo(program: Command): void {
       });
       const connection = await Connection.connect({ address: stack.temporal.address });
       const client = new Client({ connection, namespace: stack.temporal.namespace });
-      const input = {
+      const publicKey = readPem(stack.sealPublicKey);
+      // ops-admin asks, as a person would with the CLI: their own login, sealed for the worker.
+      const { accessToken } = await loginOnce({ baseUrl: stack.emulator.url, ...EMULATOR_OPS });
+      const request = {
         username: 'alice',
         email: 'alice@example.com',
-        sealedPassword: seal('Welcome2KubeSphere', readPem(stack.sealPublicKey)),
+        sealedPassword: seal('Welcome2KubeSphere', publicKey),
         workspace: 'team-a',
         project: 'team-a-dev',
-        requestedBy: 'demo',
       };
       try {
         const outcomes: unknown[] = [];
         await stack.worker.worker.runUntil(async () => {
           for (const label of ['first run', 'second run (idempotent)']) {
             const started = Date.now();
-            const handle = await startOnboarding(client, stack.taskQueue, input);
+            const input = onboardingInput(request, { token: accessToken, publicKey });
+            const { handle } = await proposeOnboarding(client, stack.taskQueue, input);
             const outcome = await outcomeOf(handle);
             outcomes.push({ label, ...outcome });
             process.stdout.write(`\n${label}, ${Date.now() - started} ms:\n`);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { createLogger, installRuntime } from '../logger.js';
 import { integerIn } from '../options.js';
-import { EMULATOR_ADMIN, startStack } from '../../stack.js';
+import { EMULATOR_ADMIN, EMULATOR_OPS, startStack } from '../../stack.js';
 
 interface DevFlags {
   temporalPort: number;
@@ -36,10 +36,11 @@ export function registerDev(program: Command): void {
           '',
           `Temporal     ${stack.temporal.address} (namespace ${stack.temporal.namespace}, state in .data/temporal.db)`,
           `Web UI       ${stack.temporal.uiUrl}`,
-          `KubeSphere   ${stack.emulator.url} (emulator, ${EMULATOR_ADMIN.username} / ${EMULATOR_ADMIN.password}, state in .data/emulator.json)`,
+          `KubeSphere   ${stack.emulator.url} (emulator, worker account ${EMULATOR_ADMIN.username}; ${EMULATOR_OPS.username} / ${EMULATOR_OPS.password} for you; state in .data/emulator.json)`,
           '',
           'In another shell:',
-          `  export TEMPORAL_ADDRESS=${stack.temporal.address}`,
+          `  export TEMPORAL_ADDRESS=${stack.temporal.address} KUBESPHERE_HOST=${stack.emulator.url}`,
+          `  export KUBESPHERE_USERNAME=${EMULATOR_OPS.username} KUBESPHERE_PASSWORD='${EMULATOR_OPS.password}'   # you ask and approve as ops-admin`,
           '  npx ks-onboard onboard --username alice --email alice@example.com --workspace team-a --project team-a-dev --wait',
           '',
           'Ctrl-C stops everything.',

@@ -1,16 +1,16 @@
-import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { seal } from '../../codec/seal.js';
-import { policyConfig } from '../../config.js';
 import { checkPassword, formatProblems } from '../../policy/names.js';
-import { announceApproval, planOrExit, printStarted, requestDefaults } from '../request.js';
-import { planOnboarding, type OnboardUserInput } from '../../policy/plan.js';
-import { startOnboarding } from '../../temporal/start.js';
+import { planOnboarding, type OnboardRequest } from '../../policy/plan.js';
+import { onboardingInput, proposeOnboarding, RequestConflictError } from '../../temporal/start.js';
+import { WORKFLOW_ID } from '../../workflows/definitions.js';
+import { ownToken, readPasswordFile, workersPublicKey } from '../identity.js';
 import { formatState, printJson } from '../output.js';
 import { ExitError } from '../options.js';
+import { planOrExit, printStarted, reportAnswer } from '../request.js';
 import { outcomeOf, withTemporal } from '../temporal-context.js';
 
-type OnboardFlags = Omit<OnboardUserInput, 'sealedPassword' | 'batchId' | 'policy'> & {
+type OnboardFlags = Omit<OnboardRequest, 'sealedPassword' | 'batchId'> & {
   passwordFile?: string;
   wait?: boolean;
   json?: boolean;
@@ -31,36 +31,47 @@ export function registerOnboard(program: Command): void {
     .option('--project-role <role>', 'project role: viewer, operator or admin (default viewer)')
     .option('--no-create-project', 'fail if the project does not exist')
     .option('--cluster <name>', 'cluster of the project (default: the host cluster)')
-    .option('--requested-by <name>', 'who asks for this (recorded in history)')
     .option('--wait', 'wait for the outcome and print it')
     .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      `
+You ask as yourself: KUBESPHERE_HOST and KUBESPHERE_USERNAME + KUBESPHERE_PASSWORD (or KUBESPHERE_TOKEN).
+The worker decides what waits for an approval: elevated roles, and anything your KubeSphere roles do not cover.`,
+    )
     .action(async ({ passwordFile, wait, json, ...request }: OnboardFlags) => {
-      const input: OnboardUserInput = { ...request, ...requestDefaults(request.requestedBy) };
-      const plan = planOrExit(planOnboarding(input));
-      if (passwordFile) input.sealedPassword = sealPasswordFile(passwordFile, policyConfig().sealPublicKey);
+      planOrExit(planOnboarding(request));
+      const publicKey = workersPublicKey();
+      const sealedPassword = passwordFile ? sealPassword(passwordFile, publicKey) : undefined;
+      const { token } = await ownToken();
+      const workflowId = WORKFLOW_ID.onboard(request.username);
+      const input = onboardingInput(
+        { ...request, ...(sealedPassword ? { sealedPassword } : {}) },
+        { token, publicKey },
+      );
 
       await withTemporal(async (client, config) => {
-        const handle = await startOnboarding(client, config.taskQueue, input);
-        announceApproval(handle.workflowId, plan.elevated, json);
-        if (!wait) return printStarted(handle, json);
+        let proposed;
+        try {
+          proposed = await proposeOnboarding(client, config.taskQueue, input, workflowId);
+        } catch (error) {
+          if (error instanceof RequestConflictError) throw new ExitError(error.message);
+          throw error;
+        }
+        const { handle, answer } = proposed;
+        reportAnswer(workflowId, answer, json);
+        if (!wait) return printStarted(workflowId, answer, json);
         const outcome = await outcomeOf(handle);
-        if (json) printJson({ workflowId: handle.workflowId, ...outcome });
-        else if (outcome.state) process.stdout.write(`${formatState(handle.workflowId, outcome.state)}\n`);
+        if (json) printJson({ workflowId, ...outcome });
+        else if (outcome.state) process.stdout.write(`${formatState(workflowId, outcome.state)}\n`);
         if (!outcome.ok) throw new ExitError(`${outcome.type}: ${outcome.message}`);
       });
     });
 }
 
-function sealPasswordFile(path: string, publicKeyPath: string): string {
-  if (!existsSync(path)) throw new ExitError(`--password-file: ${path} does not exist`, 2);
-  const password = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+function sealPassword(path: string, publicKey: string): string {
+  const password = readPasswordFile(path);
   const problems = checkPassword(password, '--password-file');
   if (problems.length) throw new ExitError(`invalid request: ${formatProblems(problems)}`, 2);
-  if (!existsSync(publicKeyPath)) {
-    throw new ExitError(
-      `no sealing key at ${publicKeyPath}: set KS_ONBOARD_SEAL_PUBLIC_KEY to the workers' public key (ks-onboard dev creates one under .data/keys)`,
-      2,
-    );
-  }
-  return seal(password, readFileSync(publicKeyPath, 'utf8'));
+  return seal(password, publicKey);
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { formatState, printJson } from '../output.js';
+import { escapeControl } from '../../policy/names.js';
+import { formatServerView, formatState, printJson } from '../output.js';
 import { currentState, withTemporal } from '../temporal-context.js';
 
 export function registerStatus(program: Command): void {
@@ -10,10 +11,12 @@ export function registerStatus(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (workflowId: string, flags: { json?: boolean }) => {
       await withTemporal(async (client) => {
-        const { status, state, failure } = await currentState(client.workflow.getHandle(workflowId));
-        if (flags.json) return printJson({ workflowId, status, state, failure });
-        process.stdout.write(state ? `${formatState(workflowId, state)}\n` : `${workflowId}: ${status}\n`);
-        if (failure && !state?.error) process.stdout.write(`  error: ${failure}\n`);
+        const { status, state, failure, server } = await currentState(client.workflow.getHandle(workflowId));
+        if (flags.json) return printJson({ workflowId, status, state, failure, server });
+        if (state) process.stdout.write(`${formatState(workflowId, state)}\n`);
+        else if (server) process.stdout.write(`${formatServerView(workflowId, status, server)}\n`);
+        else process.stdout.write(`${workflowId}: ${status}\n`);
+        if (failure && !state?.error) process.stdout.write(`  error: ${escapeControl(failure)}\n`);
       });
     });
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { kubesphereConfig, temporalConfig, workerConfig } from '../../config.js';
+import { kubesphereConfig, temporalConfig, workerConfig, workerPolicyConfig } from '../../config.js';
+import { startHealthServer } from '../../temporal/health.js';
 import { buildWorker } from '../../temporal/run-worker.js';
 import { createLogger, installRuntime } from '../logger.js';
 
@@ -12,16 +13,30 @@ export function registerWorker(program: Command): void {
       `
 Environment:
   TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, KS_ONBOARD_TASK_QUEUE
-  KUBESPHERE_HOST and KUBESPHERE_USERNAME + KUBESPHERE_PASSWORD, or KUBESPHERE_TOKEN
+  KUBESPHERE_HOST and KUBESPHERE_USERNAME + KUBESPHERE_PASSWORD (or KUBESPHERE_PASSWORD_FILE), or KUBESPHERE_TOKEN
+  KS_ONBOARD_ELEVATED_ROLES (scope:role list; platform:platform-admin always), KS_ONBOARD_APPROVAL_TIMEOUT (default 72h)
+  KS_ONBOARD_PROTECTED_WORKSPACES (besides system-workspace)
   KS_ONBOARD_MAX_CONCURRENT_ACTIVITIES (default 20), KS_ONBOARD_ACTIVITIES_PER_SECOND (task queue wide, default 50)
-  KS_ONBOARD_SEAL_PRIVATE_KEYS (comma-separated PEM files), KS_ONBOARD_SHUTDOWN_GRACE (default 30s)`,
+  KS_ONBOARD_SEAL_PRIVATE_KEYS (comma-separated PEM files), KS_ONBOARD_SHUTDOWN_GRACE (default 30s)
+  KS_ONBOARD_HEALTH_PORT (serves /healthz and /readyz)`,
     )
     .action(async () => {
       const log = createLogger();
-      const config = { temporal: temporalConfig(), kubesphere: kubesphereConfig(), worker: workerConfig() };
+      const config = {
+        temporal: temporalConfig(),
+        kubesphere: kubesphereConfig(),
+        worker: workerConfig(),
+        policy: workerPolicyConfig(),
+      };
       installRuntime(log);
       const running = await buildWorker({ ...config, log });
+      const health =
+        config.worker.healthPort === undefined
+          ? undefined
+          : await startHealthServer(config.worker.healthPort, () => running.client.authHealth());
+      if (health) log.info({ url: health.url }, 'health endpoints /healthz and /readyz');
       await running.worker.run(); // resolves after SIGINT/SIGTERM and the drain of in-flight tasks
+      await health?.close();
       await running.close();
       log.info('worker stopped');
     });

@@ -1,0 +1,125 @@
+import type { KubeSphereClient } from '../kubesphere/client.js';
+import { isKubeSphereError } from '../kubesphere/errors.js';
+import { KEYS } from '../kubesphere/schemas.js';
+import { grantsDigest, openProof, requestDigest, type Proof } from '../codec/proof.js';
+import { SealError, type Unsealer } from '../codec/seal.js';
+import { FailureType } from '../failures.js';
+import { covers, describeGrant, type Authority } from '../policy/authority.js';
+import type { Grant } from '../policy/plan.js';
+import type { WorkerPolicy } from '../policy/worker-policy.js';
+import { failure, mapFailures } from './to-failure.js';
+
+export interface TrustActivityDeps {
+  client: KubeSphereClient;
+  unsealer?: Unsealer;
+  policy: WorkerPolicy;
+  now?: () => number;
+}
+
+export interface VerifyRequesterInput {
+  proof: string;
+  workflowId: string;
+  /** what the workflow itself will do, as `onboardingFields`/`roleChangeFields` list it */
+  request: Record<string, string>;
+  /** workspaces whose admin role matters for the request's grants */
+  workspaces: string[];
+}
+
+export interface VerifyApproverInput {
+  proof: string;
+  workflowId: string;
+  runId: string;
+  approve: boolean;
+  /** the grants waiting for this decision */
+  grants: Grant[];
+  requester: string;
+  /** the person the grants are for */
+  subject: string;
+}
+
+/**
+ * The worker's side of trust: its own policy, and who a proof's holder is and what they may grant, as
+ * KubeSphere knows it. Refusals are non-retryable and say why; KubeSphere outages are retried.
+ */
+export function createTrustActivities({ client, unsealer, policy, now = Date.now }: TrustActivityDeps) {
+  function open(sealed: string, refusal: FailureType, expected: Pick<Proof, 'workflowId'> & { digest: string }): Proof {
+    if (!unsealer) throw failure(refusal, 'this worker has no key to open sealed proofs', true);
+    let proof: Proof;
+    try {
+      proof = openProof(sealed, unsealer);
+    } catch (error) {
+      throw failure(refusal, error instanceof SealError ? error.message : 'the proof could not be opened', true);
+    }
+    if (proof.workflowId !== expected.workflowId)
+      throw failure(refusal, `the proof was made for ${proof.workflowId}, not this workflow`, true);
+    if (proof.digest !== expected.digest) throw failure(refusal, 'the proof was made for a different request', true);
+    if (Date.parse(proof.expiresAt) < now()) throw failure(refusal, `the proof expired at ${proof.expiresAt}`, true);
+    return proof;
+  }
+
+  async function holderOf(token: string, refusal: FailureType): Promise<string> {
+    try {
+      return (await client.whoAmI(token)).username;
+    } catch (error) {
+      if (isKubeSphereError(error, 'KS_UNAUTHORIZED'))
+        throw failure(refusal, 'KubeSphere does not accept the login in the proof (expired or revoked)', true);
+      throw error;
+    }
+  }
+
+  async function authorityOf(username: string, workspaces: string[]): Promise<Authority> {
+    const user = await client.getUser(username);
+    const platformAdmin = user.metadata.annotations?.[KEYS.globalRole] === 'platform-admin';
+    const workspaceAdminOf: string[] = [];
+    if (!platformAdmin) {
+      for (const workspace of workspaces) {
+        const roles = await client.workspaceRolesOf(workspace, username);
+        if (roles.includes(`${workspace}-admin`)) workspaceAdminOf.push(workspace);
+      }
+    }
+    return { username, platformAdmin, workspaceAdminOf };
+  }
+
+  return mapFailures({
+    /** Run as a local activity at each workflow's start: the decision is recorded in its history. */
+    async workerPolicy(): Promise<WorkerPolicy> {
+      return policy;
+    },
+
+    async verifyRequester(input: VerifyRequesterInput): Promise<Authority> {
+      const proof = open(input.proof, FailureType.RequesterRefused, {
+        workflowId: input.workflowId,
+        digest: requestDigest(input.request),
+      });
+      if (proof.purpose !== 'request') throw failure(FailureType.RequesterRefused, 'the proof is not a request', true);
+      const username = await holderOf(proof.token, FailureType.RequesterRefused);
+      return authorityOf(username, input.workspaces);
+    },
+
+    async verifyApprover(input: VerifyApproverInput): Promise<{ approver: string }> {
+      const proof = open(input.proof, FailureType.ApprovalRefused, {
+        workflowId: input.workflowId,
+        digest: grantsDigest(input.grants),
+      });
+      const purpose = input.approve ? 'approve' : 'reject';
+      if (proof.purpose !== purpose)
+        throw failure(FailureType.ApprovalRefused, `the proof is for "${proof.purpose}", not "${purpose}"`, true);
+      if (proof.runId !== input.runId)
+        throw failure(FailureType.ApprovalRefused, 'the proof was made for another run of this workflow', true);
+      const approver = await holderOf(proof.token, FailureType.ApprovalRefused);
+      const refuse = (why: string) => failure(FailureType.ApprovalRefused, `${approver} may not decide: ${why}`, true);
+      if (approver === input.requester) throw refuse('they requested it');
+      if (approver === input.subject) throw refuse('the grants are for them');
+      if (policy.workerAccount && approver === policy.workerAccount) throw refuse("it is the worker's own account");
+      const authority = await authorityOf(approver, [...new Set(input.grants.flatMap((g) => g.workspace ?? []))]);
+      const uncovered = input.grants.filter((grant) => !covers(authority, grant));
+      if (uncovered.length)
+        throw refuse(
+          `their KubeSphere roles do not cover ${uncovered.map(describeGrant).join(', ')} (platform grants need a platform-admin; workspace and project grants that workspace's admin)`,
+        );
+      return { approver };
+    },
+  });
+}
+
+export type TrustActivities = ReturnType<typeof createTrustActivities>;

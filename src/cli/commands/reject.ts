@@ -1,0 +1,21 @@
+import type { Command } from 'commander';
+import { decide } from '../decision.js';
+
+export function registerReject(program: Command): void {
+  program
+    .command('reject')
+    .description('reject it: the workflow fails with your reason (as your KubeSphere user)')
+    .argument('<workflow-id>', 'e.g. onboard-bob')
+    .option('--reason <text>', 'why (recorded in history)')
+    .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      `
+Who decides is who KubeSphere says you are: KUBESPHERE_HOST and KUBESPHERE_USERNAME + KUBESPHERE_PASSWORD
+(or KUBESPHERE_TOKEN). Platform grants need a platform-admin; workspace and project grants that workspace's
+admin. The requester, the person onboarded and the worker's own account cannot decide.`,
+    )
+    .action((workflowId: string, flags: { reason?: string; json?: boolean }) =>
+      decide(workflowId, false, flags.reason, flags.json),
+    );
+}

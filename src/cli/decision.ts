@@ -1,0 +1,38 @@
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { grantsDigest, sealProof } from '../codec/proof.js';
+import { decideUpdate, stateQuery } from '../workflows/definitions.js';
+import { ownToken, workersPublicKey } from './identity.js';
+import { printJson } from './output.js';
+import { ExitError } from './options.js';
+import { withTemporal } from './temporal-context.js';
+
+/**
+ * Approves or rejects what a workflow waits for, as the KubeSphere user this command runs as: their login
+ * is sealed for the workers, bound to this run and these grants, and verified by the worker.
+ */
+export async function decide(workflowId: string, approve: boolean, reason: string | undefined, json?: boolean) {
+  const publicKey = workersPublicKey();
+  const { token } = await ownToken();
+  await withTemporal(async (client) => {
+    const { runId, status } = await client.workflow.getHandle(workflowId).describe();
+    if (status.name !== 'RUNNING')
+      throw new ExitError(`${workflowId} is ${status.name.toLowerCase()}: nothing to decide`);
+    const handle = client.workflow.getHandle(workflowId, runId);
+    const approval = (await handle.query(stateQuery)).approval;
+    if (!approval) throw new ExitError(`${workflowId}: nothing here waits for an approval`);
+    const proof = sealProof(
+      { purpose: approve ? 'approve' : 'reject', token, workflowId, runId, digest: grantsDigest(approval.grants) },
+      publicKey,
+    );
+    let decided;
+    try {
+      decided = await handle.executeUpdate(decideUpdate, { args: [{ approve, ...(reason ? { reason } : {}), proof }] });
+    } catch (error) {
+      if (error instanceof WorkflowUpdateFailedError)
+        throw new ExitError(`${workflowId}: ${error.cause?.message ?? error.message}`);
+      throw error;
+    }
+    if (json) return printJson({ workflowId, approval: decided });
+    process.stdout.write(`${workflowId}: ${approve ? 'approved' : 'rejected'} by ${decided.decision?.by}\n`);
+  });
+}

@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import type { Problem } from './names.js';
+
+/**
+ * The inputs of the workflows, checked with one schema each at the start of the workflow (and by the
+ * CLI before it starts one). Strict: an unknown field is refused, so nothing a starter adds (a policy,
+ * a timeout, an approver) is ever taken into account. Pure: runs inside workflows.
+ */
+const sealed = z
+  .string({ error: 'must be a sealed value (ks-sealed:…)' })
+  .startsWith('ks-sealed:', 'must be a sealed value (ks-sealed:…)')
+  .max(16_384, 'is too long');
+const text = (max = 253) => z.string({ error: 'must be text' }).max(max, `must be at most ${max} characters`);
+
+/**
+ * Who proposes a request. A requester proves who they are with their own KubeSphere login, sealed for
+ * the workers and bound to the request; the worker reads what KubeSphere lets them do.
+ */
+export const requestSourceSchema = z.strictObject({
+  kind: z.literal('requester', { error: 'must be "requester"' }),
+  proof: sealed,
+});
+export type RequestSource = z.infer<typeof requestSourceSchema>;
+
+export const onboardUserInputSchema = z.strictObject({
+  username: text(),
+  email: text(254),
+  /** the password sealed for the workers (src/codec/seal.ts); absent for users of an identity provider */
+  sealedPassword: sealed.optional(),
+  globalRole: text().optional(),
+  workspace: text().optional(),
+  workspaceRole: text().optional(),
+  /** false: the workspace must already exist (default true: create it when missing) */
+  createWorkspace: z.boolean({ error: 'must be true or false' }).optional(),
+  project: text().optional(),
+  projectRole: text().optional(),
+  createProject: z.boolean({ error: 'must be true or false' }).optional(),
+  /** cluster of the project; absent means the host cluster without a /clusters prefix */
+  cluster: text().optional(),
+  batchId: text(128).optional(),
+  source: requestSourceSchema,
+});
+export type OnboardUserInput = z.infer<typeof onboardUserInputSchema>;
+
+export const changeRoleInputSchema = z.strictObject({
+  username: text(),
+  scope: z.enum(['platform', 'workspace', 'project'], { error: 'must be platform, workspace or project' }),
+  /** the new role: a platform role, a workspace role (suffix or full name) or a project role */
+  role: text(),
+  workspace: text().optional(),
+  project: text().optional(),
+  cluster: text().optional(),
+  source: requestSourceSchema,
+});
+export type ChangeRoleInput = z.infer<typeof changeRoleInputSchema>;
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; problems: Problem[] };
+
+/** Parses a workflow input; every problem names its field. */
+export function parseInput<T>(schema: z.ZodType<T>, input: unknown): Parsed<T> {
+  const result = schema.safeParse(input);
+  if (result.success) return { ok: true, value: result.data };
+  return {
+    ok: false,
+    problems: result.error.issues.map((issue) => ({
+      field: issue.path.length ? issue.path.join('.') : 'input',
+      message:
+        issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}: refused` : issue.message,
+    })),
+  };
+}

@@ -1,0 +1,158 @@
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { TrustActivities } from '../activities/trust.js';
+import { FailureType } from '../failures.js';
+import { grantsNeedingApproval, workspacesOf, type Authority, type PendingGrant } from '../policy/authority.js';
+import { checkDuration, APPROVAL_TIMEOUT_BOUNDS } from '../policy/duration.js';
+import { formatProblems, type Problem } from '../policy/names.js';
+import { requestDifferences, type Grant } from '../policy/plan.js';
+import type { RequestSource } from '../policy/requests.js';
+import { isProtectedWorkspace, type WorkerPolicy } from '../policy/worker-policy.js';
+import { policyCall, verifyCall } from './activity-options.js';
+import { ApprovalGate } from './approval.js';
+import { proposeUpdate, stateQuery, type OnboardingState, type RequestAnswer } from './definitions.js';
+import { describeFailure } from './failure.js';
+import { setLifecycle, type Labels } from './labels.js';
+
+const local = proxyLocalActivities<TrustActivities>(policyCall);
+const trust = proxyActivities<TrustActivities>(verifyCall);
+
+/** What a workflow checks beyond its requester, once the worker's policy is known (e.g. protected accounts). */
+export type ExtraChecks = (policy: WorkerPolicy, requester: Authority) => Promise<PendingGrant[]>;
+
+/**
+ * The lifecycle every request shares: the worker's policy (a local activity, recorded), the requester's
+ * proof (verified with KubeSphere), the grants that wait for an approval, the approval, the work. Handlers
+ * are registered in the constructor, before the workflow's first await.
+ */
+export class RequestSession {
+  private fields: Record<string, string> | undefined;
+  private readonly gate: ApprovalGate;
+
+  constructor(
+    readonly state: OnboardingState,
+    private readonly labels: Labels,
+    /** a proposal's fields, or its problems, by the same rules as the workflow's own input */
+    private readonly fieldsOf: (proposal: unknown) => Record<string, string> | undefined,
+  ) {
+    setHandler(stateQuery, () => state);
+    this.gate = new ApprovalGate(() => ({ requester: state.requestedBy, subject: state.username }));
+    setHandler(proposeUpdate, () => this.answer(), {
+      validator: (proposal) => this.compare(proposal),
+      description: 'propose a request: the same one is answered with the plan, a different one refused',
+    });
+  }
+
+  private compare(proposal: unknown): void {
+    if (!this.fields) return; // our own input is invalid: the answer says so
+    const asked = this.fieldsOf(proposal);
+    if (!asked) throw new Error(`${workflowInfo().workflowId} runs another request; this one is invalid`);
+    const differences = requestDifferences(this.fields, asked);
+    if (differences.length) {
+      const list = differences.map((d) => `${d.field} "${d.running}" (running) vs "${d.asked}" (asked)`).join('; ');
+      throw new Error(`${workflowInfo().workflowId} is already running a different request: ${list}`);
+    }
+  }
+
+  private async answer(): Promise<RequestAnswer> {
+    await condition(() => this.state.lifecycle !== 'validating');
+    return {
+      runId: workflowInfo().runId,
+      lifecycle: this.state.lifecycle,
+      ...(this.state.requestedBy ? { requestedBy: this.state.requestedBy } : {}),
+      approvals: this.gate.state?.grants ?? [],
+      ...(this.gate.state ? { deadline: this.gate.state.deadline } : {}),
+      ...(this.state.error ? { error: this.state.error } : {}),
+    };
+  }
+
+  /** Fails a request that breaks the rules, before any change, naming each field. */
+  async refuse(what: string, problems: Problem[], type: string = FailureType.PolicyViolation): Promise<never> {
+    this.state.error = { type, message: formatProblems(problems) };
+    setLifecycle(this.state, 'failed', this.labels);
+    await condition(allHandlersFinished);
+    throw ApplicationFailure.create({
+      type,
+      message: `invalid ${what}: ${this.state.error.message}`,
+      nonRetryable: true,
+      details: [problems],
+    });
+  }
+
+  /**
+   * Checks the request against the worker's policy and the requester's authority, waits for an approval
+   * when a grant needs one, then runs the work. Everything after the first await is recorded in history.
+   */
+  async run<T>(
+    request: {
+      what: string;
+      fields: Record<string, string>;
+      source: RequestSource;
+      grants: Grant[];
+      extraChecks?: ExtraChecks;
+    },
+    body: () => Promise<T>,
+    failure: (cause: { type: string; message: string }, error: unknown) => ApplicationFailure,
+  ): Promise<T> {
+    const { state, labels } = this;
+    this.fields = request.fields;
+    try {
+      const policy = await local.workerPolicy();
+      const timeout = checkDuration(policy.approvalTimeoutMs, APPROVAL_TIMEOUT_BOUNDS);
+      if (!timeout.ok)
+        return await this.refuse('worker policy', [{ field: 'approvalTimeout', message: timeout.reason }]);
+      const protectedOnes = workspacesOf(request.grants).filter((ws) => isProtectedWorkspace(policy, ws));
+      if (protectedOnes.length)
+        return await this.refuse(
+          request.what,
+          protectedOnes.map((ws) => ({
+            field: 'workspace',
+            message: `"${ws}" is protected: nobody is placed in it by ks-onboard`,
+          })),
+        );
+
+      let requester: Authority;
+      try {
+        requester = await trust.verifyRequester({
+          proof: request.source.proof,
+          workflowId: workflowInfo().workflowId,
+          request: request.fields,
+          workspaces: workspacesOf(request.grants),
+        });
+      } catch (error) {
+        const cause = describeFailure(error);
+        return await this.refuse(request.what, [{ field: 'source', message: cause.message }], cause.type);
+      }
+      state.requestedBy = requester.username;
+      const pending = grantsNeedingApproval(request.grants, policy, requester);
+      for (const extra of (await request.extraChecks?.(policy, requester)) ?? []) {
+        const same = pending.some((p) => p.scope === extra.scope && p.role === extra.role && p.target === extra.target);
+        if (!same) pending.push(extra);
+      }
+      this.gate.open(pending, policy.approvalTimeoutMs);
+      state.approval = this.gate.state;
+      if (this.gate.pending) {
+        setLifecycle(state, 'awaiting-approval', labels);
+        await this.gate.wait();
+      }
+      setLifecycle(state, 'running', labels);
+      const result = await body();
+      setLifecycle(state, 'done', labels);
+      await condition(allHandlersFinished);
+      return result;
+    } catch (error) {
+      if (state.lifecycle === 'failed') throw error; // refused above: already reported
+      state.error = describeFailure(error);
+      setLifecycle(state, 'failed', labels);
+      await condition(allHandlersFinished);
+      throw failure(state.error, error);
+    }
+  }
+}
