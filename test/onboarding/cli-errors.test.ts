@@ -12,7 +12,11 @@ let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
   t = await temporalHarness();
-  env = { TEMPORAL_ADDRESS: t.address, KS_ONBOARD_TASK_QUEUE: t.taskQueue(), KS_ONBOARD_SEAL_PUBLIC_KEY: t.keys.public };
+  env = {
+    TEMPORAL_ADDRESS: t.address,
+    KS_ONBOARD_TASK_QUEUE: t.taskQueue(),
+    KS_ONBOARD_SEAL_PUBLIC_KEY: t.keys.public,
+  };
 });
 afterAll(async () => {
   await t.close();
@@ -30,7 +34,11 @@ describe('parser errors', () => {
     [['status', 'x', '--nope'], 'status', "unknown option '--nope'"],
     [['status', 'x', '--jsn'], 'status', "unknown option '--jsn' (did you mean --json?)"],
     [['nope'], '', "unknown command 'nope'"],
-    [['emulator', '--port', 'abc'], 'emulator', `option '--port <n>' argument 'abc' is invalid. expected a whole number`],
+    [
+      ['emulator', '--port', 'abc'],
+      'emulator',
+      `option '--port <n>' argument 'abc' is invalid. expected a whole number`,
+    ],
     [['emulator', '--fail-rate', '2'], 'emulator', "option '--fail-rate <0..1>' argument '2' is invalid"],
     [['status', 'a', 'b'], 'status', "too many arguments for 'status'. Expected 1 argument but got 2."],
     [['status'], 'status', "missing required argument 'workflow-id'"],
@@ -62,8 +70,18 @@ describe('values echoed in errors', () => {
   it.each([
     ['a flag value (commander)', ['emulator', '--port', '1\x1b[2J\n'], {}, String.raw`'1\x1b[2J\n'`],
     ['an unknown option (commander)', ['status', 'x', '--bo\x07gus\t'], {}, String.raw`'--bo\x07gus\t'`],
-    ['a rejected name (policy)', ['onboard', '--username', 'al\x1bice', '--email', 'x@y.z'], {}, String.raw`"al\x1bice"`],
-    ['an environment variable (config)', ['status', 'x'], { TEMPORAL_ADDRESS: 'a\x1b]0;pwned\x07:1' }, 'TEMPORAL_ADDRESS'],
+    [
+      'a rejected name (policy)',
+      ['onboard', '--username', 'al\x1bice', '--email', 'x@y.z'],
+      {},
+      String.raw`"al\x1bice"`,
+    ],
+    [
+      'an environment variable (config)',
+      ['status', 'x'],
+      { TEMPORAL_ADDRESS: 'a\x1b]0;pwned\x07:1' },
+      'TEMPORAL_ADDRESS',
+    ],
   ])('are shown escaped, never raw: %s', async (_label, args, extra, escaped) => {
     const { code, output } = await runCli(args, { ...env, TEMPORAL_ADDRESS: NOWHERE, ...extra });
     expect(code, output).toBe(2);
@@ -169,6 +187,8 @@ describe('status while no worker runs', () => {
     expect(code, output).toBe(0);
     expect(output).toContain('no worker answered the state query');
     expect(output).toContain('for retry-bo');
-    expect(output).toMatch(/\n {2}activity \w+: [a-z ]+, attempt ([2-9]|\d\d+)(, next attempt at [^;]+)?; last failure: .+/);
+    expect(output).toMatch(
+      /\n {2}activity \w+: [a-z ]+, attempt ([2-9]|\d\d+)(, next attempt at [^;]+)?; last failure: .+/,
+    );
   });
 });

@@ -1,19 +1,31 @@
 import type { Command } from 'commander';
 import { pathsConfig } from '../../config.js';
 import { findTemporalCli } from '../../temporal/cli-binary.js';
+import { findTemporalTestServer } from '../../temporal/test-server-binary.js';
 
 export function registerSetup(program: Command): void {
   program
     .command('setup')
-    .description('find the temporal CLI ($TEMPORAL_CLI, PATH, cache) or install it into the cache; print its path')
+    .description(
+      'find the temporal CLI ($TEMPORAL_CLI, PATH, cache) or install it into the cache; print its path. ' +
+        'Also ensure the time-skipping test server the tests use ($TEMPORAL_TEST_SERVER, cache), its path on stderr',
+    )
     .action(async () => {
       const paths = pathsConfig();
+      const log = (line: string) => process.stderr.write(`${line}\n`);
       const binary = await findTemporalCli({
         explicit: paths.temporalCli,
         path: process.env.PATH,
         cacheDir: paths.cacheDir,
-        log: (line) => process.stderr.write(`${line}\n`),
+        log,
       });
+      // stdout stays the CLI's path alone: `$(npx ks-onboard setup)` is the temporal binary.
       process.stdout.write(`${binary}\n`);
+      const testServer = await findTemporalTestServer({
+        explicit: process.env.TEMPORAL_TEST_SERVER,
+        cacheDir: paths.cacheDir,
+        log,
+      });
+      log(`temporal test server: ${testServer}`);
     });
 }
