@@ -124,7 +124,8 @@ export async function currentState(handle: WorkflowHandle): Promise<WorkflowStat
 function whyUnanswered(error: unknown): string {
   if (error instanceof QueryNotRegisteredError) return 'the workflow has no state query (started by another version?)';
   // past the deadline: DEADLINE_EXCEEDED, or CANCELLED when the server gave up at the same moment
-  if (isGrpcDeadlineError(error) || isGrpcCancelledError(error)) return `no worker answered the state query within ${QUERY_TIMEOUT_MS / 1000}s`;
+  if (isGrpcDeadlineError(error) || isGrpcCancelledError(error))
+    return `no worker answered the state query within ${QUERY_TIMEOUT_MS / 1000}s`;
   const detail = (error as { cause?: { details?: unknown } }).cause?.details;
   return `no worker answered the state query: ${typeof detail === 'string' && detail ? detail : (error as Error).message}`;
 }

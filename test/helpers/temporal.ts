@@ -8,6 +8,7 @@ import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporal
 import { inject } from 'vitest';
 import { ensureDevKeyPair, readPem, seal, Unsealer } from '../../src/codec/seal.js';
 import { KubeSphereClient } from '../../src/kubesphere/client.js';
+import { isKubeSphereError } from '../../src/kubesphere/errors.js';
 import { loginOnce } from '../../src/kubesphere/login.js';
 import type { OnboardRequest, RoleChangeRequest } from '../../src/policy/plan.js';
 import { DEFAULT_ELEVATED_ROLES, type WorkerPolicy } from '../../src/policy/worker-policy.js';
@@ -53,11 +54,7 @@ export async function temporalHarness() {
   /** A person's own KubeSphere token (one login per emulator and person). */
   const tokenOf = (emulatorUrl: string, who: { username: string; password: string }) => {
     const key = `${emulatorUrl} ${who.username}`;
-    if (!tokens.has(key))
-      tokens.set(
-        key,
-        loginOnce({ baseUrl: emulatorUrl, ...who }).then((r) => r.accessToken),
-      );
+    if (!tokens.has(key)) tokens.set(key, loginThroughFaults(emulatorUrl, who));
     return tokens.get(key)!;
   };
   const requester = async (taskQueue: string, who: { username: string; password: string }) => ({
@@ -72,6 +69,10 @@ export async function temporalHarness() {
     sealPassword: (password: string) => seal(password, readPem(keys.public)),
     taskQueue: () => `test-${randomBytes(6).toString('hex')}`,
     tokenOf,
+    /** Requests on this task queue are made by people of this emulator (when its worker is a process). */
+    useEmulator(taskQueue: string, emulatorUrl: string) {
+      emulatorOf.set(taskQueue, emulatorUrl);
+    },
     /** A worker on its own task queue, acting as `admin` on this emulator, with the test policy. */
     async worker(
       taskQueue: string,
@@ -140,6 +141,18 @@ export async function temporalHarness() {
       await connection.close();
     },
   };
+}
+
+/** A test's own login, retried through injected 5xx and resets (a wrong password is never retried). */
+async function loginThroughFaults(baseUrl: string, who: { username: string; password: string }): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return (await loginOnce({ baseUrl, ...who })).accessToken;
+    } catch (error) {
+      const transient = isKubeSphereError(error, 'KS_UNAVAILABLE') || isKubeSphereError(error, 'KS_NETWORK');
+      if (!transient || attempt >= 20) throw error;
+    }
+  }
 }
 
 export type TemporalHarness = Awaited<ReturnType<typeof temporalHarness>>;

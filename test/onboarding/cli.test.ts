@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startEmulator, type EmulatorHarness } from '../helpers/emulator.js';
 import { runCli } from '../helpers/cli.js';
-import { temporalHarness, type TemporalHarness } from '../helpers/temporal.js';
+import { OPS, temporalHarness, type TemporalHarness } from '../helpers/temporal.js';
 
 let t: TemporalHarness;
 let h: EmulatorHarness;
@@ -19,10 +19,22 @@ beforeAll(async () => {
     TEMPORAL_ADDRESS: t.address,
     KS_ONBOARD_TASK_QUEUE: t.taskQueue(),
     KS_ONBOARD_SEAL_PUBLIC_KEY: t.keys.public,
-    KS_ONBOARD_APPROVAL_TIMEOUT: '10m',
     KS_ONBOARD_DATA_DIR: dir,
+    // who runs the commands: ops-admin asks; boss (another platform-admin) decides
+    KUBESPHERE_HOST: h.emulator.url,
+    KUBESPHERE_USERNAME: OPS.username,
+    KUBESPHERE_PASSWORD: OPS.password,
   };
+  t.useEmulator(env.KS_ONBOARD_TASK_QUEUE!, h.emulator.url);
+  await h.admin.createUser({
+    name: 'boss',
+    email: 'boss@cli.example',
+    password: 'B0ss-P@ssw0rd',
+    globalRole: 'platform-admin',
+  });
+  await eventually(() => h.token('boss', 'B0ss-P@ssw0rd'));
 });
+const asBoss = () => ({ ...env, KUBESPHERE_USERNAME: 'boss', KUBESPHERE_PASSWORD: 'B0ss-P@ssw0rd' });
 afterAll(async () => {
   await h.close();
   await t.close();
@@ -60,7 +72,7 @@ describe('ks-onboard CLI', () => {
     expect(h.emulator.snapshot().users['cli-ann']?.hasPassword).toBe(true);
   });
 
-  it('an elevated request waits; status shows it; approve lets it finish; --json everywhere', async () => {
+  it("an elevated request waits, whatever the requester's environment says; status shows it; approve lets it finish", async () => {
     const bobAsAdmin = [
       'onboard',
       '--username',
@@ -75,8 +87,14 @@ describe('ks-onboard CLI', () => {
     ];
     const worker = await t.worker(env.KS_ONBOARD_TASK_QUEUE!, h.emulator.url);
     await worker.runUntil(async () => {
-      const started = await runCli(bobAsAdmin, env);
+      // the requester's environment cannot weaken the worker's policy (this once granted admin unapproved)
+      const started = await runCli(bobAsAdmin, {
+        ...env,
+        KS_ONBOARD_ELEVATED_ROLES: '',
+        KS_ONBOARD_APPROVAL_TIMEOUT: '1ms',
+      });
       expect(started.code, started.output).toBe(0);
+      expect(json<{ lifecycle: string }>(started.output).lifecycle).toBe('awaiting-approval');
       expect(json<{ workflowId: string }>(started.output).workflowId).toBe('onboard-cli-bob');
       await eventually(async () => {
         const status = await runCli(['status', 'onboard-cli-bob', '--json'], env);
@@ -86,12 +104,15 @@ describe('ks-onboard CLI', () => {
       expect(human.output).toContain('approval: waiting for workspace:admin on cli-ws2');
       const again = await runCli(bobAsAdmin, env);
       expect(json<{ runId: string }>(again.output).runId).toBe(json<{ runId: string }>(started.output).runId); // attached, not started twice
-      const approved = await runCli(['approve', 'onboard-cli-bob', '--by', 'carol', '--reason', 'lead'], env);
-      expect(approved.output).toContain('onboard-cli-bob: approved by carol');
+      const self = await runCli(['approve', 'onboard-cli-bob', '--reason', 'me'], env);
+      expect(self.code).toBe(1);
+      expect(self.output).toContain('ops-admin may not decide: they requested it');
+      const approved = await runCli(['approve', 'onboard-cli-bob', '--reason', 'lead'], asBoss());
+      expect(approved.output).toContain('onboard-cli-bob: approved by boss');
       await eventually(async () => {
         const status = await runCli(['status', 'onboard-cli-bob'], env);
         expect(status.output).toContain('onboard-cli-bob: done');
-        expect(status.output).toContain('approval: approved by carol (lead)');
+        expect(status.output).toContain('approval: approved by boss (lead)');
       }, 30_000);
     });
     expect(await h.admin.workspaceRolesOf('cli-ws2', 'cli-bob')).toEqual(['cli-ws2-admin']);
@@ -100,16 +121,19 @@ describe('ks-onboard CLI', () => {
   it('reject ends the workflow with the reason, shown by status', async () => {
     const worker = await t.worker(env.KS_ONBOARD_TASK_QUEUE!, h.emulator.url);
     await worker.runUntil(async () => {
-      await runCli(
+      const started = await runCli(
         ['onboard', '--username', 'cli-cy', '--email', 'cy@cli.example', '--global-role', 'platform-admin'],
         env,
+      );
+      expect(started.output).toContain(
+        "needs approval (the worker's policy): platform:platform-admin on platform (elevated role)",
       );
       await eventually(
         async () => expect((await runCli(['status', 'onboard-cli-cy'], env)).output).toContain('awaiting-approval'),
         30_000,
       );
-      const rejected = await runCli(['reject', 'onboard-cli-cy', '--by', 'sec', '--reason', 'no'], env);
-      expect(rejected.code).toBe(0);
+      const rejected = await runCli(['reject', 'onboard-cli-cy', '--reason', 'no'], asBoss());
+      expect(rejected.code, rejected.output).toBe(0);
       await eventually(
         async () => expect((await runCli(['status', 'onboard-cli-cy'], env)).output).toContain('ApprovalRejected'),
         30_000,
@@ -127,6 +151,7 @@ describe('ks-onboard CLI', () => {
       ['change-role', '--username', 'ok', '--scope', 'project', '--role', 'viewer'],
       /project: is required for a project role/,
     ],
+    [['approve', 'onboard-x', '--by', 'carol'], /unknown option '--by'/],
   ])('bad input exits 2 with a message naming the field, before contacting Temporal (%#)', async (args, message) => {
     const { code, output } = await runCli(args, { ...env, TEMPORAL_ADDRESS: '127.0.0.1:1' });
     expect(code).toBe(2);

@@ -8,7 +8,7 @@ export function registerSetup(program: Command): void {
     .command('setup')
     .description(
       'find the temporal CLI ($TEMPORAL_CLI, PATH, cache) or install it into the cache; print its path. ' +
-        'Also ensure the time-skipping test server the tests use ($TEMPORAL_TEST_SERVER, cache), its path on stderr',
+        'Also ensures the time-skipping test server of the tests ($TEMPORAL_TEST_SERVER, cache; path on stderr)',
     )
     .action(async () => {
       const paths = pathsConfig();
