@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import proto from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startRoleChange } from '../../src/temporal/start.js';
-import { decideUpdate, stateQuery } from '../../src/workflows/definitions.js';
+import { PLATFORM_ADMIN_DEMOTION_ID } from '../../src/workflows/definitions.js';
 import { eventually, startEmulator, type EmulatorHarness } from '../helpers/emulator.js';
 import { failureOf, temporalHarness, type TemporalHarness } from '../helpers/temporal.js';
 
@@ -19,58 +18,94 @@ const record = process.env.RECORD_HISTORIES === '1';
 
 describe.runIf(record)('record histories', () => {
   let t: TemporalHarness;
+  let faulty: EmulatorHarness;
   let h: EmulatorHarness;
+  const BOSS = { username: 'rec-boss', password: 'B0ss-P@ssw0rd' };
   beforeAll(async () => {
     t = await temporalHarness();
-    h = await startEmulator({ faults: { failRate: 0.2, seed: 3 } });
+    faulty = await startEmulator({ faults: { failRate: 0.2, seed: 3 } });
+    h = await startEmulator();
+    await h.admin.createUser({
+      name: BOSS.username,
+      email: 'boss@rec.io',
+      password: BOSS.password,
+      globalRole: 'platform-admin',
+    });
+    await eventually(() => h.token(BOSS.username, BOSS.password));
   });
   afterAll(async () => {
+    await faulty.close();
     await h.close();
     await t.close();
   });
+  const save = async (name: string, handle: { fetchHistory: () => Promise<unknown> }) =>
+    writeFileSync(join(DIR, `${name}.json`), JSON.stringify(await handle.fetchHistory(), null, 1));
 
-  it('records onboardings, an approval, a mismatch and a role change', async () => {
+  it('records an onboarding through injected faults', async () => {
     const taskQueue = t.taskQueue();
-    const worker = await t.worker(taskQueue, h.emulator.url);
+    const worker = await t.worker(taskQueue, faulty.emulator.url);
     await worker.runUntil(async () => {
-      const save = async (name: string, handle: { fetchHistory: () => Promise<unknown> }) =>
-        writeFileSync(join(DIR, `${name}.json`), JSON.stringify(await handle.fetchHistory(), null, 1));
-
-      const full = await t.startOnboarding(taskQueue, {
+      const { handle } = await t.propose(taskQueue, {
         username: 'rec-a',
         email: 'a@rec.io',
         sealedPassword: t.sealPassword('Passw0rd1'),
         workspace: 'rec',
         project: 'rec-dev',
       });
-      await full.result();
-      await save('onboard-full-with-retries', full);
+      await handle.result();
+      await save('onboard-full-with-retries', handle);
+    });
+  });
 
-      const approved = await t.startOnboarding(taskQueue, {
-        username: 'rec-b',
-        email: 'b@rec.io',
+  it('records approvals (pending, approved, rejected), a mismatch and role changes', async () => {
+    const taskQueue = t.taskQueue();
+    const worker = await t.worker(taskQueue, h.emulator.url);
+    await worker.runUntil(async () => {
+      const elevated = (username: string) => ({
+        username,
+        email: `${username}@rec.io`,
         workspace: 'rec',
         workspaceRole: 'admin',
-        policy: { approvalTimeout: '1h' },
       });
-      await eventually(async () => expect((await approved.query(stateQuery)).lifecycle).toBe('awaiting-approval'));
-      await approved.executeUpdate(decideUpdate, { args: [{ approve: true, by: 'lead' }] });
-      await approved.result();
-      await save('onboard-approved', approved);
+      const pending = await t.propose(taskQueue, elevated('rec-p'));
+      await save('onboard-approval-pending', pending.handle);
+      await pending.handle.terminate('recorded');
+
+      const approved = await t.propose(taskQueue, elevated('rec-b'));
+      await t.decide(taskQueue, approved.handle, true, BOSS, 'lead');
+      await approved.handle.result();
+      await save('onboard-approved', approved.handle);
+
+      const rejected = await t.propose(taskQueue, elevated('rec-r'));
+      await t.decide(taskQueue, rejected.handle, false, BOSS, 'no');
+      await failureOf(rejected.handle);
+      await save('onboard-rejected', rejected.handle);
 
       await h.admin.createUser({ name: 'rec-c', email: 'other@rec.io' });
-      const mismatch = await t.startOnboarding(taskQueue, { username: 'rec-c', email: 'c@rec.io' });
-      await failureOf(mismatch);
-      await save('onboard-mismatch', mismatch);
+      const mismatch = await t.propose(taskQueue, { username: 'rec-c', email: 'c@rec.io' });
+      await failureOf(mismatch.handle);
+      await save('onboard-mismatch', mismatch.handle);
 
-      const change = await startRoleChange(t.client, taskQueue, {
-        username: 'rec-a',
-        scope: 'project',
-        project: 'rec-dev',
+      const change = await t.proposeRoleChange(taskQueue, {
+        username: 'rec-b',
+        scope: 'workspace',
+        workspace: 'rec',
         role: 'viewer',
       });
-      await change.result();
-      await save('change-role', change);
+      await t.decide(taskQueue, change.handle, true, BOSS);
+      await change.handle.result();
+      await save('change-role', change.handle);
+
+      await h.admin.createUser({ name: 'rec-d', email: 'd@rec.io', globalRole: 'platform-admin' });
+      const demotion = await t.proposeRoleChange(taskQueue, {
+        username: 'rec-d',
+        scope: 'platform',
+        role: 'platform-regular',
+      });
+      await t.decide(taskQueue, demotion.handle, true, BOSS);
+      await demotion.handle.result();
+      await save('change-role-platform-admin-demotion', demotion.handle);
+      await save('set-platform-role', t.client.workflow.getHandle(PLATFORM_ADMIN_DEMOTION_ID));
     });
   });
 });
@@ -79,7 +114,7 @@ describe('replay of recorded histories', () => {
   const files = readdirSync(DIR).filter((f) => f.endsWith('.json'));
 
   it('has histories to replay', () => {
-    expect(files.length).toBeGreaterThanOrEqual(4);
+    expect(files.length).toBeGreaterThanOrEqual(8);
   });
 
   it.each(files)('%s replays without non-determinism', async (file) => {
