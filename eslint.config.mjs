@@ -19,6 +19,15 @@ const nodeBuiltins = [
   'process',
 ];
 
+const NO_EXIT = {
+  selector: "CallExpression[callee.object.name='process'][callee.property.name='exit']",
+  message: 'Only src/cli/ may exit the process.',
+};
+const NO_ENV = {
+  selector: "MemberExpression[object.name='process'][property.name='env']",
+  message: 'Only src/config.ts reads the environment: add a parser there.',
+};
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.data/**', '.cache/**'] },
   js.configs.recommended,
@@ -30,19 +39,12 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       eqeqeq: ['error', 'always', { null: 'ignore' }],
-      'no-restricted-syntax': [
-        'error',
-        {
-          selector: "CallExpression[callee.object.name='process'][callee.property.name='exit']",
-          message: 'Only src/cli/ may exit the process.',
-        },
-      ],
+      'no-restricted-syntax': ['error', NO_EXIT, NO_ENV],
     },
   },
-  {
-    files: ['src/cli/**', 'bench/**', 'test/**'],
-    rules: { 'no-restricted-syntax': 'off' },
-  },
+  { files: ['src/cli/**'], rules: { 'no-restricted-syntax': ['error', NO_ENV] } },
+  { files: ['src/config.ts'], rules: { 'no-restricted-syntax': ['error', NO_EXIT] } },
+  { files: ['bench/**', 'test/**', '**/*.test.ts'], rules: { 'no-restricted-syntax': 'off' } },
   {
     // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, no I/O modules, and
     // activities/clients only as types.

@@ -5,12 +5,18 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { pathsConfig } from '../src/config.js';
+import { pathsConfig, searchPath } from '../src/config.js';
 import { KubeSphereClient } from '../src/kubesphere/client.js';
 import { createEmulator } from '../src/emulator/server.js';
 import { findTemporalCli } from '../src/temporal/cli-binary.js';
 import { startDevServer } from '../src/temporal/dev-server.js';
-import { startOnboarding } from '../src/temporal/start.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureDevKeyPair, readPem, Unsealer } from '../src/codec/seal.js';
+import { loginOnce } from '../src/kubesphere/login.js';
+import { DEFAULT_ELEVATED_ROLES } from '../src/policy/worker-policy.js';
+import { onboardingInput, proposeOnboarding } from '../src/temporal/start.js';
 import { createOnboardingWorker } from '../src/temporal/worker.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -18,7 +24,10 @@ const LATENCY_MS = 20;
 
 Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
 const paths = pathsConfig();
-const binary = await findTemporalCli({ explicit: paths.temporalCli, path: process.env.PATH, cacheDir: paths.cacheDir });
+const binary = await findTemporalCli({ explicit: paths.temporalCli, path: searchPath(), cacheDir: paths.cacheDir });
+const keyDir = mkdtempSync(join(tmpdir(), 'ks-bench-'));
+const keys = { private: join(keyDir, 'private.pem'), public: join(keyDir, 'public.pem') };
+ensureDevKeyPair(keys.private, keys.public);
 const server = await startDevServer({ binary, port: 0 });
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
@@ -45,8 +54,19 @@ try {
       connection: native,
       namespace: 'default',
       taskQueue,
-      activities: { client: ks, creator: 'admin' },
+      activities: { client: ks, creator: 'admin', unsealer: new Unsealer([readPem(keys.private)]) },
+      policy: {
+        elevatedRoles: [...DEFAULT_ELEVATED_ROLES],
+        approvalTimeoutMs: 3_600_000,
+        protectedWorkspaces: [],
+        workerAccount: 'admin',
+      },
     });
+    // ops-admin asks (a platform-admin, so nothing waits for an approval)
+    const requester = {
+      token: (await loginOnce({ baseUrl: emulator.url, username: 'ops-admin', password: 'Ops-P@88w0rd' })).accessToken,
+      publicKey: readPem(keys.public),
+    };
     await worker.runUntil(async () => {
       for (const label of ['first', 'again']) {
         const walls: number[] = [];
@@ -62,7 +82,13 @@ try {
           };
           const before = { ...emulator.requests.byMethod };
           const started = performance.now();
-          const handle = await startOnboarding(client, taskQueue, input, `bench-${controllerDelay}-${label}-${i}`);
+          const workflowId = `bench-${controllerDelay}-${label}-${i}`;
+          const { handle } = await proposeOnboarding(
+            client,
+            taskQueue,
+            onboardingInput(input, requester, workflowId),
+            workflowId,
+          );
           await handle.result();
           walls.push(performance.now() - started);
           const delta = Object.fromEntries(

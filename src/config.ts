@@ -115,6 +115,8 @@ const pathsSchema = z.object({
   KS_ONBOARD_DATA_DIR: z.string().min(1).default('.data'),
   KS_ONBOARD_CACHE_DIR: z.string().min(1).optional(),
   TEMPORAL_CLI: z.string().min(1).optional(),
+  /** the time-skipping test server the tests use (installed by `ks-onboard setup`) */
+  TEMPORAL_TEST_SERVER: z.string().min(1).optional(),
 });
 
 function parse<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.output<S> {
@@ -214,6 +216,7 @@ export function pathsConfig(env: NodeJS.ProcessEnv = process.env) {
       parsed.KS_ONBOARD_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'ks-onboard'),
     ),
     temporalCli: parsed.TEMPORAL_CLI,
+    temporalTestServer: parsed.TEMPORAL_TEST_SERVER,
     devKeys: { private: join(dataDir, 'keys', 'seal-private.pem'), public: join(dataDir, 'keys', 'seal-public.pem') },
   };
 }

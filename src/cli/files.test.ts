@@ -1,4 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
+import type * as Fs from 'node:fs';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import { ExitError } from './options.js';
  */
 const UNREADABLE = join(tmpdir(), 'ks-files-test-unreadable');
 vi.mock('node:fs', async (importOriginal) => {
-  const fs = await importOriginal<typeof import('node:fs')>();
+  const fs = await importOriginal<typeof Fs>();
   const statSync = (path: string) =>
     path === UNREADABLE ? { isDirectory: () => false, isFile: () => true, size: 10 } : fs.statSync(path);
   const readFileSync = (path: string, encoding: BufferEncoding) => {

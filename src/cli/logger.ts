@@ -1,8 +1,9 @@
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import { pino, type Logger } from 'pino';
+import { logLevel } from '../config.js';
 
 /** One pino logger (JSON lines on stderr) for our lines and for Temporal's own. */
-export function createLogger(level = process.env.LOG_LEVEL ?? 'info'): Logger {
+export function createLogger(level = logLevel() ?? 'info'): Logger {
   return pino({ level, base: { app: 'ks-onboard' } }, pino.destination(2));
 }
 

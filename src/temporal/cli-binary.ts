@@ -78,6 +78,8 @@ async function install(cacheDir: string, log: (line: string) => void): Promise<s
   try {
     log(`installing the temporal CLI: go install ${GO_CLI_MODULE} (this takes minutes)`);
     mkdirSync(goBin, { recursive: true });
+    // go needs the caller's environment as it is (GOPATH, proxies): passed through, not read.
+    // eslint-disable-next-line no-restricted-syntax
     await exec('go', ['install', GO_CLI_MODULE], { timeout: 1_800_000, env: { ...process.env, GOBIN: goBin } });
     const binary = join(goBin, 'temporal');
     if (isExecutable(binary)) return binary;

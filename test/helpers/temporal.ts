@@ -33,14 +33,10 @@ export const TEST_POLICY: WorkerPolicy = {
   workerAccount: 'admin',
 };
 
-let runtimeInstalled = false;
-
 /** Connections to the run's dev server, and a worker factory bound to an emulator. */
 export async function temporalHarness() {
-  if (!runtimeInstalled) {
-    Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
-    runtimeInstalled = true;
-  }
+  // one runtime per process, whichever helper makes it first
+  if (!Runtime._instance) Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
   const address = inject('temporalAddress');
   const connection = await Connection.connect({ address });
   const nativeConnection = await NativeConnection.connect({ address });

@@ -250,8 +250,4 @@ describe('onboardUser', () => {
     expect(failure.message).toContain('project nope-dev does not exist and creating it was not asked for');
     expect(h.emulator.snapshot().namespaces.host?.['nope-dev']).toBeUndefined();
   });
-
-  it('never sent a DELETE or PATCH', () => {
-    expect(writes(h)).toMatchObject({ DELETE: 0, PATCH: 0 });
-  });
 });

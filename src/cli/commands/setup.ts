@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { pathsConfig } from '../../config.js';
+import { pathsConfig, searchPath } from '../../config.js';
 import { findTemporalCli } from '../../temporal/cli-binary.js';
 import { findTemporalTestServer } from '../../temporal/test-server-binary.js';
 
@@ -15,14 +15,14 @@ export function registerSetup(program: Command): void {
       const log = (line: string) => process.stderr.write(`${line}\n`);
       const binary = await findTemporalCli({
         explicit: paths.temporalCli,
-        path: process.env.PATH,
+        path: searchPath(),
         cacheDir: paths.cacheDir,
         log,
       });
       // stdout stays the CLI's path alone: `$(npx ks-onboard setup)` is the temporal binary.
       process.stdout.write(`${binary}\n`);
       const testServer = await findTemporalTestServer({
-        explicit: process.env.TEMPORAL_TEST_SERVER,
+        explicit: paths.temporalTestServer,
         cacheDir: paths.cacheDir,
         log,
       });
