@@ -10,7 +10,12 @@ import { withTemporal } from './temporal-context.js';
  * Approves or rejects what a workflow waits for, as the KubeSphere user this command runs as: their login
  * is sealed for the workers, bound to this run and these grants, and verified by the worker.
  */
-export async function decide(workflowId: string, approve: boolean, reason: string | undefined, json?: boolean) {
+export async function decide(
+  workflowId: string,
+  approve: boolean,
+  flags: { reason?: string; json?: boolean; print?: boolean },
+) {
+  const { reason, json } = flags;
   const publicKey = workersPublicKey();
   const { token } = await ownToken();
   await withTemporal(async (client) => {
@@ -26,6 +31,11 @@ export async function decide(workflowId: string, approve: boolean, reason: strin
       approve,
       reason,
     );
+    if (flags.print) {
+      // For the Web UI: workflow → Send an Update → name `decide`, this JSON as its input.
+      process.stdout.write(`${JSON.stringify(decision)}\n`);
+      return;
+    }
     let decided;
     try {
       decided = await handle.executeUpdate(decideUpdate, { args: [decision] });

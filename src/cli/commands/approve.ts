@@ -8,6 +8,10 @@ export function registerApprove(program: Command): void {
     .argument('<workflow-id>', 'e.g. onboard-bob')
     .option('--reason <text>', 'why (recorded in history)')
     .option('--json', 'print JSON')
+    .option(
+      '--print',
+      "print the update's input instead of sending it (to send it from the Web UI: Send an Update, name decide)",
+    )
     .addHelpText(
       'after',
       `
@@ -15,7 +19,7 @@ Who decides is who KubeSphere says you are: KUBESPHERE_HOST and KUBESPHERE_USERN
 (or KUBESPHERE_TOKEN). Platform grants need a platform-admin; workspace and project grants that workspace's
 admin. The requester, the person onboarded and the worker's own account cannot decide.`,
     )
-    .action((workflowId: string, flags: { reason?: string; json?: boolean }) =>
-      decide(workflowId, true, flags.reason, flags.json),
+    .action((workflowId: string, flags: { reason?: string; json?: boolean; print?: boolean }) =>
+      decide(workflowId, true, flags),
     );
 }
