@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { NativeConnection } from '@temporalio/worker';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
+import { FailureType } from '../failures.js';
 import { createKubeSphereActivities, type KubeSphereActivityDeps } from '../activities/kubesphere.js';
 import { createTrustActivities } from '../activities/trust.js';
 import type { WorkerPolicy } from '../policy/worker-policy.js';
@@ -28,16 +30,42 @@ export function workflowsPath(): string {
   return existsSync(js) ? js : js.replace(/\.js$/, '.ts');
 }
 
+/** The workflow types whose activities this worker runs (src/workflows/index.ts). */
+const OUR_WORKFLOWS: ReadonlySet<string> = new Set(['onboardUser', 'changeRole', 'setPlatformRole']);
+
+/**
+ * Activities act with the worker's KubeSphere account and trust their callers' checks, so they run only
+ * for our workflows: never as a standalone activity started by a client, never for another workflow type.
+ * (Whoever may run workers on this namespace could still name a workflow of theirs like ours: restrict
+ * who may poll task queues with Temporal's own authorization — see the README's security model.)
+ */
+export function onlyForOurWorkflows<T extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: T): T {
+  const guarded: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(activities)) {
+    guarded[name] = (...args: never[]) => {
+      const info = Context.current().info;
+      if (!info.inWorkflow || !OUR_WORKFLOWS.has(info.workflowType ?? ''))
+        throw ApplicationFailure.create({
+          type: FailureType.PolicyViolation,
+          message: `${name} runs only for ks-onboard's own workflows, not for ${info.inWorkflow ? `workflow type ${info.workflowType}` : 'a standalone activity'}`,
+          nonRetryable: true,
+        });
+      return fn(...args);
+    };
+  }
+  return guarded as T;
+}
+
 export async function createOnboardingWorker(options: OnboardingWorkerOptions): Promise<Worker> {
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: workflowsPath() }),
-    activities: {
+    activities: onlyForOurWorkflows({
       ...createKubeSphereActivities(options.activities),
       ...createTrustActivities({ ...options.activities, policy: options.policy }),
-    },
+    }),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 20,
     ...(options.activitiesPerSecond ? { maxTaskQueueActivitiesPerSecond: options.activitiesPerSecond } : {}),
     shutdownGraceTime: options.shutdownGraceTime ?? '30s',

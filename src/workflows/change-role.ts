@@ -1,4 +1,4 @@
-import { ApplicationFailure, executeChild, proxyActivities, sleep } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { KubeSphereActivities, RoleChangeResult } from '../activities/kubesphere.js';
 import { FailureType } from '../failures.js';
@@ -151,8 +151,18 @@ async function setPlatformRoleOneAtATime(member: { username: string; role: strin
   }
 }
 
-/** The child that holds the platform-role lock while it runs. */
+/**
+ * The child that holds the platform-role lock while it runs. It has no policy of its own: it runs only
+ * as the last step of a `changeRole` that passed its checks and approval. A client can start workflows
+ * but not children, so a start of this type from outside is refused.
+ */
 export async function setPlatformRole(member: { username: string; role: string }): Promise<RoleChangeResult> {
+  if (!workflowInfo().parent)
+    throw ApplicationFailure.create({
+      type: FailureType.PolicyViolation,
+      message: 'setPlatformRole runs only as a step of an approved changeRole; use change-role',
+      nonRetryable: true,
+    });
   return ks.setGlobalRole.executeWithOptions(
     { ...kubeCall, summary: `set the platform role of ${member.username} to ${member.role}` },
     [member],

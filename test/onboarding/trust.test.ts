@@ -307,6 +307,21 @@ describe('role changes', () => {
     );
   });
 
+  it('the platform-role step cannot be started from outside a change-role', async () => {
+    const failure = await session(async (taskQueue) => {
+      const handle = await t.client.workflow.start('setPlatformRole', {
+        taskQueue,
+        workflowId: `raw-set-platform-role-${Date.now()}`,
+        args: [{ username: REGULAR.username, role: 'platform-admin' }],
+      });
+      return failureOf(handle);
+    });
+    expect(failure.type).toBe('PolicyViolation');
+    expect(h.emulator.snapshot().users[REGULAR.username]?.metadata.annotations?.['iam.kubesphere.io/globalrole']).toBe(
+      'platform-regular',
+    );
+  });
+
   it('a platform-admin demotion, once approved, runs under the one demotion id', async () => {
     await h.admin.createUser({ name: 'temp-admin', email: 'temp@example.com', globalRole: 'platform-admin' });
     const result = await session(async (taskQueue) => {
