@@ -1,15 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { checkEmail, checkPassword, checkUsername, escapeControl, formatProblems, quote } from './names.js';
-import { changeDirection, planOnboarding, planRoleChange, type OnboardUserInput } from './plan.js';
+import { changeDirection, planOnboarding, planRoleChange, type OnboardRequest } from './plan.js';
+import { DEFAULT_ELEVATED_ROLES, isElevated } from './worker-policy.js';
 
-const base: OnboardUserInput = { username: 'alice', email: 'alice@example.com' };
-const fields = (input: OnboardUserInput) => {
+const base: OnboardRequest = { username: 'alice', email: 'alice@example.com' };
+const fields = (input: OnboardRequest) => {
   const result = planOnboarding(input);
   return result.ok ? [] : result.problems.map((p) => p.field);
 };
 
 describe('planOnboarding', () => {
-  it('defaults to least privilege: platform-regular, <ws>-regular, project viewer, nothing elevated', () => {
+  it('defaults to least privilege: platform-regular, <ws>-regular, project viewer, each grant named', () => {
     const result = planOnboarding({ ...base, workspace: 'team-a', project: 'team-a-dev' });
     expect(result).toEqual({
       ok: true,
@@ -19,7 +20,11 @@ describe('planOnboarding', () => {
         globalRole: 'platform-regular',
         workspace: { name: 'team-a', role: 'team-a-regular', suffix: 'regular', create: true },
         project: { name: 'team-a-dev', cluster: undefined, role: 'viewer', create: true },
-        elevated: [],
+        grants: [
+          { scope: 'platform', role: 'platform-regular', target: 'platform' },
+          { scope: 'workspace', role: 'regular', target: 'team-a', workspace: 'team-a' },
+          { scope: 'project', role: 'viewer', target: 'host/team-a-dev', workspace: 'team-a' },
+        ],
       },
     });
   });
@@ -38,20 +43,10 @@ describe('planOnboarding', () => {
     ['workspace self-provisioner', 'workspaceRole', { workspace: 'ws', workspaceRole: 'ws-self-provisioner' }],
     ['project admin', 'projectRole', { workspace: 'ws', project: 'p', projectRole: 'admin' }],
     ['project operator', 'projectRole', { workspace: 'ws', project: 'p', projectRole: 'operator' }],
-  ])('marks %s as elevated', (_label, _field, extra) => {
+  ])('the default worker policy marks %s as elevated', (_label, _field, extra) => {
     const result = planOnboarding({ ...base, ...extra });
-    expect(result.ok && result.plan.elevated.length).toBe(1);
-  });
-
-  it('lets the elevated list be configured', () => {
-    const result = planOnboarding({
-      ...base,
-      workspace: 'ws',
-      workspaceRole: 'admin',
-      policy: { elevatedRoles: ['platform:platform-admin'] },
-    });
-    expect(result.ok && result.plan.elevated).toEqual([]);
-    expect(fields({ ...base, policy: { elevatedRoles: ['admin'] } })).toEqual(['policy.elevatedRoles']);
+    const policy = { elevatedRoles: [...DEFAULT_ELEVATED_ROLES] };
+    expect(result.ok && result.plan.grants.filter((g) => isElevated(policy, g.scope, g.role)).length).toBe(1);
   });
 
   it.each([
@@ -91,7 +86,7 @@ describe('planOnboarding', () => {
     ['white space', { username: ' alice' }, 'username', /white space/],
     ['wrong type', { username: 7 as unknown as string }, 'username', /must be text/],
   ])('refuses %s, naming the field and why', (_label, extra, field, message) => {
-    const result = planOnboarding({ ...base, ...(extra as Partial<OnboardUserInput>) });
+    const result = planOnboarding({ ...base, ...(extra as Partial<OnboardRequest>) });
     expect(result.ok).toBe(false);
     if (result.ok) return;
     const problem = result.problems.find((p) => p.field === field);
@@ -145,13 +140,18 @@ describe('quote', () => {
 });
 
 describe('planRoleChange', () => {
-  it('names the full workspace role and marks admin as elevated', () => {
+  it('names the full workspace role and the grant, with the workspace whose admin may make it', () => {
     const result = planRoleChange({ username: 'bob', scope: 'workspace', workspace: 'ws', role: 'admin' });
     expect(result.ok && result.plan).toMatchObject({
       role: 'ws-admin',
       roleKey: 'admin',
-      elevated: [{ scope: 'workspace', role: 'admin', target: 'ws' }],
+      grant: { scope: 'workspace', role: 'admin', target: 'ws', workspace: 'ws' },
     });
+  });
+
+  it("a project role change names the project's workspace", () => {
+    const result = planRoleChange({ username: 'bob', scope: 'project', project: 'p', role: 'viewer' });
+    expect(!result.ok && result.problems.map((p) => p.field)).toEqual(['workspace']);
   });
 
   it('refuses custom roles and missing scopes', () => {

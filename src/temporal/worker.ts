@@ -39,7 +39,9 @@ const OUR_WORKFLOWS: ReadonlySet<string> = new Set(['onboardUser', 'changeRole',
  * (Whoever may run workers on this namespace could still name a workflow of theirs like ours: restrict
  * who may poll task queues with Temporal's own authorization — see the README's security model.)
  */
-export function onlyForOurWorkflows<T extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: T): T {
+export function onlyForOurWorkflows<T extends Record<string, (...args: never[]) => Promise<unknown>>>(
+  activities: T,
+): T {
   const guarded: Record<string, unknown> = {};
   for (const [name, fn] of Object.entries(activities)) {
     guarded[name] = (...args: never[]) => {

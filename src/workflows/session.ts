@@ -127,7 +127,10 @@ export class RequestSession {
           workspaces: workspacesOf(request.grants),
         });
       } catch (error) {
+        // A proof that does not hold is the request's fault; anything else (KubeSphere down, the worker's own
+        // login refused) is a failure to verify, reported as what it is.
         const cause = describeFailure(error);
+        if (cause.type !== FailureType.RequesterRefused) throw error;
         return await this.refuse(request.what, [{ field: 'source', message: cause.message }], cause.type);
       }
       state.requestedBy = requester.username;
