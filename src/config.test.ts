@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, temporalConfig } from './config.js';
+import { ConfigError, temporalConfig, kubesphereConfig, workerPolicyConfig } from './config.js';
 
 describe('temporalConfig', () => {
   it.each([
@@ -37,5 +37,49 @@ describe('temporalConfig', () => {
     expect(attempt).toThrow(ConfigError);
     expect(attempt).toThrow(/^bad configuration: TEMPORAL_ADDRESS: must be host:port, e\.g\. localhost:7233/);
     expect(attempt).toThrow(`got ${JSON.stringify(address)}`);
+  });
+});
+
+describe('workerPolicyConfig', () => {
+  it('keeps platform-admin elevated whatever the list says, and refuses an empty list', () => {
+    expect(workerPolicyConfig({ KS_ONBOARD_ELEVATED_ROLES: 'project:admin' }).elevatedRoles).toEqual([
+      'platform:platform-admin',
+      'project:admin',
+    ]);
+    expect(() => workerPolicyConfig({ KS_ONBOARD_ELEVATED_ROLES: '' })).toThrow(
+      /KS_ONBOARD_ELEVATED_ROLES: must list at least one/,
+    );
+    expect(workerPolicyConfig({}).elevatedRoles).toContain('workspace:admin');
+  });
+
+  it('bounds the approval timeout with the same parser the workflows use', () => {
+    expect(workerPolicyConfig({}).approvalTimeoutMs).toBe(72 * 3_600_000);
+    expect(workerPolicyConfig({ KS_ONBOARD_APPROVAL_TIMEOUT: '30d' }).approvalTimeoutMs).toBe(30 * 86_400_000);
+    expect(() => workerPolicyConfig({ KS_ONBOARD_APPROVAL_TIMEOUT: '99999999999d' })).toThrow(
+      /KS_ONBOARD_APPROVAL_TIMEOUT: .* must look like/,
+    );
+    expect(() => workerPolicyConfig({ KS_ONBOARD_APPROVAL_TIMEOUT: '40d' })).toThrow(
+      /KS_ONBOARD_APPROVAL_TIMEOUT: must be between 1m and 30d/,
+    );
+  });
+});
+
+describe('kubesphereConfig', () => {
+  const host = { KUBESPHERE_HOST: 'http://ks.example' };
+  it('reads a password file at each login, and refuses a password given twice', () => {
+    expect(kubesphereConfig({ ...host, KUBESPHERE_USERNAME: 'w', KUBESPHERE_PASSWORD_FILE: '/run/pw' }).login).toEqual({
+      username: 'w',
+      passwordFile: '/run/pw',
+      clientId: 'kubesphere',
+      clientSecret: 'kubesphere',
+    });
+    expect(() =>
+      kubesphereConfig({
+        ...host,
+        KUBESPHERE_USERNAME: 'w',
+        KUBESPHERE_PASSWORD: 'x',
+        KUBESPHERE_PASSWORD_FILE: '/run/pw',
+      }),
+    ).toThrow(/KUBESPHERE_PASSWORD_FILE: set KUBESPHERE_PASSWORD or KUBESPHERE_PASSWORD_FILE, not both/);
   });
 });

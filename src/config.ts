@@ -193,11 +193,6 @@ export function sealPublicKeyPath(env: NodeJS.ProcessEnv = process.env): string 
   return parse(sealKeySchema, env).KS_ONBOARD_SEAL_PUBLIC_KEY ?? pathsConfig(env).devKeys.public;
 }
 
-/** The user's login name, for messages only. */
-export function localUser(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  return env.USER;
-}
-
 export function logLevel(env: NodeJS.ProcessEnv = process.env): string | undefined {
   return env.LOG_LEVEL;
 }

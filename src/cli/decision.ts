@@ -4,7 +4,7 @@ import { decideUpdate, stateQuery } from '../workflows/definitions.js';
 import { ownToken, workersPublicKey } from './identity.js';
 import { printJson } from './output.js';
 import { ExitError } from './options.js';
-import { withTemporal } from './temporal-context.js';
+import { QUERY_TIMEOUT_MS, withTemporal } from './temporal-context.js';
 
 /**
  * Approves or rejects what a workflow waits for, as the KubeSphere user this command runs as: their login
@@ -23,7 +23,14 @@ export async function decide(
     if (status.name !== 'RUNNING')
       throw new ExitError(`${workflowId} is ${status.name.toLowerCase()}: nothing to decide`);
     const handle = client.workflow.getHandle(workflowId, runId);
-    const approval = (await handle.query(stateQuery)).approval;
+    let approval;
+    try {
+      approval = (await client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(stateQuery))).approval;
+    } catch {
+      throw new ExitError(
+        `${workflowId}: no worker answered within ${QUERY_TIMEOUT_MS / 1000}s; a decision needs a running worker (see: ks-onboard status ${workflowId})`,
+      );
+    }
     if (!approval) throw new ExitError(`${workflowId}: nothing here waits for an approval`);
     const decision = decisionInput(
       { workflowId, runId, grants: approval.grants },

@@ -1,7 +1,7 @@
 import { kubesphereConfig, sealPublicKeyPath } from '../config.js';
 import { isKubeSphereError } from '../kubesphere/errors.js';
 import { loginOnce } from '../kubesphere/login.js';
-import { readPublicKeyFile, readSecretFile } from './files.js';
+import { readPublicKeyFile, readSecretFile } from '../files.js';
 import { ExitError } from './options.js';
 
 /**

@@ -30,11 +30,15 @@ export function formatState(workflowId: string, state: OnboardingState): string 
   if (state.approval) {
     const grants = state.approval.grants.map((g) => `${g.scope}:${g.role} on ${g.target}`).join(', ');
     const decision = state.approval.decision;
+    const reason = decision?.reason ? ` (${escapeControl(decision.reason)})` : '';
     lines.push(
       decision
-        ? `  approval: ${decision.approve ? 'approved' : 'rejected'} by ${decision.by}${decision.reason ? ` (${decision.reason})` : ''} for ${grants}`
-        : `  approval: waiting for ${grants} until ${state.approval.deadline}`,
+        ? `  approval: ${decision.approve ? 'approved' : 'rejected'} by ${decision.by}${reason} for ${grants}`
+        : state.approval.expired
+          ? `  approval: expired at ${state.approval.deadline} without a decision, for ${grants}`
+          : `  approval: waiting for ${grants} until ${state.approval.deadline}`,
     );
+    if (state.requestedBy) lines.push(`  requested by: ${state.requestedBy}`);
   }
   if (state.steps.length) lines.push(formatSteps(state.steps));
   if (state.error) lines.push(`  error: ${escapeControl(`${state.error.type}: ${state.error.message}`)}`);

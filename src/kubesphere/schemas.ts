@@ -62,8 +62,6 @@ export const namespaceSchema = z.looseObject({
 });
 export type Namespace = z.infer<typeof namespaceSchema>;
 
-export const clusterRefSchema = z.looseObject({ metadata: objectMetaSchema.optional(), name: z.string().optional() });
-
 export const memberSchema = z.object({ username: z.string(), roleRef: z.string() });
 export type Member = z.infer<typeof memberSchema>;
 

@@ -1,3 +1,4 @@
+import { quote } from './names.js';
 /**
  * The one duration syntax of ks-onboard: a whole number and a unit, e.g. `90s`, `15m`, `72h`, `7d`.
  * Used by the worker's configuration and checked again inside workflows, so both always agree.
@@ -17,7 +18,7 @@ export type DurationResult = { ok: true; ms: number } | { ok: false; reason: str
 
 export function parseDuration(text: string, bounds: DurationBounds): DurationResult {
   const match = /^(\d{1,9})(ms|s|m|h|d)$/.exec(text);
-  if (!match) return { ok: false, reason: `"${text.slice(0, 40)}" must look like 90s, 15m, 72h or 7d` };
+  if (!match) return { ok: false, reason: `${quote(text.slice(0, 40))} must look like 90s, 15m, 72h or 7d` };
   const ms = Number(match[1]) * UNITS[match[2] as keyof typeof UNITS];
   return checkDuration(ms, bounds);
 }

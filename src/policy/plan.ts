@@ -4,6 +4,7 @@ import {
   checkProjectName,
   checkUsername,
   checkWorkspaceName,
+  quote,
   type Problem,
 } from './names.js';
 import {
@@ -203,7 +204,10 @@ export function planRoleChange(input: RoleChangeRequest): PlanResult<RoleChangeP
       break;
     }
     default:
-      problems.push({ field: 'scope', message: `"${String(input.scope)}" must be platform, workspace or project` });
+      problems.push({
+        field: 'scope',
+        message: `${quote(String(input.scope))} must be platform, workspace or project`,
+      });
   }
   if (input.scope === 'project' && !input.workspace)
     problems.push({ field: 'workspace', message: 'is required for a project role: its admins decide who joins' });

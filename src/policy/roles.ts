@@ -1,3 +1,4 @@
+import { quote } from './names.js';
 /**
  * KubeSphere's built-in roles (kubesphere-api.md §10) as data. Nothing outside this catalogue is ever
  * bound: custom roles are refused before any call.
@@ -38,7 +39,7 @@ export type RoleResult<T extends string> = { ok: true; role: T } | { ok: false; 
 
 export function parseGlobalRole(role: string): RoleResult<GlobalRole> {
   if ((GLOBAL_ROLES as readonly string[]).includes(role)) return { ok: true, role: role as GlobalRole };
-  return { ok: false, reason: `"${role}" is not a built-in platform role (allowed: ${GLOBAL_ROLES.join(', ')})` };
+  return { ok: false, reason: `${quote(role)} is not a built-in platform role (allowed: ${GLOBAL_ROLES.join(', ')})` };
 }
 
 /** Accepts `regular` or the full `<ws>-regular`; anything else (another workspace's role, a custom role) is refused. */
@@ -47,11 +48,11 @@ export function parseWorkspaceRole(workspace: string, role: string): RoleResult<
   if ((WORKSPACE_ROLES as readonly string[]).includes(suffix)) return { ok: true, role: suffix as WorkspaceRoleSuffix };
   return {
     ok: false,
-    reason: `"${role}" is not a built-in role of workspace ${workspace} (allowed: ${WORKSPACE_ROLES.map((r) => `${workspace}-${r}`).join(', ')})`,
+    reason: `${quote(role)} is not a built-in role of workspace ${workspace} (allowed: ${WORKSPACE_ROLES.map((r) => `${workspace}-${r}`).join(', ')})`,
   };
 }
 
 export function parseProjectRole(role: string): RoleResult<ProjectRole> {
   if ((PROJECT_ROLES as readonly string[]).includes(role)) return { ok: true, role: role as ProjectRole };
-  return { ok: false, reason: `"${role}" is not a built-in project role (allowed: ${PROJECT_ROLES.join(', ')})` };
+  return { ok: false, reason: `${quote(role)} is not a built-in project role (allowed: ${PROJECT_ROLES.join(', ')})` };
 }

@@ -1,3 +1,4 @@
+import { quote } from './names.js';
 import type { Scope } from './roles.js';
 
 /**
@@ -45,7 +46,7 @@ export function elevatedRolesFrom(
   if (bad.length)
     return {
       ok: false,
-      reason: `${bad.map((b) => `"${b}"`).join(', ')} must look like <platform|workspace|project>:<role>`,
+      reason: `${bad.map(quote).join(', ')} must look like <platform|workspace|project>:<role>`,
     };
   return { ok: true, roles: [...new Set([...ELEVATED_FLOOR, ...entries])] };
 }

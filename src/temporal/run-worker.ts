@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
-import { readPrivateKeyFile } from '../cli/files.js';
+import { readPrivateKeyFile } from '../files.js';
 import { Unsealer } from '../codec/seal.js';
 import type { KubeSphereConfig, Login, TemporalConfig, workerConfig, workerPolicyConfig } from '../config.js';
 import { ConfigError } from '../config.js';

@@ -11,7 +11,7 @@ import type { TrustActivities } from '../activities/trust.js';
 import { FailureType } from '../failures.js';
 import { grantsNeedingApproval, workspacesOf, type Authority, type PendingGrant } from '../policy/authority.js';
 import { checkDuration, APPROVAL_TIMEOUT_BOUNDS } from '../policy/duration.js';
-import { formatProblems, type Problem } from '../policy/names.js';
+import { formatProblems, quote, type Problem } from '../policy/names.js';
 import { requestDifferences, type Grant } from '../policy/plan.js';
 import type { RequestSource } from '../policy/requests.js';
 import { isProtectedWorkspace, type WorkerPolicy } from '../policy/worker-policy.js';
@@ -56,7 +56,9 @@ export class RequestSession {
     if (!asked) throw new Error(`${workflowInfo().workflowId} runs another request; this one is invalid`);
     const differences = requestDifferences(this.fields, asked);
     if (differences.length) {
-      const list = differences.map((d) => `${d.field} "${d.running}" (running) vs "${d.asked}" (asked)`).join('; ');
+      const list = differences
+        .map((d) => `${d.field} ${quote(d.running)} (running) vs ${quote(d.asked)} (asked)`)
+        .join('; ');
       throw new Error(`${workflowInfo().workflowId} is already running a different request: ${list}`);
     }
   }
@@ -114,7 +116,7 @@ export class RequestSession {
           request.what,
           protectedOnes.map((ws) => ({
             field: 'workspace',
-            message: `"${ws}" is protected: nobody is placed in it by ks-onboard`,
+            message: `${quote(ws)} is protected: nobody is placed in it by ks-onboard`,
           })),
         );
 

@@ -214,6 +214,24 @@ describe('authenticated approvals', () => {
     expect(h.emulator.snapshot().workspaceRoleBindings['rita-team-w-self-provisioner']).toBeDefined();
   });
 
+  it('of two decisions in flight at once, the first verified wins and the other is refused with the reason', async () => {
+    await session(async (taskQueue) => {
+      const { handle } = await t.propose(taskQueue, person('dee', { workspace: 'team-w', workspaceRole: 'admin' }));
+      const results = await Promise.allSettled([
+        t.decide(taskQueue, handle, true, BOSS),
+        t.decide(taskQueue, handle, false, WSADMIN, 'not now'),
+      ]);
+      const won = results.filter((r) => r.status === 'fulfilled');
+      const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      expect(won).toHaveLength(1);
+      expect(lost).toHaveLength(1);
+      expect((lost[0]!.reason as WorkflowUpdateFailedError).cause?.message).toMatch(
+        /already (approved|rejected) by (boss|wanda)/,
+      );
+      await handle.result().catch(() => undefined);
+    });
+  });
+
   it('a rejection fails the workflow with the verified rejecter and the reason; nothing is created', async () => {
     const failure = await session(async (taskQueue) => {
       const { handle } = await t.propose(taskQueue, person('lee', { globalRole: 'platform-self-provisioner' }));
@@ -265,6 +283,29 @@ describe('one request per person at a time', () => {
         /onboard-una is already running a different request: workspace "team-u" \(running\) vs "team-v" \(asked\)/,
       );
       await first.handle.terminate('test done');
+    });
+  });
+
+  it('a role change for another role does not attach to a pending one', async () => {
+    await session(async (taskQueue) => {
+      const id = 'change-role-wanda-workspace-team-w';
+      const pending = await t.proposeRoleChange(
+        taskQueue,
+        { username: WSADMIN.username, scope: 'workspace', workspace: 'team-w', role: 'viewer' },
+        OPS,
+        id,
+      );
+      const other = await t
+        .proposeRoleChange(
+          taskQueue,
+          { username: WSADMIN.username, scope: 'workspace', workspace: 'team-w', role: 'regular' },
+          OPS,
+          id,
+        )
+        .catch((e: unknown) => e);
+      expect(other).toBeInstanceOf(RequestConflictError);
+      expect((other as Error).message).toMatch(/role "team-w-viewer" \(running\) vs "team-w-regular" \(asked\)/);
+      await pending.handle.terminate('test done');
     });
   });
 });

@@ -4,9 +4,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { ConfigError } from '../config.js';
+import { ConfigError } from './config.js';
 import { readPrivateKeyFile, readPublicKeyFile, readSecretFile } from './files.js';
-import { ExitError } from './options.js';
 
 /**
  * Root reads every file whatever its mode, so a file of mode 000 (stat works, open fails with EACCES) is
@@ -52,12 +51,11 @@ const missing = join(dir, 'nope.pem');
 const big = file('big', 'x'.repeat(1024 * 1024 + 1));
 
 /** The error `run` throws, checked to be of `type` and free of errno codes and OpenSSL internals. */
-function errorOf(run: () => unknown, type: typeof ExitError | typeof ConfigError): Error {
+function errorOf(run: () => unknown, type: typeof ConfigError): Error {
   try {
     run();
   } catch (error) {
     expect(error).toBeInstanceOf(type);
-    if (error instanceof ExitError) expect(error.code).toBe(2);
     expect((error as Error).message).not.toMatch(/error:[0-9A-F]{8}|routines|DECODER|ENOENT|EISDIR|EACCES/);
     return error as Error;
   }
@@ -86,12 +84,12 @@ describe('readPublicKeyFile', () => {
     ['an EC key', ecPublic, 'holds a key of type ec; sealing needs RSA'],
     ['an empty path', '', 'no file named'],
   ])('refuses %s with exit 2, naming the variable, the file and what is expected', (_label, path, problem) => {
-    const error = errorOf(() => readPublicKeyFile(path, source), ExitError);
+    const error = errorOf(() => readPublicKeyFile(path, source), ConfigError);
     expect(error.message).toBe(`${source}=${path}: ${problem} ${expected}`);
   });
 
   it('names a flag just as well', () => {
-    expect(errorOf(() => readPublicKeyFile(text, '--seal-public-key'), ExitError).message).toMatch(
+    expect(errorOf(() => readPublicKeyFile(text, '--seal-public-key'), ConfigError).message).toMatch(
       /^--seal-public-key=.*hostname: not a PEM public key/,
     );
   });
@@ -137,7 +135,7 @@ describe('readSecretFile', () => {
     ['an unreadable file', UNREADABLE, 'cannot be read: permission denied'],
     ['an empty file', file('empty', '\n'), 'is empty'],
   ])('refuses %s with exit 2, naming the flag and what is expected', (_label, path, problem) => {
-    expect(errorOf(() => read(path), ExitError).message).toBe(`--password-file=${path}: ${problem} ${expected}`);
+    expect(errorOf(() => read(path), ConfigError).message).toBe(`--password-file=${path}: ${problem} ${expected}`);
   });
 
   it('never shows the content', () => {

@@ -1,7 +1,6 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { ConfigError } from '../config.js';
-import { ExitError } from './options.js';
+import { ConfigError } from './config.js';
 
 /**
  * Reading the files a person names (keys, secrets), with errors that say which variable or flag, which
@@ -18,11 +17,11 @@ export const SEAL_PRIVATE_KEYS_VARIABLE = 'KS_ONBOARD_SEAL_PRIVATE_KEYS';
 
 /**
  * The PEM public key that seals secrets, from the file named by `source` (a variable or flag, e.g.
- * `KS_ONBOARD_SEAL_PUBLIC_KEY`). Throws ExitError(…, 2) naming `source=path` when the file is missing,
+ * `KS_ONBOARD_SEAL_PUBLIC_KEY`). Throws a ConfigError (exit 2) naming `source=path` when the file is missing,
  * a directory, unreadable, or not an RSA public key in PEM.
  */
 export function readPublicKeyFile(path: string, source: string): string {
-  const fail = (problem: string) => new ExitError(`${source}=${path}: ${problem} (expected ${PUBLIC_KEY})`, 2);
+  const fail = (problem: string) => new ConfigError(`${source}=${path}: ${problem} (expected ${PUBLIC_KEY})`);
   const pem = readText(path, fail);
   if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem))
     throw fail('is a private key; give the public key instead, and keep the private key on the workers only');
@@ -58,12 +57,12 @@ export function readPrivateKeyFile(path: string, source = SEAL_PRIVATE_KEYS_VARI
 }
 
 /**
- * A secret (e.g. `--password-file`) without its one trailing newline. Throws ExitError(…, 2) naming
+ * A secret (e.g. `--password-file`) without its one trailing newline. Throws a ConfigError (exit 2) naming
  * `source=path` and `expected` when the file is missing, a directory, unreadable or empty. Pipes such as
  * `--password-file <(pass show alice)` work. Never puts the content in an error.
  */
 export function readSecretFile(path: string, source: string, expected = 'a file holding the secret'): string {
-  const fail = (problem: string) => new ExitError(`${source}=${path}: ${problem} (expected ${expected})`, 2);
+  const fail = (problem: string) => new ConfigError(`${source}=${path}: ${problem} (expected ${expected})`);
   const secret = readText(path, fail).replace(/\r?\n$/, '');
   if (secret === '') throw fail('is empty');
   return secret;
