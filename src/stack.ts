@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { ensureDevKeyPair } from './codec/seal.js';
 import { pathsConfig, searchPath, workerConfig, workerPolicyConfig } from './config.js';
 import { createEmulator, type Emulator } from './emulator/server.js';
+import { EMULATOR_ADMIN } from './emulator-accounts.js';
 import { findTemporalCli } from './temporal/cli-binary.js';
 import { startDevServer, type DevServer } from './temporal/dev-server.js';
 import { buildWorker, type RunningWorker } from './temporal/run-worker.js';
@@ -26,13 +27,6 @@ export interface Stack {
   sealPublicKey: string;
   stop(): Promise<void>;
 }
-
-/**
- * The emulator's seeded accounts (src/emulator/seed.ts; repeated here because the emulator shares no code):
- * `admin` is the worker's own account, `ops-admin` a second platform-admin who asks and approves.
- */
-export const EMULATOR_ADMIN = { username: 'admin', password: 'P@88w0rd' };
-export const EMULATOR_OPS = { username: 'ops-admin', password: 'Ops-P@88w0rd' };
 
 /** The embedded defaults on one machine: Temporal dev server, KubeSphere emulator and a worker. */
 export async function startStack(options: StackOptions): Promise<Stack> {

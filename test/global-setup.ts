@@ -1,12 +1,18 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
 import { findTemporalCli } from '../src/temporal/cli-binary.js';
 import { startDevServer } from '../src/temporal/dev-server.js';
 import { findTemporalTestServer } from '../src/temporal/test-server-binary.js';
 import { workflowsPath } from '../src/temporal/worker.js';
+
+const exec = promisify(execFile);
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -35,6 +41,8 @@ export default async function setup(project: TestProject) {
   const [server, bundle] = await Promise.all([
     startDevServer({ binary, port: 0 }),
     bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quietLogger }),
+    // CLI tests run the built CLI as users do (dist/), so it is built from the current source first.
+    exec('npm', ['run', '--silent', 'build'], { cwd: ROOT }),
   ]);
   const bundlePath = join(mkdtempSync(join(tmpdir(), 'ks-bundle-')), 'workflows.js');
   writeFileSync(bundlePath, bundle.code);

@@ -1,4 +1,4 @@
-import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+import type { LogLevel } from '@temporalio/worker';
 import { pino, type Logger } from 'pino';
 import { logLevel } from '../config.js';
 
@@ -15,8 +15,12 @@ const LEVELS: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = 
   ERROR: 'error',
 };
 
-/** Routes Temporal's logs through pino; must run before any worker or native connection exists. */
-export function installRuntime(log: Logger): void {
+/**
+ * Routes Temporal's logs through pino; must run before any worker or native connection exists. The
+ * worker SDK (native bridge) loads here, on demand: commands that only talk to Temporal start faster.
+ */
+export async function installRuntime(log: Logger): Promise<void> {
+  const { DefaultLogger, Runtime } = await import('@temporalio/worker');
   Runtime.install({
     logger: new DefaultLogger('WARN', (entry) =>
       log[LEVELS[entry.level]]({ ...entry.meta, source: 'temporal' }, entry.message),

@@ -2,8 +2,8 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const TSX = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+/** The built CLI, as users run it: the global setup builds dist/ from src/ before any test. */
+const MAIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
 export interface RunningCli {
   child: ChildProcessWithoutNullStreams;
@@ -13,9 +13,9 @@ export interface RunningCli {
   exited: Promise<number | null>;
 }
 
-/** Runs `ks-onboard <args>` from source, as a separate process. */
+/** Runs `ks-onboard <args>` as a separate process. */
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): RunningCli {
-  const child = spawn(TSX, [MAIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: 'pipe' });
+  const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: 'pipe' });
   let text = '';
   const listeners = new Set<() => void>();
   const onData = (chunk: Buffer) => {

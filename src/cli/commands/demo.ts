@@ -8,7 +8,7 @@ import { createLogger, installRuntime } from '../logger.js';
 import { formatState } from '../output.js';
 import { ExitError } from '../options.js';
 import { outcomeOf } from '../temporal-context.js';
-import { EMULATOR_OPS, startStack } from '../../stack.js';
+import { EMULATOR_OPS } from '../../emulator-accounts.js';
 import { Client, Connection } from '@temporalio/client';
 
 /** The main job end to end on the embedded defaults: one onboarding, then the same again. */
@@ -22,7 +22,8 @@ export function registerDemo(program: Command): void {
     .action(async (flags: { report?: string }) => {
       // Expected transient retries (roles not created yet) would only be noise here.
       const log = createLogger(logLevel() ?? 'error');
-      installRuntime(log);
+      await installRuntime(log);
+      const { startStack } = await import('../../stack.js');
       const stack = await startStack({
         persistent: false,
         temporalPort: 0,

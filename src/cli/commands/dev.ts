@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { createLogger, installRuntime } from '../logger.js';
 import { integerIn } from '../options.js';
-import { EMULATOR_ADMIN, EMULATOR_OPS, startStack } from '../../stack.js';
+import { EMULATOR_ADMIN, EMULATOR_OPS } from '../../emulator-accounts.js';
 
 interface DevFlags {
   temporalPort: number;
@@ -22,7 +22,8 @@ export function registerDev(program: Command): void {
     .option('--controller-delay <ms>', "emulated KubeSphere controllers' delay", integerIn(0, 600_000), 300)
     .action(async (flags: DevFlags) => {
       const log = createLogger();
-      installRuntime(log);
+      await installRuntime(log);
+      const { startStack } = await import('../../stack.js');
       const stack = await startStack({
         persistent: true,
         temporalPort: flags.temporalPort,

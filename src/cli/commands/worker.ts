@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { kubesphereConfig, temporalConfig, workerConfig, workerPolicyConfig } from '../../config.js';
 import { startHealthServer } from '../../temporal/health.js';
-import { buildWorker } from '../../temporal/run-worker.js';
 import { createLogger, installRuntime } from '../logger.js';
 
 export function registerWorker(program: Command): void {
@@ -28,7 +27,8 @@ Environment:
         worker: workerConfig(),
         policy: workerPolicyConfig(),
       };
-      installRuntime(log);
+      await installRuntime(log);
+      const { buildWorker } = await import('../../temporal/run-worker.js');
       const running = await buildWorker({ ...config, log });
       const health =
         config.worker.healthPort === undefined

@@ -1,0 +1,6 @@
+/**
+ * The emulator's seeded accounts (src/emulator/seed.ts; repeated here because the emulator shares no code):
+ * `admin` is the worker's own account, `ops-admin` a second platform-admin who asks and approves.
+ */
+export const EMULATOR_ADMIN = { username: 'admin', password: 'P@88w0rd' };
+export const EMULATOR_OPS = { username: 'ops-admin', password: 'Ops-P@88w0rd' };
