@@ -17,6 +17,7 @@ import { ensureDevKeyPair, readPem, Unsealer } from '../src/codec/seal.js';
 import { loginOnce } from '../src/kubesphere/login.js';
 import { DEFAULT_ELEVATED_ROLES } from '../src/policy/worker-policy.js';
 import { onboardingInput, proposeOnboarding } from '../src/temporal/start.js';
+import { WORKFLOW_ID } from '../src/workflows/definitions.js';
 import { createOnboardingWorker } from '../src/temporal/worker.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -82,7 +83,7 @@ try {
           };
           const before = { ...emulator.requests.byMethod };
           const started = performance.now();
-          const workflowId = `bench-${controllerDelay}-${label}-${i}`;
+          const workflowId = WORKFLOW_ID.onboard(input.username);
           const { handle } = await proposeOnboarding(
             client,
             taskQueue,

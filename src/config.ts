@@ -34,6 +34,11 @@ const temporalSchema = z.object({
     .default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   KS_ONBOARD_TASK_QUEUE: z.string().min(1).default('ks-onboard'),
+  /** for several deployments in one namespace: every workflow id starts with it (workers refuse others) */
+  KS_ONBOARD_WORKFLOW_ID_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._/-]{0,64}$/, 'must be at most 64 letters, digits, ".", "_", "/" or "-"')
+    .default(''),
 });
 
 const kubesphereSchema = z
@@ -132,6 +137,7 @@ export function temporalConfig(env: NodeJS.ProcessEnv = process.env) {
     address: parsed.TEMPORAL_ADDRESS,
     namespace: parsed.TEMPORAL_NAMESPACE,
     taskQueue: parsed.KS_ONBOARD_TASK_QUEUE,
+    workflowIdPrefix: parsed.KS_ONBOARD_WORKFLOW_ID_PREFIX,
   };
 }
 export type TemporalConfig = ReturnType<typeof temporalConfig>;

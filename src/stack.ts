@@ -58,7 +58,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   let worker: RunningWorker;
   try {
     worker = await buildWorker({
-      temporal: { address: temporal.address, namespace: temporal.namespace, taskQueue },
+      temporal: { address: temporal.address, namespace: temporal.namespace, taskQueue, workflowIdPrefix: '' },
       kubesphere: {
         baseUrl: emulator.url,
         login: { ...EMULATOR_ADMIN, clientId: 'kubesphere', clientSecret: 'kubesphere' },

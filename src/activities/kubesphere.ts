@@ -259,7 +259,14 @@ export function createKubeSphereActivities({ client: shared, unsealer, creator }
       const from = user.metadata.annotations?.[KEYS.globalRole] ?? '';
       if (from === input.role) return { outcome: 'unchanged', from, to: input.role };
       if (from === 'platform-admin') {
-        const others = (await client.usersWithGlobalRole('platform-admin')).filter((u) => u !== input.username);
+        // Other people who are platform-admins now: the list (by role binding) may lag behind a demotion just
+        // made, so each is read again; the worker's own account does not count (it never approves).
+        const listed = await client.usersWithGlobalRole('platform-admin');
+        const others: string[] = [];
+        for (const name of listed.filter((u) => u !== input.username && u !== creator)) {
+          const other = await client.getUser(name);
+          if (other.metadata.annotations?.[KEYS.globalRole] === 'platform-admin') others.push(name);
+        }
         if (others.length === 0)
           throw failure(
             FailureType.ProtectedAccount,

@@ -33,6 +33,7 @@ const client = {
   getUser: async (name: string) => ({
     metadata: { name, annotations: { 'iam.kubesphere.io/globalrole': people[name]!.globalRole } },
   }),
+  usersWithGlobalRole: async (role: string) => Object.keys(people).filter((p) => people[p]!.globalRole === role),
   workspaceRolesOf: async (workspace: string, name: string) =>
     people[name]!.adminOf.includes(workspace) ? [`${workspace}-admin`] : [],
 } as unknown as KubeSphereClient;
@@ -127,6 +128,21 @@ describe('verifyApprover', () => {
     ['not a proof', () => verify('ks-sealed:v2:nonsense'), /no private key with id nonsense/],
   ])('refuses %s, saying why', async (_label, call, message) => {
     expect(await refusedWith(call())).toMatch(message);
+  });
+
+  it('refuses a proof whose sealer chose an expiry too far ahead', async () => {
+    const hoarded = sealProof(
+      {
+        purpose: 'approve',
+        token: 'token-boss',
+        workflowId: 'onboard-kim',
+        runId: 'run-1',
+        digest: grantsDigest([wsGrant]),
+      },
+      publicKey,
+      Date.now() + 24 * 60 * 60_000,
+    );
+    expect(await refusedWith(verify(hoarded))).toMatch(/further ahead than a proof may live/);
   });
 
   it('refuses an expired proof', async () => {

@@ -1,13 +1,16 @@
 import type { KubeSphereClient } from '../kubesphere/client.js';
 import { isKubeSphereError } from '../kubesphere/errors.js';
 import { KEYS } from '../kubesphere/schemas.js';
-import { grantsDigest, openProof, requestDigest, type Proof } from '../codec/proof.js';
+import { grantsDigest, openProof, PROOF_LIFETIME_MS, requestDigest, type Proof } from '../codec/proof.js';
 import { SealError, type Unsealer } from '../codec/seal.js';
 import { FailureType } from '../failures.js';
 import { covers, describeGrant, type Authority } from '../policy/authority.js';
 import type { Grant } from '../policy/plan.js';
 import type { WorkerPolicy } from '../policy/worker-policy.js';
 import { failure, mapFailures } from './to-failure.js';
+
+/** How far the clocks of the sealer and the worker may disagree. */
+const CLOCK_SKEW_MS = 5 * 60_000;
 
 export interface TrustActivityDeps {
   client: KubeSphereClient;
@@ -53,7 +56,11 @@ export function createTrustActivities({ client, unsealer, policy, now = Date.now
     if (proof.workflowId !== expected.workflowId)
       throw failure(refusal, `the proof was made for ${proof.workflowId}, not this workflow`, true);
     if (proof.digest !== expected.digest) throw failure(refusal, 'the proof was made for a different request', true);
-    if (Date.parse(proof.expiresAt) < now()) throw failure(refusal, `the proof expired at ${proof.expiresAt}`, true);
+    const expires = Date.parse(proof.expiresAt);
+    if (expires < now()) throw failure(refusal, `the proof expired at ${proof.expiresAt}`, true);
+    // The sealer chooses the expiry: one further ahead than a proof's lifetime (plus clock skew) is refused.
+    if (expires > now() + PROOF_LIFETIME_MS + CLOCK_SKEW_MS)
+      throw failure(refusal, `the proof's expiry ${proof.expiresAt} is further ahead than a proof may live`, true);
     return proof;
   }
 
@@ -61,15 +68,19 @@ export function createTrustActivities({ client, unsealer, policy, now = Date.now
     try {
       return (await client.whoAmI(token)).username;
     } catch (error) {
-      if (isKubeSphereError(error, 'KS_UNAUTHORIZED'))
+      if (isKubeSphereError(error, 'KS_UNAUTHORIZED') || isKubeSphereError(error, 'KS_BAD_INPUT'))
         throw failure(refusal, 'KubeSphere does not accept the login in the proof (expired or revoked)', true);
       throw error;
     }
   }
 
   async function authorityOf(username: string, workspaces: string[]): Promise<Authority> {
+    // Both KubeSphere's role binding (the list) and the user's annotation must say platform-admin: a user may
+    // write their own User object, and the annotation alone could be theirs for a moment.
     const user = await client.getUser(username);
-    const platformAdmin = user.metadata.annotations?.[KEYS.globalRole] === 'platform-admin';
+    const platformAdmin =
+      user.metadata.annotations?.[KEYS.globalRole] === 'platform-admin' &&
+      (await client.usersWithGlobalRole('platform-admin')).includes(username);
     const workspaceAdminOf: string[] = [];
     if (!platformAdmin) {
       for (const workspace of workspaces) {

@@ -1,4 +1,6 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { createInterface } from 'node:readline/promises';
+import { describeGrant } from '../policy/authority.js';
 import { decisionInput } from '../temporal/start.js';
 import { decideUpdate, stateQuery } from '../workflows/definitions.js';
 import { ownToken, workersPublicKey } from './identity.js';
@@ -13,25 +15,33 @@ import { QUERY_TIMEOUT_MS, withTemporal } from './temporal-context.js';
 export async function decide(
   workflowId: string,
   approve: boolean,
-  flags: { reason?: string; json?: boolean; print?: boolean },
+  flags: { reason?: string; json?: boolean; print?: boolean; runId?: string; yes?: boolean },
 ) {
   const { reason, json } = flags;
   const publicKey = workersPublicKey();
   const { token } = await ownToken();
   await withTemporal(async (client) => {
-    const { runId, status } = await client.workflow.getHandle(workflowId).describe();
+    const { runId, status } = await client.workflow.getHandle(workflowId, flags.runId).describe();
     if (status.name !== 'RUNNING')
       throw new ExitError(`${workflowId} is ${status.name.toLowerCase()}: nothing to decide`);
     const handle = client.workflow.getHandle(workflowId, runId);
-    let approval;
+    let state;
     try {
-      approval = (await client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(stateQuery))).approval;
+      state = await client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(stateQuery));
     } catch {
       throw new ExitError(
         `${workflowId}: no worker answered within ${QUERY_TIMEOUT_MS / 1000}s; a decision needs a running worker (see: ks-onboard status ${workflowId})`,
       );
     }
+    const approval = state.approval;
     if (!approval) throw new ExitError(`${workflowId}: nothing here waits for an approval`);
+    // Never blind: say exactly what is decided, for whom, asked by whom, in which run; a person confirms.
+    process.stderr.write(
+      `${approve ? 'approving' : 'rejecting'} for ${state.username} (run ${runId}, requested by ${state.requestedBy ?? 'unknown'}):\n` +
+        approval.grants.map((g) => `  ${describeGrant(g)} (${g.why})\n`).join(''),
+    );
+    if (!flags.yes && process.stdin.isTTY && !(await confirm(`${approve ? 'approve' : 'reject'}? [y/N] `)))
+      throw new ExitError('nothing decided');
     const decision = decisionInput(
       { workflowId, runId, grants: approval.grants },
       { token, publicKey },
@@ -54,4 +64,13 @@ export async function decide(
     if (json) return printJson({ workflowId, approval: decided });
     process.stdout.write(`${workflowId}: ${approve ? 'approved' : 'rejected'} by ${decided.decision?.by}\n`);
   });
+}
+
+async function confirm(question: string): Promise<boolean> {
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await prompt.question(question)).trim());
+  } finally {
+    prompt.close();
+  }
 }

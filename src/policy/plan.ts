@@ -268,6 +268,14 @@ export function onboardingFields(plan: OnboardingPlan): Record<string, string> {
   };
 }
 
+/**
+ * What a requester's proof is bound to: the request's fields and, exactly, the sealed password and the batch,
+ * so that a proof copied from history cannot carry someone else's password or label.
+ */
+export function onboardingProofFields(plan: OnboardingPlan, batchId: string | undefined): Record<string, string> {
+  return { ...onboardingFields(plan), sealedPassword: plan.sealedPassword ?? '', batchId: batchId ?? '' };
+}
+
 export function roleChangeFields(plan: RoleChangePlan): Record<string, string> {
   return {
     username: plan.username,

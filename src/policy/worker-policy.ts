@@ -14,6 +14,8 @@ export interface WorkerPolicy {
   protectedWorkspaces: string[];
   /** the KubeSphere account the worker acts as: never changed, never an approver */
   workerAccount?: string;
+  /** every workflow id of this deployment starts with it (KS_ONBOARD_WORKFLOW_ID_PREFIX) */
+  workflowIdPrefix?: string;
 }
 
 /** A grant that needs an explicit approval, written `<scope>:<role>` (e.g. `workspace:admin`). */

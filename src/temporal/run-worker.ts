@@ -59,7 +59,11 @@ export async function buildWorker(options: {
       );
     }
   }
-  const policy: WorkerPolicy = { ...options.policy, ...(workerAccount ? { workerAccount } : {}) };
+  const policy: WorkerPolicy = {
+    ...options.policy,
+    workflowIdPrefix: temporal.workflowIdPrefix,
+    ...(workerAccount ? { workerAccount } : {}),
+  };
   let connection: NativeConnection;
   try {
     connection = await NativeConnection.connect({ address: temporal.address });

@@ -8,7 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { grantsDigest, requestDigest, sealProof } from '../codec/proof.js';
 import type { Grant } from '../policy/plan.js';
 import {
-  onboardingFields,
+  onboardingProofFields,
   planOnboarding,
   planRoleChange,
   roleChangeFields,
@@ -88,7 +88,7 @@ export function onboardingInput(
 ): OnboardUserInput {
   const planned = planOnboarding(request);
   if (!planned.ok) throw new Error(`invalid onboarding request: ${planned.problems.map((p) => p.field).join(', ')}`);
-  const digest = requestDigest(onboardingFields(planned.plan));
+  const digest = requestDigest(onboardingProofFields(planned.plan, request.batchId));
   const proof = sealProof({ purpose: 'request', token: requester.token, workflowId, digest }, requester.publicKey);
   return { ...request, source: { kind: 'requester', proof } };
 }

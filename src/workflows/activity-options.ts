@@ -19,8 +19,17 @@ export const kubeCall: ActivityOptions = {
  */
 export const kubeCallAwaitingRoles: ActivityOptions = { ...kubeCall, scheduleToCloseTimeout: '3m' };
 
-/** Verifying a proof: someone waits for the answer, so a KubeSphere outage is reported within a minute. */
-export const verifyCall: ActivityOptions = { ...kubeCall, scheduleToCloseTimeout: '1m' };
+/**
+ * Reads that decide what a request may do (who holds a proof, what they may grant, a member's current role).
+ * Local activities: run by the worker inside the workflow task and recorded as markers, so no Temporal client
+ * can complete one in the worker's place (`complete by id` reaches only normal activities). Someone waits for
+ * the answer, so a KubeSphere outage is reported within a minute.
+ */
+export const verifyCall: LocalActivityOptions = {
+  startToCloseTimeout: '15s',
+  scheduleToCloseTimeout: '1m',
+  retry: kubeCall.retry,
+};
 
 /** The worker's policy: in memory on the worker, recorded in history as a marker. */
 export const policyCall: LocalActivityOptions = { startToCloseTimeout: '5s', retry: { maximumAttempts: 3 } };

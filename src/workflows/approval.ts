@@ -1,4 +1,4 @@
-import { ApplicationFailure, condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, condition, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { TrustActivities } from '../activities/trust.js';
 import { FailureType } from '../failures.js';
 import { describeGrant, type PendingGrant } from '../policy/authority.js';
@@ -6,7 +6,7 @@ import { verifyCall } from './activity-options.js';
 import { decideUpdate, type ApprovalState, type DecisionInput } from './definitions.js';
 import { describeFailure } from './failure.js';
 
-const trust = proxyActivities<TrustActivities>(verifyCall);
+const trust = proxyLocalActivities<TrustActivities>(verifyCall);
 
 /**
  * The wait for an explicit, authenticated approval of pending grants. A decision arrives as the `decide`
@@ -14,6 +14,12 @@ const trust = proxyActivities<TrustActivities>(verifyCall);
  * the update is accepted), the handler has the worker verify the proof with KubeSphere, and the first
  * verified decision wins. A later one is refused with the reason.
  */
+/** A sealed proof is about 1 KB; anything much larger only fills the history. */
+const MAX_PROOF = 16_384;
+const MAX_IN_FLIGHT = 5;
+/** An approval older than this does not cover work done later (e.g. after a Reset): request again. */
+export const APPROVAL_FRESH_MS = 60 * 60_000;
+
 export class ApprovalGate {
   state: ApprovalState | undefined;
   private verifying = 0;
@@ -34,6 +40,17 @@ export class ApprovalGate {
     this.state = { grants, deadline: new Date(Date.now() + timeoutMs).toISOString() };
   }
 
+  /** Before each change: a decision made long ago (a Reset re-runs steps after it) does not cover it. */
+  checkFresh(): void {
+    const decision = this.state?.decision;
+    if (decision && Date.now() - Date.parse(decision.at) > APPROVAL_FRESH_MS)
+      throw ApplicationFailure.create({
+        type: FailureType.ApprovalRefused,
+        message: `the approval of ${decision.at} is more than ${APPROVAL_FRESH_MS / 60_000} minutes old and does not cover work done now: request again`,
+        nonRetryable: true,
+      });
+  }
+
   get pending(): boolean {
     return this.state !== undefined && this.state.decision === undefined;
   }
@@ -45,8 +62,10 @@ export class ApprovalGate {
     if (state.expired || Date.now() > Date.parse(state.deadline))
       throw new Error(`the approval deadline passed at ${state.deadline}`);
     if (typeof input?.approve !== 'boolean') throw new Error('"approve" must be true or false');
-    if (typeof input.proof !== 'string' || !input.proof.startsWith('ks-sealed:'))
+    if (typeof input.proof !== 'string' || !input.proof.startsWith('ks-sealed:') || input.proof.length > MAX_PROOF)
       throw new Error('a decision needs a sealed proof of the approver (use ks-onboard approve/reject)');
+    if (this.verifying >= MAX_IN_FLIGHT)
+      throw new Error(`${MAX_IN_FLIGHT} decisions are being verified already: try again in a moment`);
     if (input.reason !== undefined && (typeof input.reason !== 'string' || input.reason.length > 1000))
       throw new Error('"reason" must be text of at most 1000 characters');
   }

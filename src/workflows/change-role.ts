@@ -1,4 +1,11 @@
-import { ApplicationFailure, executeChild, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  executeChild,
+  proxyActivities,
+  proxyLocalActivities,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { KubeSphereActivities, RoleChangeResult } from '../activities/kubesphere.js';
 import { FailureType } from '../failures.js';
@@ -6,17 +13,20 @@ import type { Authority, PendingGrant } from '../policy/authority.js';
 import { changeDirection, planRoleChange, roleChangeFields, type RoleChangePlan } from '../policy/plan.js';
 import { changeRoleInputSchema, parseInput, type ChangeRoleInput } from '../policy/requests.js';
 import { isElevated, type WorkerPolicy } from '../policy/worker-policy.js';
-import { kubeCall } from './activity-options.js';
-import { PLATFORM_ADMIN_DEMOTION_ID, type ChangeRoleResult, type OnboardingState } from './definitions.js';
+import { kubeCall, verifyCall } from './activity-options.js';
+import { PLATFORM_ADMIN_DEMOTION_ID, WORKFLOW_ID, type ChangeRoleResult, type OnboardingState } from './definitions.js';
 import type { Labels } from './labels.js';
-import { RequestSession } from './session.js';
+import { RequestSession, type ProposedRequest } from './session.js';
 
 const ks = proxyActivities<KubeSphereActivities>(kubeCall);
+const reads = proxyLocalActivities<KubeSphereActivities>(verifyCall);
 
-function fieldsOf(input: unknown): Record<string, string> | undefined {
+function requestOf(input: unknown): ProposedRequest | undefined {
   const parsed = parseInput(changeRoleInputSchema, input);
   const planned = parsed.ok ? planRoleChange(parsed.value) : undefined;
-  return planned?.ok ? roleChangeFields(planned.plan) : undefined;
+  if (!parsed.ok || !planned?.ok) return undefined;
+  const fields = roleChangeFields(planned.plan);
+  return { fields, proofFields: fields, source: parsed.value.source };
 }
 
 /**
@@ -28,7 +38,7 @@ export async function changeRole(input: ChangeRoleInput): Promise<ChangeRoleResu
   const labels: Labels = typeof input === 'object' && input !== null ? (input as Labels) : {};
   const username = typeof labels.username === 'string' ? labels.username.slice(0, 253) : '';
   const state: OnboardingState = { lifecycle: 'validating', username, steps: [] };
-  const session = new RequestSession(state, labels, fieldsOf);
+  const session = new RequestSession(state, labels, requestOf);
 
   const parsed = parseInput(changeRoleInputSchema, input);
   const planned = parsed.ok ? planRoleChange(parsed.value) : parsed;
@@ -51,18 +61,14 @@ export async function changeRole(input: ChangeRoleInput): Promise<ChangeRoleResu
         nonRetryable: true,
       });
     }
-    const { role: current } = await ks.readRole.executeWithOptions(
-      { ...kubeCall, summary: `read the ${plan.scope} role of ${plan.username} on ${plan.target}` },
-      [
-        {
-          scope: plan.scope,
-          username: plan.username,
-          workspace: plan.workspace,
-          project: plan.project,
-          cluster: plan.cluster,
-        },
-      ],
-    );
+    // what the role is now decides whether the change waits for an approval: read by the worker itself
+    const { role: current } = await reads.readRole({
+      scope: plan.scope,
+      username: plan.username,
+      workspace: plan.workspace,
+      project: plan.project,
+      cluster: plan.cluster,
+    });
     if (!current)
       throw ApplicationFailure.create({
         type: FailureType.NotAMember,
@@ -77,14 +83,15 @@ export async function changeRole(input: ChangeRoleInput): Promise<ChangeRoleResu
 
   return session.run(
     {
+      ...requestOf(input)!,
       what: 'role change',
-      fields: roleChangeFields(plan),
-      source: parsed.value.source,
+      workflowId: WORKFLOW_ID.changeRole(plan.username, plan.scope, plan.target),
       grants: [plan.grant],
       extraChecks,
     },
     async () => {
-      const change = await apply(plan);
+      session.checkApproval();
+      const change = await apply(plan, session.policy?.workflowIdPrefix ?? '');
       Object.assign(step, { outcome: change.outcome, existingRole: change.from });
       return {
         username: plan.username,
@@ -114,7 +121,7 @@ function roleKeyOf(plan: RoleChangePlan, role: string): string {
   return plan.scope === 'workspace' ? role.slice(plan.workspace!.length + 1) : role;
 }
 
-async function apply(plan: RoleChangePlan): Promise<RoleChangeResult> {
+async function apply(plan: RoleChangePlan, idPrefix: string): Promise<RoleChangeResult> {
   const options = {
     ...kubeCall,
     summary: `set ${plan.scope} role of ${plan.username} on ${plan.target} to ${plan.role}`,
@@ -122,7 +129,7 @@ async function apply(plan: RoleChangePlan): Promise<RoleChangeResult> {
   const member = { username: plan.username, role: plan.role };
   switch (plan.scope) {
     case 'platform':
-      return setPlatformRoleOneAtATime(member);
+      return setPlatformRoleOneAtATime(member, `${idPrefix}${PLATFORM_ADMIN_DEMOTION_ID}`);
     case 'workspace':
       return ks.setWorkspaceRole.executeWithOptions(options, [{ ...member, workspace: plan.workspace! }]);
     case 'project':
@@ -132,21 +139,35 @@ async function apply(plan: RoleChangePlan): Promise<RoleChangeResult> {
   }
 }
 
+/** How long a platform role change waits for another to release the lock before it says so and fails. */
+const LOCK_WAIT_MS = 10 * 60_000;
+
 /**
  * Platform role changes run one at a time under one workflow id, so that two demotions cannot each count
  * the other platform-admin and both succeed: the activity counts the admins right before it writes.
+ * The wait is bounded: a lock held for long (e.g. a workflow someone else started under that id) is reported.
  */
-async function setPlatformRoleOneAtATime(member: { username: string; role: string }): Promise<RoleChangeResult> {
-  for (;;) {
+async function setPlatformRoleOneAtATime(
+  member: { username: string; role: string },
+  lockId: string,
+): Promise<RoleChangeResult> {
+  const giveUpAt = Date.now() + LOCK_WAIT_MS;
+  for (let pause = 1_000; ; pause = Math.min(pause * 2, 30_000)) {
     try {
       return await executeChild(setPlatformRole, {
-        workflowId: PLATFORM_ADMIN_DEMOTION_ID,
+        workflowId: lockId,
         args: [member],
         staticSummary: `set the platform role of ${member.username} to ${member.role}`,
       });
     } catch (error) {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-      await sleep('2s');
+      if (Date.now() >= giveUpAt)
+        throw ApplicationFailure.create({
+          type: 'LockBusy',
+          message: `another platform role change has held workflow ${lockId} for ${LOCK_WAIT_MS / 60_000} minutes; if it is not ks-onboard's, terminate it and request again`,
+          nonRetryable: true,
+        });
+      await sleep(pause);
     }
   }
 }

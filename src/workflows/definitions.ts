@@ -93,8 +93,12 @@ export const stateQuery = defineQuery<OnboardingState>('state');
 /** The one workflow id every platform-admin demotion runs under: they run one at a time. */
 export const PLATFORM_ADMIN_DEMOTION_ID = 'platform-admin-demotion';
 
+/**
+ * Workflow ids are business ids: one request per person (and per role target) at a time. A worker runs a
+ * request only under its own id, with the deployment's prefix (KS_ONBOARD_WORKFLOW_ID_PREFIX).
+ */
 export const WORKFLOW_ID = {
-  onboard: (username: string) => `onboard-${username}`,
-  changeRole: (username: string, scope: string, target: string) =>
-    `change-role-${username}-${scope}-${target.replace(/\//g, '.')}`,
+  onboard: (username: string, prefix = '') => `${prefix}onboard-${username}`,
+  changeRole: (username: string, scope: string, target: string, prefix = '') =>
+    `${prefix}change-role-${username}-${scope}-${target.replace(/\//g, '.')}`,
 };

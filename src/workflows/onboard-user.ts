@@ -1,20 +1,32 @@
+import { FailureType } from '../failures.js';
 import { ApplicationFailure, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { KubeSphereActivities, StepResult } from '../activities/kubesphere.js';
-import { onboardingFields, planOnboarding, projectTarget, type OnboardingPlan } from '../policy/plan.js';
+import {
+  onboardingFields,
+  onboardingProofFields,
+  planOnboarding,
+  projectTarget,
+  type OnboardingPlan,
+} from '../policy/plan.js';
 import { onboardUserInputSchema, parseInput, type OnboardUserInput } from '../policy/requests.js';
 import { kubeCall, kubeCallAwaitingRoles } from './activity-options.js';
-import type { OnboardingState, StepName, StepReport } from './definitions.js';
+import { WORKFLOW_ID, type OnboardingState, type StepName, type StepReport } from './definitions.js';
 import { describeFailure } from './failure.js';
 import type { Labels } from './labels.js';
-import { RequestSession } from './session.js';
+import { RequestSession, type ProposedRequest } from './session.js';
 
 const ks = proxyActivities<KubeSphereActivities>(kubeCall);
 
-/** A proposal's fields by the same rules as the workflow's own input; undefined when it is invalid. */
-function fieldsOf(input: unknown): Record<string, string> | undefined {
+/** A proposal by the same rules as the workflow's own input; undefined when it is invalid. */
+function requestOf(input: unknown): ProposedRequest | undefined {
   const parsed = parseInput(onboardUserInputSchema, input);
   const planned = parsed.ok ? planOnboarding(parsed.value) : undefined;
-  return planned?.ok ? onboardingFields(planned.plan) : undefined;
+  if (!parsed.ok || !planned?.ok) return undefined;
+  return {
+    fields: onboardingFields(planned.plan),
+    proofFields: onboardingProofFields(planned.plan, parsed.value.batchId),
+    source: parsed.value.source,
+  };
 }
 
 /**
@@ -26,7 +38,7 @@ export async function onboardUser(input: OnboardUserInput): Promise<OnboardingSt
   const labels: Labels = typeof input === 'object' && input !== null ? (input as Labels) : {};
   const username = typeof labels.username === 'string' ? labels.username.slice(0, 253) : '';
   const state: OnboardingState = { lifecycle: 'validating', username, steps: [] };
-  const session = new RequestSession(state, labels, fieldsOf);
+  const session = new RequestSession(state, labels, requestOf);
 
   const parsed = parseInput(onboardUserInputSchema, input);
   const planned = parsed.ok ? planOnboarding(parsed.value) : parsed;
@@ -35,13 +47,22 @@ export async function onboardUser(input: OnboardUserInput): Promise<OnboardingSt
   state.steps = plannedSteps(plan);
   return session.run(
     {
+      ...requestOf(input)!,
       what: 'onboarding request',
-      fields: onboardingFields(plan),
-      source: parsed.value.source,
+      workflowId: WORKFLOW_ID.onboard(plan.username),
       grants: plan.grants,
+      extraChecks: async (policy) => {
+        if (policy.workerAccount && plan.username === policy.workerAccount)
+          throw ApplicationFailure.create({
+            type: FailureType.ProtectedAccount,
+            message: `${plan.username} is the worker's own account: never changed`,
+            nonRetryable: true,
+          });
+        return [];
+      },
     },
     async () => {
-      await runSteps(plan, state);
+      await runSteps(plan, state, session);
       return state;
     },
     (cause, error) => failedOnboarding(cause, state, error),
@@ -65,7 +86,7 @@ function plannedSteps(plan: OnboardingPlan): StepReport[] {
   ];
 }
 
-async function runSteps(plan: OnboardingPlan, state: OnboardingState): Promise<void> {
+async function runSteps(plan: OnboardingPlan, state: OnboardingState, session: RequestSession): Promise<void> {
   const { username, workspace, project } = plan;
   const run = async (
     name: StepName,
@@ -76,6 +97,7 @@ async function runSteps(plan: OnboardingPlan, state: OnboardingState): Promise<v
     const report = state.steps.find((s) => s.step === name)!;
     if (report.outcome === 'skipped') return;
     try {
+      session.checkApproval();
       const result = await call({ ...options, summary });
       Object.assign(report, result);
     } catch (error) {

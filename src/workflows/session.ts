@@ -2,7 +2,6 @@ import {
   allHandlersFinished,
   ApplicationFailure,
   condition,
-  proxyActivities,
   proxyLocalActivities,
   setHandler,
   workflowInfo,
@@ -22,7 +21,7 @@ import { describeFailure } from './failure.js';
 import { setLifecycle, type Labels } from './labels.js';
 
 const local = proxyLocalActivities<TrustActivities>(policyCall);
-const trust = proxyActivities<TrustActivities>(verifyCall);
+const trust = proxyLocalActivities<TrustActivities>(verifyCall);
 
 /** What a workflow checks beyond its requester, once the worker's policy is known (e.g. protected accounts). */
 export type ExtraChecks = (policy: WorkerPolicy, requester: Authority) => Promise<PendingGrant[]>;
@@ -32,29 +31,40 @@ export type ExtraChecks = (policy: WorkerPolicy, requester: Authority) => Promis
  * proof (verified with KubeSphere), the grants that wait for an approval, the approval, the work. Handlers
  * are registered in the constructor, before the workflow's first await.
  */
+/** A request as the session compares and verifies it. */
+export interface ProposedRequest {
+  /** what two requests must agree on to be the same one */
+  fields: Record<string, string>;
+  /** what the requester's proof must be bound to (the fields, and the exact sealed values) */
+  proofFields: Record<string, string>;
+  source: RequestSource;
+}
+
 export class RequestSession {
-  private fields: Record<string, string> | undefined;
+  private own: ProposedRequest | undefined;
+  /** the worker's policy, once obtained */
+  policy: WorkerPolicy | undefined;
   private readonly gate: ApprovalGate;
 
   constructor(
     readonly state: OnboardingState,
     private readonly labels: Labels,
-    /** a proposal's fields, or its problems, by the same rules as the workflow's own input */
-    private readonly fieldsOf: (proposal: unknown) => Record<string, string> | undefined,
+    /** a proposal, read by the same rules as the workflow's own input; undefined when it is invalid */
+    private readonly requestOf: (proposal: unknown) => ProposedRequest | undefined,
   ) {
     setHandler(stateQuery, () => state);
     this.gate = new ApprovalGate(() => ({ requester: state.requestedBy, subject: state.username }));
-    setHandler(proposeUpdate, () => this.answer(), {
+    setHandler(proposeUpdate, (proposal) => this.answer(proposal), {
       validator: (proposal) => this.compare(proposal),
       description: 'propose a request: the same one is answered with the plan, a different one refused',
     });
   }
 
   private compare(proposal: unknown): void {
-    if (!this.fields) return; // our own input is invalid: the answer says so
-    const asked = this.fieldsOf(proposal);
+    if (!this.own) return; // our own input is invalid: the answer says so
+    const asked = this.requestOf(proposal);
     if (!asked) throw new Error(`${workflowInfo().workflowId} runs another request; this one is invalid`);
-    const differences = requestDifferences(this.fields, asked);
+    const differences = requestDifferences(this.own.fields, asked.fields);
     if (differences.length) {
       const list = differences
         .map((d) => `${d.field} ${quote(d.running)} (running) vs ${quote(d.asked)} (asked)`)
@@ -63,8 +73,11 @@ export class RequestSession {
     }
   }
 
-  private async answer(): Promise<RequestAnswer> {
+  private async answer(proposal: unknown): Promise<RequestAnswer> {
     await condition(() => this.state.lifecycle !== 'validating');
+    const asked = this.requestOf(proposal);
+    if (this.own && asked && this.state.requestedBy && asked.source.proof !== this.own.source.proof)
+      await this.sameRequester(asked);
     return {
       runId: workflowInfo().runId,
       lifecycle: this.state.lifecycle,
@@ -73,6 +86,36 @@ export class RequestSession {
       ...(this.gate.state ? { deadline: this.gate.state.deadline } : {}),
       ...(this.state.error ? { error: this.state.error } : {}),
     };
+  }
+
+  /**
+   * Someone else's identical request is not merged into this one: its password, if any, is not theirs to know.
+   * The second requester is verified like the first; a different person is refused, named.
+   */
+  private async sameRequester(asked: ProposedRequest): Promise<void> {
+    let username: string;
+    try {
+      ({ username } = await trust.verifyRequester({
+        proof: asked.source.proof,
+        workflowId: workflowInfo().workflowId,
+        request: asked.proofFields,
+        workspaces: [],
+      }));
+    } catch (error) {
+      const cause = describeFailure(error);
+      throw ApplicationFailure.create({ type: cause.type, message: cause.message, nonRetryable: true });
+    }
+    if (username !== this.state.requestedBy)
+      throw ApplicationFailure.create({
+        type: FailureType.RequestConflict,
+        message: `${workflowInfo().workflowId} is already requested by ${this.state.requestedBy}; a request by ${username} is not merged into it`,
+        nonRetryable: true,
+      });
+  }
+
+  /** Called before each change the request makes (see ApprovalGate.checkFresh). */
+  checkApproval(): void {
+    this.gate.checkFresh();
   }
 
   /** Fails a request that breaks the rules, before any change, naming each field. */
@@ -93,10 +136,10 @@ export class RequestSession {
    * when a grant needs one, then runs the work. Everything after the first await is recorded in history.
    */
   async run<T>(
-    request: {
+    request: ProposedRequest & {
       what: string;
-      fields: Record<string, string>;
-      source: RequestSource;
+      /** the id this request runs under, before the deployment's prefix (WORKFLOW_ID) */
+      workflowId: string;
       grants: Grant[];
       extraChecks?: ExtraChecks;
     },
@@ -104,9 +147,17 @@ export class RequestSession {
     failure: (cause: { type: string; message: string }, error: unknown) => ApplicationFailure,
   ): Promise<T> {
     const { state, labels } = this;
-    this.fields = request.fields;
+    this.own = request;
     try {
-      const policy = await local.workerPolicy();
+      const policy = (this.policy = await local.workerPolicy());
+      const expectedId = `${policy.workflowIdPrefix ?? ''}${request.workflowId}`;
+      if (workflowInfo().workflowId !== expectedId)
+        return await this.refuse(request.what, [
+          {
+            field: 'workflowId',
+            message: `this request runs only as workflow ${quote(expectedId)}: one at a time per person`,
+          },
+        ]);
       const timeout = checkDuration(policy.approvalTimeoutMs, APPROVAL_TIMEOUT_BOUNDS);
       if (!timeout.ok)
         return await this.refuse('worker policy', [{ field: 'approvalTimeout', message: timeout.reason }]);
@@ -125,7 +176,7 @@ export class RequestSession {
         requester = await trust.verifyRequester({
           proof: request.source.proof,
           workflowId: workflowInfo().workflowId,
-          request: request.fields,
+          request: request.proofFields,
           workspaces: workspacesOf(request.grants),
         });
       } catch (error) {

@@ -12,7 +12,8 @@ import { isKubeSphereError } from '../../src/kubesphere/errors.js';
 import { loginOnce } from '../../src/kubesphere/login.js';
 import type { OnboardRequest, RoleChangeRequest } from '../../src/policy/plan.js';
 import { DEFAULT_ELEVATED_ROLES, type WorkerPolicy } from '../../src/policy/worker-policy.js';
-import { decideUpdate, stateQuery } from '../../src/workflows/definitions.js';
+import { decideUpdate, stateQuery, WORKFLOW_ID } from '../../src/workflows/definitions.js';
+import { roleChangeTarget } from '../../src/policy/plan.js';
 import {
   decisionInput,
   onboardingInput,
@@ -47,6 +48,12 @@ export async function temporalHarness() {
   const workers: KubeSphereClient[] = [];
   const tokens = new Map<string, Promise<string>>();
   const emulatorOf = new Map<string, string>();
+  const prefixes = new Map<string, string>();
+  /**
+   * Workflow ids of a task queue's tests start with the task queue, so tests sharing the run's server never
+   * meet each other's `onboard-<username>` (the worker runs a request only under its own id).
+   */
+  const prefixOf = (taskQueue: string) => prefixes.get(taskQueue) ?? `${taskQueue}.`;
   /** A person's own KubeSphere token (one login per emulator and person). */
   const tokenOf = (emulatorUrl: string, who: { username: string; password: string }) => {
     const key = `${emulatorUrl} ${who.username}`;
@@ -65,6 +72,7 @@ export async function temporalHarness() {
     sealPassword: (password: string) => seal(password, readPem(keys.public)),
     taskQueue: () => `test-${randomBytes(6).toString('hex')}`,
     tokenOf,
+    prefixOf,
     /** Requests on this task queue are made by people of this emulator (when its worker is a process). */
     useEmulator(taskQueue: string, emulatorUrl: string) {
       emulatorOf.set(taskQueue, emulatorUrl);
@@ -79,13 +87,14 @@ export async function temporalHarness() {
       const ks = new KubeSphereClient({ baseUrl: emulatorUrl, credentials });
       workers.push(ks);
       emulatorOf.set(taskQueue, emulatorUrl);
+      if (policy.workflowIdPrefix !== undefined) prefixes.set(taskQueue, policy.workflowIdPrefix);
       return createOnboardingWorker({
         connection: nativeConnection,
         namespace: 'default',
         taskQueue,
         workflowBundle: { codePath: inject('workflowBundlePath') },
         activities: { client: ks, unsealer: new Unsealer([readPem(keys.private)]), creator: 'admin' },
-        policy: { ...TEST_POLICY, ...policy },
+        policy: { ...TEST_POLICY, workflowIdPrefix: prefixOf(taskQueue), ...policy },
         shutdownGraceTime: '1s',
       });
     },
@@ -94,13 +103,14 @@ export async function temporalHarness() {
       taskQueue: string,
       request: OnboardRequest,
       as = OPS,
-      workflowId = `onboard-${request.username}-${randomBytes(4).toString('hex')}`,
+      workflowId = WORKFLOW_ID.onboard(request.username, prefixOf(taskQueue)),
     ) {
       const input = onboardingInput(request, await requester(taskQueue, as), workflowId);
       return proposeOnboarding(client, taskQueue, input, workflowId);
     },
     async proposeRoleChange(taskQueue: string, request: RoleChangeRequest, as = OPS, workflowId?: string) {
-      const id = workflowId ?? `change-role-${request.username}-${randomBytes(4).toString('hex')}`;
+      const target = roleChangeTarget(request);
+      const id = workflowId ?? WORKFLOW_ID.changeRole(request.username, request.scope, target, prefixOf(taskQueue));
       const input = roleChangeInput(request, await requester(taskQueue, as), id);
       return proposeRoleChange(client, taskQueue, input, id);
     },

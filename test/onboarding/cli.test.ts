@@ -46,7 +46,7 @@ describe('ks-onboard CLI', () => {
   it('onboard --wait prints every step; the password file travels sealed', async () => {
     const passwordFile = join(dir, 'pw');
     writeFileSync(passwordFile, 'Passw0rd1\n');
-    const worker = await t.worker(env.KS_ONBOARD_TASK_QUEUE!, h.emulator.url);
+    const worker = await t.worker(env.KS_ONBOARD_TASK_QUEUE!, h.emulator.url, { workflowIdPrefix: '' });
     const { code, output } = await worker.runUntil(
       runCli(
         [
@@ -85,7 +85,7 @@ describe('ks-onboard CLI', () => {
       'admin',
       '--json',
     ];
-    const worker = await t.worker(env.KS_ONBOARD_TASK_QUEUE!, h.emulator.url);
+    const worker = await t.worker(env.KS_ONBOARD_TASK_QUEUE!, h.emulator.url, { workflowIdPrefix: '' });
     await worker.runUntil(async () => {
       // the requester's environment cannot weaken the worker's policy (this once granted admin unapproved)
       const started = await runCli(bobAsAdmin, {
@@ -119,7 +119,7 @@ describe('ks-onboard CLI', () => {
   });
 
   it('reject ends the workflow with the reason, shown by status', async () => {
-    const worker = await t.worker(env.KS_ONBOARD_TASK_QUEUE!, h.emulator.url);
+    const worker = await t.worker(env.KS_ONBOARD_TASK_QUEUE!, h.emulator.url, { workflowIdPrefix: '' });
     await worker.runUntil(async () => {
       const started = await runCli(
         ['onboard', '--username', 'cli-cy', '--email', 'cy@cli.example', '--global-role', 'platform-admin'],

@@ -1,11 +1,11 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import proto from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PLATFORM_ADMIN_DEMOTION_ID } from '../../src/workflows/definitions.js';
 import { eventually, startEmulator, type EmulatorHarness } from '../helpers/emulator.js';
+import { HISTORIES_DIR, saveHistory } from '../helpers/histories.js';
 import { failureOf, temporalHarness, type TemporalHarness } from '../helpers/temporal.js';
 
 /**
@@ -13,7 +13,6 @@ import { failureOf, temporalHarness, type TemporalHarness } from '../helpers/tem
  * break running workflows (non-determinism) fails here. `RECORD_HISTORIES=1` records them anew, for a
  * deliberate, versioned change.
  */
-const DIR = fileURLToPath(new URL('../fixtures/histories', import.meta.url));
 const record = process.env.RECORD_HISTORIES === '1';
 
 describe.runIf(record)('record histories', () => {
@@ -38,8 +37,8 @@ describe.runIf(record)('record histories', () => {
     await h.close();
     await t.close();
   });
-  const save = async (name: string, handle: { fetchHistory: () => Promise<unknown> }) =>
-    writeFileSync(join(DIR, `${name}.json`), JSON.stringify(await handle.fetchHistory(), null, 1));
+  const save = (name: string, handle: { workflowId: string; fetchHistory: () => Promise<unknown> }) =>
+    saveHistory(name, handle);
 
   it('records an onboarding through injected faults', async () => {
     const taskQueue = t.taskQueue();
@@ -105,25 +104,35 @@ describe.runIf(record)('record histories', () => {
       await t.decide(taskQueue, demotion.handle, true, BOSS);
       await demotion.handle.result();
       await save('change-role-platform-admin-demotion', demotion.handle);
-      await save('set-platform-role', t.client.workflow.getHandle(PLATFORM_ADMIN_DEMOTION_ID));
+      await save(
+        'set-platform-role',
+        t.client.workflow.getHandle(`${t.prefixOf(taskQueue)}${PLATFORM_ADMIN_DEMOTION_ID}`),
+      );
     });
   });
 });
 
 describe('replay of recorded histories', () => {
-  const files = readdirSync(DIR).filter((f) => f.endsWith('.json'));
+  const files = readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json'));
 
   it('has histories to replay', () => {
     expect(files.length).toBeGreaterThanOrEqual(8);
   });
 
   it.each(files)('%s replays without non-determinism', async (file) => {
-    // Saved as protobufjs objects (JSON.stringify of fetchHistory()), so read back the same way.
-    const history = proto.temporal.api.history.v1.History.fromObject(
-      JSON.parse(readFileSync(join(DIR, file), 'utf8')) as Record<string, unknown>,
-    );
+    // Saved as protobufjs objects (JSON.stringify of fetchHistory()), so read back the same way; the workflow
+    // id matters (a request runs only under its own id), and a history does not carry it.
+    const saved = JSON.parse(readFileSync(join(HISTORIES_DIR, file), 'utf8')) as {
+      workflowId: string;
+      history: Record<string, unknown>;
+    };
+    const history = proto.temporal.api.history.v1.History.fromObject(saved.history);
     await expect(
-      Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, file),
+      Worker.runReplayHistory(
+        { workflowBundle: { codePath: inject('workflowBundlePath') } },
+        history,
+        saved.workflowId,
+      ),
     ).resolves.toBeUndefined();
   });
 });

@@ -106,6 +106,7 @@ describe('resilience', () => {
         TEMPORAL_ADDRESS: inject('temporalAddress'),
         TEMPORAL_NAMESPACE: 'default',
         KS_ONBOARD_TASK_QUEUE: taskQueue,
+        KS_ONBOARD_WORKFLOW_ID_PREFIX: t.prefixOf(taskQueue),
         KUBESPHERE_HOST: h.emulator.url,
         KUBESPHERE_USERNAME: 'admin',
         KUBESPHERE_PASSWORD: ADMIN_PASSWORD,

@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +9,7 @@ import { onboardingInput, proposeOnboarding } from '../../src/temporal/start.js'
 import { SA, type OnboardingState } from '../../src/workflows/definitions.js';
 import { ADMIN_PASSWORD, startEmulator, type EmulatorHarness } from '../helpers/emulator.js';
 import { failureOf, OPS, TEST_POLICY } from '../helpers/temporal.js';
+import { saveHistory } from '../helpers/histories.js';
 import { timeSkippingEnvironment, type TimeSkippingHarness } from '../helpers/time-skipping.js';
 
 const HOUR = 3_600_000;
@@ -75,11 +75,7 @@ describe('time skipping', () => {
       // Upserted search attributes are kept (registered by the helper), though nothing can list by them.
       expect((await handle.describe()).typedSearchAttributes.get(SA.state)).toBe('failed');
       // the replay corpus keeps this run too (test/onboarding/replay.test.ts)
-      if (process.env.RECORD_HISTORIES === '1')
-        writeFileSync(
-          fileURLToPath(new URL('../fixtures/histories/onboard-approval-timed-out.json', import.meta.url)),
-          JSON.stringify(await handle.fetchHistory(), null, 1),
-        );
+      if (process.env.RECORD_HISTORIES === '1') await saveHistory('onboard-approval-timed-out', handle);
     });
     expect(writes()).toEqual({});
   });

@@ -26,6 +26,7 @@ describe('a worker whose KubeSphere login is refused', () => {
       const worker = startCli(['worker'], {
         TEMPORAL_ADDRESS: t.address,
         KS_ONBOARD_TASK_QUEUE: taskQueue,
+        KS_ONBOARD_WORKFLOW_ID_PREFIX: t.prefixOf(taskQueue),
         KUBESPHERE_HOST: h.emulator.url,
         KUBESPHERE_USERNAME: 'admin',
         KUBESPHERE_PASSWORD: 'Wrong-Passw0rd',

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { planRoleChange, roleChangeTarget, type RoleChangeRequest } from '../../policy/plan.js';
 import { proposeRoleChange, RequestConflictError, roleChangeInput } from '../../temporal/start.js';
 import { WORKFLOW_ID, type ChangeRoleResult } from '../../workflows/definitions.js';
+import { temporalConfig } from '../../config.js';
 import { ownToken, workersPublicKey } from '../identity.js';
 import { printJson } from '../output.js';
 import { ExitError } from '../options.js';
@@ -27,7 +28,12 @@ export function registerChangeRole(program: Command): void {
       const plan = planOrExit(planRoleChange(request));
       const publicKey = workersPublicKey();
       const { token } = await ownToken();
-      const workflowId = WORKFLOW_ID.changeRole(plan.username, plan.scope, roleChangeTarget(request));
+      const workflowId = WORKFLOW_ID.changeRole(
+        plan.username,
+        plan.scope,
+        roleChangeTarget(request),
+        temporalConfig().workflowIdPrefix,
+      );
       const input = roleChangeInput(request, { token, publicKey }, workflowId);
       await withTemporal(async (client, config) => {
         let proposed;

@@ -4,6 +4,7 @@ import { checkPassword, formatProblems } from '../../policy/names.js';
 import { planOnboarding, type OnboardRequest } from '../../policy/plan.js';
 import { onboardingInput, proposeOnboarding, RequestConflictError } from '../../temporal/start.js';
 import { WORKFLOW_ID } from '../../workflows/definitions.js';
+import { temporalConfig } from '../../config.js';
 import { ownToken, readPasswordFile, workersPublicKey } from '../identity.js';
 import { formatState, printJson } from '../output.js';
 import { ExitError } from '../options.js';
@@ -44,7 +45,7 @@ The worker decides what waits for an approval: elevated roles, and anything your
       const publicKey = workersPublicKey();
       const sealedPassword = passwordFile ? sealPassword(passwordFile, publicKey) : undefined;
       const { token } = await ownToken();
-      const workflowId = WORKFLOW_ID.onboard(request.username);
+      const workflowId = WORKFLOW_ID.onboard(request.username, temporalConfig().workflowIdPrefix);
       const input = onboardingInput(
         { ...request, ...(sealedPassword ? { sealedPassword } : {}) },
         { token, publicKey },
