@@ -2,9 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { eventually, startEmulator } from '../helpers/emulator.js';
-import { OPS, temporalHarness, type TemporalHarness } from '../helpers/temporal.js';
-import { readPem } from '../../src/codec/seal.js';
-import { onboardingInput } from '../../src/temporal/start.js';
+import { temporalHarness, type TemporalHarness } from '../helpers/temporal.js';
 
 /**
  * How the CLI fails: parser errors in two lines and exit 2, echoed values never raw, a bad
@@ -167,22 +165,23 @@ describe('status while no worker runs', () => {
   });
 
   it('shows the pending activities, their attempts and last failure, after the worker stopped', async () => {
-    const h = await startEmulator();
+    // The workspace's roles never appear in time: the workspace-member step retries (RoleNotReady).
+    const h = await startEmulator({ delays: { userActivationMs: 80, workspaceRolesMs: 600_000, projectRolesMs: 80 } });
     try {
       const taskQueue = t.taskQueue();
-      // A valid request, started without waiting for the worker's answer (propose would wait for it)…
-      const workflowId = `onboard-retry-bo-${randomBytes(4).toString('hex')}`;
-      const requester = { token: await t.tokenOf(h.emulator.url, OPS), publicKey: readPem(t.keys.public) };
-      const input = onboardingInput({ username: 'retry-bo', email: 'bo@retry.example' }, requester, workflowId);
-      const handle = await t.client.workflow.start('onboardUser', { taskQueue, workflowId, args: [input] });
-      // …to a worker whose KubeSphere is unreachable: its first activity fails and is retried.
-      const worker = await t.worker(taskQueue, 'http://127.0.0.1:1');
-      await worker.runUntil(
-        eventually(async () => {
+      const worker = await t.worker(taskQueue, h.emulator.url);
+      const handle = await worker.runUntil(async () => {
+        const { handle } = await t.propose(taskQueue, {
+          username: 'retry-bo',
+          email: 'bo@retry.example',
+          workspace: 'slow-ws',
+        });
+        await eventually(async () => {
           const pending = (await handle.describe()).raw.pendingActivities ?? [];
           expect(pending.some((a) => (a.attempt ?? 0) >= 2 && a.lastFailure)).toBe(true);
-        }, 30_000),
-      );
+        }, 30_000);
+        return handle;
+      });
       expect((await handle.describe()).status.name).toBe('RUNNING');
 
       const { code, output } = await runCli(['status', handle.workflowId], env);

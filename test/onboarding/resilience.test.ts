@@ -81,7 +81,7 @@ describe('resilience', () => {
         // shows this run's request annotation, so the reports match the clean run's step for step.
         expect(outcomes(results)).toEqual(outcomes(cleanResults));
         expect(faulty.emulator.snapshot().users.ann?.metadata.annotations?.['ks-onboard.io/request']).toMatch(
-          /^onboard-ann-[0-9a-f]+\/[0-9a-f-]+$/,
+          /^test-[0-9a-f]+\.onboard-ann\/[0-9a-f-]+$/,
         );
         const failures = faulty.emulator.requests.total - clean.emulator.requests.total;
         expect(failures).toBeGreaterThan(0); // the faults really happened and were retried
