@@ -27,6 +27,7 @@ export function formatSteps(steps: StepReport[]): string {
 
 export function formatState(workflowId: string, state: OnboardingState): string {
   const lines = [`${workflowId}: ${state.lifecycle}`];
+  if (state.requestedBy) lines.push(`  requested by: ${state.requestedBy}`);
   if (state.approval) {
     const grants = state.approval.grants.map((g) => `${g.scope}:${g.role} on ${g.target}`).join(', ');
     const decision = state.approval.decision;
@@ -38,7 +39,6 @@ export function formatState(workflowId: string, state: OnboardingState): string 
           ? `  approval: expired at ${state.approval.deadline} without a decision, for ${grants}`
           : `  approval: waiting for ${grants} until ${state.approval.deadline}`,
     );
-    if (state.requestedBy) lines.push(`  requested by: ${state.requestedBy}`);
   }
   if (state.steps.length) lines.push(formatSteps(state.steps));
   if (state.error) lines.push(`  error: ${escapeControl(`${state.error.type}: ${state.error.message}`)}`);
