@@ -25,6 +25,8 @@ export const FailureType = {
   ProtectedAccount: 'ProtectedAccount',
   /** this workflow is already running a different request for the same person */
   RequestConflict: 'RequestConflict',
+  /** another platform role change holds the lock for too long */
+  LockBusy: 'LockBusy',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 

@@ -7,6 +7,7 @@ import type { KubeSphereConfig, Login, TemporalConfig, workerConfig, workerPolic
 import { ConfigError } from '../config.js';
 import type { Credentials } from '../kubesphere/auth.js';
 import { KubeSphereClient } from '../kubesphere/client.js';
+import { isKubeSphereError } from '../kubesphere/errors.js';
 import type { WorkerPolicy } from '../policy/worker-policy.js';
 import { ensureSearchAttributes } from './search-attributes.js';
 import { createOnboardingWorker } from './worker.js';
@@ -24,6 +25,26 @@ export function credentialsOf(login: Login): Credentials {
   if ('password' in login) return login;
   const { passwordFile, ...rest } = login;
   return () => ({ ...rest, password: readFileSync(passwordFile, 'utf8').replace(/\r?\n$/, '') });
+}
+
+/**
+ * The worker's own account is protected by name (never changed, never an approver), so the name must be
+ * KubeSphere's: a login by email would leave it unprotected. A refused login does not stop the worker (it
+ * stays up, not ready, and says why); a KubeSphere that cannot be reached yet is only a warning.
+ */
+async function checkAccountName(client: KubeSphereClient, username: string, log: Logger): Promise<void> {
+  try {
+    await client.getUser(username);
+  } catch (error) {
+    if (isKubeSphereError(error, 'KS_NOT_FOUND')) {
+      await client.close();
+      throw new ConfigError(
+        `KUBESPHERE_USERNAME=${username}: KubeSphere has no user of that name; give the account's username, not its email`,
+      );
+    }
+    if (!isKubeSphereError(error, 'KS_LOGIN_FAILED') && !isKubeSphereError(error, 'KS_LOCKED_OUT'))
+      log.warn({ err: (error as Error).message }, 'could not check the worker account with KubeSphere yet');
+  }
 }
 
 /** Everything a worker process needs, built once from configuration. */
@@ -59,6 +80,7 @@ export async function buildWorker(options: {
       );
     }
   }
+  if (workerAccount && !('token' in kubesphere.login)) await checkAccountName(client, workerAccount, log);
   const policy: WorkerPolicy = {
     ...options.policy,
     workflowIdPrefix: temporal.workflowIdPrefix,

@@ -38,7 +38,7 @@ export async function changeRole(input: ChangeRoleInput): Promise<ChangeRoleResu
   const labels: Labels = typeof input === 'object' && input !== null ? (input as Labels) : {};
   const username = typeof labels.username === 'string' ? labels.username.slice(0, 253) : '';
   const state: OnboardingState = { lifecycle: 'validating', username, steps: [] };
-  const session = new RequestSession(state, labels, requestOf);
+  const session = new RequestSession(state, labels, requestOf, input);
 
   const parsed = parseInput(changeRoleInputSchema, input);
   const planned = parsed.ok ? planRoleChange(parsed.value) : parsed;
@@ -83,14 +83,13 @@ export async function changeRole(input: ChangeRoleInput): Promise<ChangeRoleResu
 
   return session.run(
     {
-      ...requestOf(input)!,
       what: 'role change',
       workflowId: WORKFLOW_ID.changeRole(plan.username, plan.scope, plan.target),
       grants: [plan.grant],
       extraChecks,
     },
     async () => {
-      session.checkApproval();
+      session.checkFresh();
       const change = await apply(plan, session.policy?.workflowIdPrefix ?? '');
       Object.assign(step, { outcome: change.outcome, existingRole: change.from });
       return {
@@ -141,6 +140,8 @@ async function apply(plan: RoleChangePlan, idPrefix: string): Promise<RoleChange
 
 /** How long a platform role change waits for another to release the lock before it says so and fails. */
 const LOCK_WAIT_MS = 10 * 60_000;
+/** How long after its start the platform-role child may still change a role (its retries fit well within). */
+const CHILD_FRESH_MS = 15 * 60_000;
 
 /**
  * Platform role changes run one at a time under one workflow id, so that two demotions cannot each count
@@ -154,16 +155,18 @@ async function setPlatformRoleOneAtATime(
   const giveUpAt = Date.now() + LOCK_WAIT_MS;
   for (let pause = 1_000; ; pause = Math.min(pause * 2, 30_000)) {
     try {
+      // the child acts only soon after this: a Reset of it long after cannot replay an old change
+      const notAfter = new Date(Date.now() + CHILD_FRESH_MS).toISOString();
       return await executeChild(setPlatformRole, {
         workflowId: lockId,
-        args: [member],
+        args: [{ ...member, notAfter }],
         staticSummary: `set the platform role of ${member.username} to ${member.role}`,
       });
     } catch (error) {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
       if (Date.now() >= giveUpAt)
         throw ApplicationFailure.create({
-          type: 'LockBusy',
+          type: FailureType.LockBusy,
           message: `another platform role change has held workflow ${lockId} for ${LOCK_WAIT_MS / 60_000} minutes; if it is not ks-onboard's, terminate it and request again`,
           nonRetryable: true,
         });
@@ -177,11 +180,22 @@ async function setPlatformRoleOneAtATime(
  * as the last step of a `changeRole` that passed its checks and approval. A client can start workflows
  * but not children, so a start of this type from outside is refused.
  */
-export async function setPlatformRole(member: { username: string; role: string }): Promise<RoleChangeResult> {
+export async function setPlatformRole(change: {
+  username: string;
+  role: string;
+  notAfter: string;
+}): Promise<RoleChangeResult> {
+  const { notAfter, ...member } = change;
   if (!workflowInfo().parent)
     throw ApplicationFailure.create({
       type: FailureType.PolicyViolation,
       message: 'setPlatformRole runs only as a step of an approved changeRole; use change-role',
+      nonRetryable: true,
+    });
+  if (!(Date.now() <= Date.parse(notAfter)))
+    throw ApplicationFailure.create({
+      type: FailureType.ApprovalRefused,
+      message: `this platform role change was due by ${notAfter}: request it again`,
       nonRetryable: true,
     });
   return ks.setGlobalRole.executeWithOptions(

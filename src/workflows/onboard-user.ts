@@ -38,7 +38,7 @@ export async function onboardUser(input: OnboardUserInput): Promise<OnboardingSt
   const labels: Labels = typeof input === 'object' && input !== null ? (input as Labels) : {};
   const username = typeof labels.username === 'string' ? labels.username.slice(0, 253) : '';
   const state: OnboardingState = { lifecycle: 'validating', username, steps: [] };
-  const session = new RequestSession(state, labels, requestOf);
+  const session = new RequestSession(state, labels, requestOf, input);
 
   const parsed = parseInput(onboardUserInputSchema, input);
   const planned = parsed.ok ? planOnboarding(parsed.value) : parsed;
@@ -47,7 +47,6 @@ export async function onboardUser(input: OnboardUserInput): Promise<OnboardingSt
   state.steps = plannedSteps(plan);
   return session.run(
     {
-      ...requestOf(input)!,
       what: 'onboarding request',
       workflowId: WORKFLOW_ID.onboard(plan.username),
       grants: plan.grants,
@@ -97,7 +96,7 @@ async function runSteps(plan: OnboardingPlan, state: OnboardingState, session: R
     const report = state.steps.find((s) => s.step === name)!;
     if (report.outcome === 'skipped') return;
     try {
-      session.checkApproval();
+      session.checkFresh();
       const result = await call({ ...options, summary });
       Object.assign(report, result);
     } catch (error) {

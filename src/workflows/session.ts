@@ -26,11 +26,6 @@ const trust = proxyLocalActivities<TrustActivities>(verifyCall);
 /** What a workflow checks beyond its requester, once the worker's policy is known (e.g. protected accounts). */
 export type ExtraChecks = (policy: WorkerPolicy, requester: Authority) => Promise<PendingGrant[]>;
 
-/**
- * The lifecycle every request shares: the worker's policy (a local activity, recorded), the requester's
- * proof (verified with KubeSphere), the grants that wait for an approval, the approval, the work. Handlers
- * are registered in the constructor, before the workflow's first await.
- */
 /** A request as the session compares and verifies it. */
 export interface ProposedRequest {
   /** what two requests must agree on to be the same one */
@@ -40,8 +35,22 @@ export interface ProposedRequest {
   source: RequestSource;
 }
 
+/**
+ * The lifecycle every request shares: the worker's policy (a local activity, recorded), the requester's
+ * proof (verified with KubeSphere), the grants that wait for an approval, the approval, the work. Handlers
+ * are registered in the constructor, before the workflow's first await.
+ */
+/** A check of KubeSphere (who asks, what they may do) covers work done within this long after it. */
+const VERIFIED_FRESH_MS = 60 * 60_000;
+/** Proposals being verified at once (each may read KubeSphere); more are refused until these finish. */
+const MAX_PROPOSALS_IN_FLIGHT = 5;
+
 export class RequestSession {
-  private own: ProposedRequest | undefined;
+  /** the workflow's own request, read before any handler runs; undefined when the input is invalid */
+  private readonly own: ProposedRequest | undefined;
+  /** when the requester's authority was read (workflow time) */
+  private verifiedAt: number | undefined;
+  private proposalsInFlight = 0;
   /** the worker's policy, once obtained */
   policy: WorkerPolicy | undefined;
   private readonly gate: ApprovalGate;
@@ -51,7 +60,10 @@ export class RequestSession {
     private readonly labels: Labels,
     /** a proposal, read by the same rules as the workflow's own input; undefined when it is invalid */
     private readonly requestOf: (proposal: unknown) => ProposedRequest | undefined,
+    input: unknown,
   ) {
+    // Before the handlers: updates that came with the first task are compared with it too.
+    this.own = requestOf(input);
     setHandler(stateQuery, () => state);
     this.gate = new ApprovalGate(() => ({ requester: state.requestedBy, subject: state.username }));
     setHandler(proposeUpdate, (proposal) => this.answer(proposal), {
@@ -61,6 +73,8 @@ export class RequestSession {
   }
 
   private compare(proposal: unknown): void {
+    if (this.proposalsInFlight >= MAX_PROPOSALS_IN_FLIGHT)
+      throw new Error(`${MAX_PROPOSALS_IN_FLIGHT} proposals are being checked already: try again in a moment`);
     if (!this.own) return; // our own input is invalid: the answer says so
     const asked = this.requestOf(proposal);
     if (!asked) throw new Error(`${workflowInfo().workflowId} runs another request; this one is invalid`);
@@ -76,8 +90,14 @@ export class RequestSession {
   private async answer(proposal: unknown): Promise<RequestAnswer> {
     await condition(() => this.state.lifecycle !== 'validating');
     const asked = this.requestOf(proposal);
-    if (this.own && asked && this.state.requestedBy && asked.source.proof !== this.own.source.proof)
-      await this.sameRequester(asked);
+    if (this.own && asked && this.state.requestedBy && asked.source.proof !== this.own.source.proof) {
+      this.proposalsInFlight++;
+      try {
+        await this.sameRequester(asked);
+      } finally {
+        this.proposalsInFlight--;
+      }
+    }
     return {
       runId: workflowInfo().runId,
       lifecycle: this.state.lifecycle,
@@ -113,8 +133,17 @@ export class RequestSession {
       });
   }
 
-  /** Called before each change the request makes (see ApprovalGate.checkFresh). */
-  checkApproval(): void {
+  /**
+   * Called before each change the request makes: what KubeSphere said of the requester, and an approval,
+   * cover work done soon after; a Reset that re-runs steps long after needs a new request.
+   */
+  checkFresh(): void {
+    if (this.verifiedAt !== undefined && Date.now() - this.verifiedAt > VERIFIED_FRESH_MS)
+      throw ApplicationFailure.create({
+        type: FailureType.RequesterRefused,
+        message: `the requester was verified at ${new Date(this.verifiedAt).toISOString()}, more than ${VERIFIED_FRESH_MS / 60_000} minutes ago: request again`,
+        nonRetryable: true,
+      });
     this.gate.checkFresh();
   }
 
@@ -136,7 +165,7 @@ export class RequestSession {
    * when a grant needs one, then runs the work. Everything after the first await is recorded in history.
    */
   async run<T>(
-    request: ProposedRequest & {
+    request: {
       what: string;
       /** the id this request runs under, before the deployment's prefix (WORKFLOW_ID) */
       workflowId: string;
@@ -147,7 +176,8 @@ export class RequestSession {
     failure: (cause: { type: string; message: string }, error: unknown) => ApplicationFailure,
   ): Promise<T> {
     const { state, labels } = this;
-    this.own = request;
+    const own = this.own;
+    if (!own) throw new Error('run() needs a valid request'); // the workflows refuse invalid input before run()
     try {
       const policy = (this.policy = await local.workerPolicy());
       const expectedId = `${policy.workflowIdPrefix ?? ''}${request.workflowId}`;
@@ -174,9 +204,9 @@ export class RequestSession {
       let requester: Authority;
       try {
         requester = await trust.verifyRequester({
-          proof: request.source.proof,
+          proof: own.source.proof,
           workflowId: workflowInfo().workflowId,
-          request: request.proofFields,
+          request: own.proofFields,
           workspaces: workspacesOf(request.grants),
         });
       } catch (error) {
@@ -187,6 +217,7 @@ export class RequestSession {
         return await this.refuse(request.what, [{ field: 'source', message: cause.message }], cause.type);
       }
       state.requestedBy = requester.username;
+      this.verifiedAt = Date.now();
       const pending = grantsNeedingApproval(request.grants, policy, requester);
       for (const extra of (await request.extraChecks?.(policy, requester)) ?? []) {
         const same = pending.some((p) => p.scope === extra.scope && p.role === extra.role && p.target === extra.target);

@@ -170,6 +170,17 @@ describe('ks-onboard CLI', () => {
     expect(output).not.toContain('hunter22');
   });
 
+  it('the worker refuses an account name KubeSphere does not know (e.g. its email): it could not protect it', async () => {
+    const { code, output } = await runCli(['worker'], {
+      ...env,
+      KUBESPHERE_USERNAME: 'admin@kubesphere.io',
+      KUBESPHERE_PASSWORD: 'P@88w0rd',
+      KS_ONBOARD_SEAL_PRIVATE_KEYS: t.keys.private,
+    });
+    expect(code, output).toBe(2);
+    expect(output).toContain('KUBESPHERE_USERNAME=admin@kubesphere.io: KubeSphere has no user of that name');
+  });
+
   it('the worker refuses to start without KubeSphere settings, naming the variable', async () => {
     const { code, output } = await runCli(['worker'], { ...env, KUBESPHERE_HOST: 'not a url' });
     expect(code).toBe(2);

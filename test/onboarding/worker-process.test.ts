@@ -23,6 +23,7 @@ describe('a worker whose KubeSphere login is refused', () => {
     async () => {
       const taskQueue = t.taskQueue();
       const port = await freePort();
+      const before = h.emulator.requests.byRoute['POST /oauth/token'] ?? 0;
       const worker = startCli(['worker'], {
         TEMPORAL_ADDRESS: t.address,
         KS_ONBOARD_TASK_QUEUE: taskQueue,
@@ -36,16 +37,16 @@ describe('a worker whose KubeSphere login is refused', () => {
       });
       try {
         await worker.waitFor(/worker ready/, 60_000);
-        expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+        // it checked its account name at start: that login was refused, and it says so
+        expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(503);
         t.useEmulator(taskQueue, h.emulator.url);
-        const before = h.emulator.requests.byRoute['POST /oauth/token'] ?? 0;
         const types: string[] = [];
         for (const username of ['wp-a', 'wp-b', 'wp-c']) {
           const { handle } = await t.propose(taskQueue, { username, email: `${username}@example.com` });
           types.push((await failureOf(handle)).type ?? '');
         }
-        expect(types).toEqual(['KS_LOGIN_FAILED', 'KS_CREDENTIALS_REJECTED', 'KS_CREDENTIALS_REJECTED']);
-        // the requester (ops-admin) logged in once; the worker once, never again
+        expect(types).toEqual(['KS_CREDENTIALS_REJECTED', 'KS_CREDENTIALS_REJECTED', 'KS_CREDENTIALS_REJECTED']);
+        // the worker logged in once (at start), never again; the requester (ops-admin) once
         expect((h.emulator.requests.byRoute['POST /oauth/token'] ?? 0) - before).toBe(2);
         const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
         expect(ready.status).toBe(503);
