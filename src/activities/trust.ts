@@ -76,19 +76,18 @@ export function createTrustActivities({ client, unsealer, policy, now = Date.now
 
   async function authorityOf(username: string, workspaces: string[]): Promise<Authority> {
     // Both KubeSphere's role binding (the list) and the user's annotation must say platform-admin: a user may
-    // write their own User object, and the annotation alone could be theirs for a moment.
-    const user = await client.getUser(username);
+    // write their own User object, and the annotation alone could be theirs for a moment. Read side by side;
+    // workspace roles only matter (and are only read) for someone who is not a platform-admin.
+    const [user, admins] = await Promise.all([client.getUser(username), client.usersWithGlobalRole('platform-admin')]);
     const platformAdmin =
-      user.metadata.annotations?.[KEYS.globalRole] === 'platform-admin' &&
-      (await client.usersWithGlobalRole('platform-admin')).includes(username);
-    const workspaceAdminOf: string[] = [];
-    if (!platformAdmin) {
-      for (const workspace of workspaces) {
-        const roles = await client.workspaceRolesOf(workspace, username);
-        if (roles.includes(`${workspace}-admin`)) workspaceAdminOf.push(workspace);
-      }
-    }
-    return { username, platformAdmin, workspaceAdminOf };
+      user.metadata.annotations?.[KEYS.globalRole] === 'platform-admin' && admins.includes(username);
+    if (platformAdmin) return { username, platformAdmin, workspaceAdminOf: [] };
+    const roles = await Promise.all(workspaces.map((workspace) => client.workspaceRolesOf(workspace, username)));
+    return {
+      username,
+      platformAdmin,
+      workspaceAdminOf: workspaces.filter((ws, i) => roles[i]!.includes(`${ws}-admin`)),
+    };
   }
 
   return mapFailures({
