@@ -1,6 +1,7 @@
 import { describeGrant } from '../policy/authority.js';
 import { formatProblems } from '../policy/names.js';
 import type { PlanResult } from '../policy/plan.js';
+import { RequestConflictError } from '../temporal/start.js';
 import type { RequestAnswer } from '../workflows/definitions.js';
 import { printJson } from './output.js';
 import { ExitError } from './options.js';
@@ -26,6 +27,28 @@ export function reportAnswer(workflowId: string, answer: RequestAnswer, json: bo
   process.stderr.write(
     `  approve with: ks-onboard approve ${workflowId} --reason <why>   (logged in to KubeSphere as someone whose roles cover it)\n`,
   );
+}
+
+/**
+ * Proposes a request and reports the worker's answer: a conflict with a running request exits 1 naming the
+ * difference; without --wait the start is printed and undefined returned; with it, the handle to wait on.
+ */
+export async function proposeAndReport<H>(
+  workflowId: string,
+  propose: () => Promise<{ handle: H; answer: RequestAnswer }>,
+  flags: { wait?: boolean; json?: boolean },
+): Promise<H | undefined> {
+  let proposed;
+  try {
+    proposed = await propose();
+  } catch (error) {
+    if (error instanceof RequestConflictError) throw new ExitError(error.message);
+    throw error;
+  }
+  reportAnswer(workflowId, proposed.answer, flags.json);
+  if (flags.wait) return proposed.handle;
+  printStarted(workflowId, proposed.answer, flags.json);
+  return undefined;
 }
 
 export function printStarted(workflowId: string, answer: RequestAnswer, json: boolean | undefined): void {

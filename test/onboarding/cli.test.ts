@@ -72,6 +72,17 @@ describe('ks-onboard CLI', () => {
     expect(h.emulator.snapshot().users['cli-ann']?.hasPassword).toBe(true);
   });
 
+  it('with a deployment prefix, ids carry it and the worker accepts the request', async () => {
+    const taskQueue = t.taskQueue();
+    const worker = await t.worker(taskQueue, h.emulator.url, { workflowIdPrefix: 'staging/' });
+    const prefixed = { ...env, KS_ONBOARD_TASK_QUEUE: taskQueue, KS_ONBOARD_WORKFLOW_ID_PREFIX: 'staging/' };
+    const { code, output } = await worker.runUntil(
+      runCli(['onboard', '--username', 'cli-pre', '--email', 'pre@cli.example', '--wait'], prefixed),
+    );
+    expect(code, output).toBe(0);
+    expect(output).toContain('staging/onboard-cli-pre: done');
+  });
+
   it("an elevated request waits, whatever the requester's environment says; status shows it; approve lets it finish", async () => {
     const bobAsAdmin = [
       'onboard',

@@ -1,13 +1,13 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { planRoleChange, roleChangeTarget, type RoleChangeRequest } from '../../policy/plan.js';
-import { proposeRoleChange, RequestConflictError, roleChangeInput } from '../../temporal/start.js';
+import { proposeRoleChange, roleChangeInput } from '../../temporal/start.js';
 import { WORKFLOW_ID, type ChangeRoleResult } from '../../workflows/definitions.js';
 import { temporalConfig } from '../../config.js';
 import { ownToken, workersPublicKey } from '../identity.js';
 import { printJson } from '../output.js';
 import { ExitError } from '../options.js';
-import { planOrExit, printStarted, reportAnswer } from '../request.js';
+import { planOrExit, proposeAndReport } from '../request.js';
 import { withTemporal } from '../temporal-context.js';
 
 type Flags = RoleChangeRequest & { wait?: boolean; json?: boolean };
@@ -36,16 +36,12 @@ export function registerChangeRole(program: Command): void {
       );
       const input = roleChangeInput(request, { token, publicKey }, workflowId);
       await withTemporal(async (client, config) => {
-        let proposed;
-        try {
-          proposed = await proposeRoleChange(client, config.taskQueue, input, workflowId);
-        } catch (error) {
-          if (error instanceof RequestConflictError) throw new ExitError(error.message);
-          throw error;
-        }
-        const { handle, answer } = proposed;
-        reportAnswer(workflowId, answer, json);
-        if (!wait) return printStarted(workflowId, answer, json);
+        const handle = await proposeAndReport(
+          workflowId,
+          () => proposeRoleChange(client, config.taskQueue, input, workflowId),
+          { wait, json },
+        );
+        if (!handle) return;
         let result: ChangeRoleResult;
         try {
           result = await handle.result();

@@ -2,13 +2,13 @@ import type { Command } from 'commander';
 import { seal } from '../../codec/seal.js';
 import { checkPassword, formatProblems } from '../../policy/names.js';
 import { planOnboarding, type OnboardRequest } from '../../policy/plan.js';
-import { onboardingInput, proposeOnboarding, RequestConflictError } from '../../temporal/start.js';
+import { onboardingInput, proposeOnboarding } from '../../temporal/start.js';
 import { WORKFLOW_ID } from '../../workflows/definitions.js';
 import { temporalConfig } from '../../config.js';
 import { ownToken, readPasswordFile, workersPublicKey } from '../identity.js';
 import { formatState, printJson } from '../output.js';
 import { ExitError } from '../options.js';
-import { planOrExit, printStarted, reportAnswer } from '../request.js';
+import { planOrExit, proposeAndReport } from '../request.js';
 import { outcomeOf, withTemporal } from '../temporal-context.js';
 
 type OnboardFlags = Omit<OnboardRequest, 'sealedPassword' | 'batchId'> & {
@@ -49,19 +49,16 @@ The worker decides what waits for an approval: elevated roles, and anything your
       const input = onboardingInput(
         { ...request, ...(sealedPassword ? { sealedPassword } : {}) },
         { token, publicKey },
+        workflowId,
       );
 
       await withTemporal(async (client, config) => {
-        let proposed;
-        try {
-          proposed = await proposeOnboarding(client, config.taskQueue, input, workflowId);
-        } catch (error) {
-          if (error instanceof RequestConflictError) throw new ExitError(error.message);
-          throw error;
-        }
-        const { handle, answer } = proposed;
-        reportAnswer(workflowId, answer, json);
-        if (!wait) return printStarted(workflowId, answer, json);
+        const handle = await proposeAndReport(
+          workflowId,
+          () => proposeOnboarding(client, config.taskQueue, input, workflowId),
+          { wait, json },
+        );
+        if (!handle) return;
         const outcome = await outcomeOf(handle);
         if (json) printJson({ workflowId, ...outcome });
         else if (outcome.state) process.stdout.write(`${formatState(workflowId, outcome.state)}\n`);
