@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import { ensureDevKeyPair } from './codec/seal.js';
 import { pathsConfig, searchPath, workerConfig, workerPolicyConfig } from './config.js';
 import { createEmulator, type Emulator } from './emulator/server.js';
-import { EMULATOR_ADMIN } from './emulator-accounts.js';
+import { DEV_APPROVER, EMULATOR_ADMIN } from './emulator-accounts.js';
+import { isKubeSphereError } from './kubesphere/errors.js';
 import { findTemporalCli } from './temporal/cli-binary.js';
 import { startDevServer, type DevServer } from './temporal/dev-server.js';
 import { buildWorker, type RunningWorker } from './temporal/run-worker.js';
@@ -26,6 +27,16 @@ export interface Stack {
   taskQueue: string;
   sealPublicKey: string;
   stop(): Promise<void>;
+}
+
+/** The dev stack's approver (DEV_APPROVER), made once with the worker's account, as an operator would. */
+async function ensureApprover(worker: RunningWorker): Promise<void> {
+  const { username, password, email } = DEV_APPROVER;
+  try {
+    await worker.client.createUser({ name: username, email, password, globalRole: 'platform-admin' });
+  } catch (error) {
+    if (!isKubeSphereError(error, 'KS_ALREADY_EXISTS')) throw error;
+  }
 }
 
 /** The embedded defaults on one machine: Temporal dev server, KubeSphere emulator and a worker. */
@@ -68,6 +79,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       policy: workerPolicyConfig(),
       log,
     });
+    await ensureApprover(worker);
   } catch (error) {
     await Promise.all([emulator.close(), temporal.stop()]);
     throw error;

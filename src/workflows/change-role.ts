@@ -93,14 +93,13 @@ export async function changeRole(input: ChangeRoleInput): Promise<ChangeRoleResu
       const change = await apply(plan, session.policy?.workflowIdPrefix ?? '');
       Object.assign(step, { outcome: change.outcome, existingRole: change.from });
       return {
-        username: plan.username,
+        ...state,
+        lifecycle: 'done',
         scope: plan.scope,
         target: plan.target,
         from: change.from,
         to: change.to,
         direction: changeDirection(plan.scope, change.from ? roleKeyOf(plan, change.from) : undefined, plan.roleKey),
-        ...(state.requestedBy ? { requestedBy: state.requestedBy } : {}),
-        ...(state.approval ? { approval: state.approval } : {}),
       };
     },
     (cause, error) => {

@@ -58,15 +58,13 @@ export interface OnboardingState {
   error?: { type: string; message: string };
 }
 
-export interface ChangeRoleResult {
-  username: string;
+/** The final state (steps, approval, who asked) and what changed, so `status` reads it like an onboarding's. */
+export interface ChangeRoleResult extends OnboardingState {
   scope: string;
   target: string;
   from: string;
   to: string;
   direction: 'grant' | 'upgrade' | 'downgrade' | 'unchanged';
-  requestedBy?: string;
-  approval?: ApprovalState;
 }
 
 /** What the worker made of a proposed request: its plan, or why it refused. */

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { createLogger, installRuntime } from '../logger.js';
 import { integerIn } from '../options.js';
-import { EMULATOR_ADMIN, EMULATOR_OPS } from '../../emulator-accounts.js';
+import { DEV_APPROVER, EMULATOR_ADMIN, EMULATOR_OPS } from '../../emulator-accounts.js';
 
 interface DevFlags {
   temporalPort: number;
@@ -37,12 +37,15 @@ export function registerDev(program: Command): void {
           '',
           `Temporal     ${stack.temporal.address} (namespace ${stack.temporal.namespace}, state in .data/temporal.db)`,
           `Web UI       ${stack.temporal.uiUrl}`,
-          `KubeSphere   ${stack.emulator.url} (emulator, worker account ${EMULATOR_ADMIN.username}; ${EMULATOR_OPS.username} / ${EMULATOR_OPS.password} for you; state in .data/emulator.json)`,
+          `KubeSphere   ${stack.emulator.url} (emulator; state in .data/emulator.json)`,
+          `             the worker acts as ${EMULATOR_ADMIN.username}; you ask as ${EMULATOR_OPS.username} / ${EMULATOR_OPS.password}; ${DEV_APPROVER.username} / ${DEV_APPROVER.password} approves`,
           '',
           'In another shell:',
           `  export TEMPORAL_ADDRESS=${stack.temporal.address} KUBESPHERE_HOST=${stack.emulator.url}`,
-          `  export KUBESPHERE_USERNAME=${EMULATOR_OPS.username} KUBESPHERE_PASSWORD='${EMULATOR_OPS.password}'   # you ask and approve as ops-admin`,
+          `  export KUBESPHERE_USERNAME=${EMULATOR_OPS.username} KUBESPHERE_PASSWORD='${EMULATOR_OPS.password}'   # you ask as ops-admin`,
           '  npx ks-onboard onboard --username alice --email alice@example.com --workspace team-a --project team-a-dev --wait',
+          '  npx ks-onboard onboard --username bob --email bob@example.com --workspace team-a --workspace-role admin',
+          `  KUBESPHERE_USERNAME=${DEV_APPROVER.username} KUBESPHERE_PASSWORD='${DEV_APPROVER.password}' npx ks-onboard approve onboard-bob --reason lead`,
           '',
           'Ctrl-C stops everything.',
           '',
