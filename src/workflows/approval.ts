@@ -17,8 +17,6 @@ const trust = proxyLocalActivities<TrustActivities>(verifyCall);
 /** A sealed proof is about 1 KB; anything much larger only fills the history. */
 const MAX_PROOF = 16_384;
 const MAX_IN_FLIGHT = 5;
-/** An approval older than this does not cover work done later (e.g. after a Reset): request again. */
-export const APPROVAL_FRESH_MS = 60 * 60_000;
 
 export class ApprovalGate {
   state: ApprovalState | undefined;
@@ -38,17 +36,6 @@ export class ApprovalGate {
     if (grants.length === 0) return;
     // Date inside workflow code is Temporal's deterministic clock (the time of the current workflow task).
     this.state = { grants, deadline: new Date(Date.now() + timeoutMs).toISOString() };
-  }
-
-  /** Before each change: a decision made long ago (a Reset re-runs steps after it) does not cover it. */
-  checkFresh(): void {
-    const decision = this.state?.decision;
-    if (decision && Date.now() - Date.parse(decision.at) > APPROVAL_FRESH_MS)
-      throw ApplicationFailure.create({
-        type: FailureType.ApprovalRefused,
-        message: `the approval of ${decision.at} is more than ${APPROVAL_FRESH_MS / 60_000} minutes old and does not cover work done now: request again`,
-        nonRetryable: true,
-      });
   }
 
   get pending(): boolean {

@@ -35,16 +35,16 @@ export interface ProposedRequest {
   source: RequestSource;
 }
 
-/**
- * The lifecycle every request shares: the worker's policy (a local activity, recorded), the requester's
- * proof (verified with KubeSphere), the grants that wait for an approval, the approval, the work. Handlers
- * are registered in the constructor, before the workflow's first await.
- */
 /** A check of KubeSphere (who asks, what they may do) covers work done within this long after it. */
 const VERIFIED_FRESH_MS = 60 * 60_000;
 /** Proposals being verified at once (each may read KubeSphere); more are refused until these finish. */
 const MAX_PROPOSALS_IN_FLIGHT = 5;
 
+/**
+ * The lifecycle every request shares: the worker's policy (a local activity, recorded), the requester's
+ * proof (verified with KubeSphere), the grants that wait for an approval, the approval, the work. Handlers
+ * are registered in the constructor, before the workflow's first await.
+ */
 export class RequestSession {
   /** the workflow's own request, read before any handler runs; undefined when the input is invalid */
   private readonly own: ProposedRequest | undefined;
@@ -134,17 +134,19 @@ export class RequestSession {
   }
 
   /**
-   * Called before each change the request makes: what KubeSphere said of the requester, and an approval,
-   * cover work done soon after; a Reset that re-runs steps long after needs a new request.
+   * Called before each change the request makes: the last check with KubeSphere (the requester's
+   * verification, or the approval that followed it, however long it was awaited) covers work done soon after;
+   * a Reset that re-runs steps long after needs a new request.
    */
   checkFresh(): void {
-    if (this.verifiedAt !== undefined && Date.now() - this.verifiedAt > VERIFIED_FRESH_MS)
+    const decided = this.gate.state?.decision?.at;
+    const last = Math.max(this.verifiedAt ?? -Infinity, decided ? Date.parse(decided) : -Infinity);
+    if (Number.isFinite(last) && Date.now() - last > VERIFIED_FRESH_MS)
       throw ApplicationFailure.create({
         type: FailureType.RequesterRefused,
-        message: `the requester was verified at ${new Date(this.verifiedAt).toISOString()}, more than ${VERIFIED_FRESH_MS / 60_000} minutes ago: request again`,
+        message: `this request was last checked with KubeSphere at ${new Date(last).toISOString()}, more than ${VERIFIED_FRESH_MS / 60_000} minutes ago: request again`,
         nonRetryable: true,
       });
-    this.gate.checkFresh();
   }
 
   /** Fails a request that breaks the rules, before any change, naming each field. */

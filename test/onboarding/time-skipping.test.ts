@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDevKeyPair, readPem, Unsealer } from '../../src/codec/seal.js';
 import { KubeSphereClient } from '../../src/kubesphere/client.js';
 import { loginOnce } from '../../src/kubesphere/login.js';
-import { onboardingInput, proposeOnboarding } from '../../src/temporal/start.js';
-import { SA, type OnboardingState } from '../../src/workflows/definitions.js';
-import { ADMIN_PASSWORD, startEmulator, type EmulatorHarness } from '../helpers/emulator.js';
+import { decisionInput, onboardingInput, proposeOnboarding } from '../../src/temporal/start.js';
+import { decideUpdate, SA, type OnboardingState } from '../../src/workflows/definitions.js';
+import { ADMIN_PASSWORD, eventually, startEmulator, type EmulatorHarness } from '../helpers/emulator.js';
 import { failureOf, OPS, TEST_POLICY } from '../helpers/temporal.js';
 import { saveHistory } from '../helpers/histories.js';
 import { timeSkippingEnvironment, type TimeSkippingHarness } from '../helpers/time-skipping.js';
@@ -78,5 +78,50 @@ describe('time skipping', () => {
       if (process.env.RECORD_HISTORIES === '1') await saveHistory('onboard-approval-timed-out', handle);
     });
     expect(writes()).toEqual({});
+  });
+});
+
+describe('an approval given days later', () => {
+  it('still covers the work done right after it', async () => {
+    const boss = { username: 'ts-boss', password: 'B0ss-P@ssw0rd' };
+    await h.admin.createUser({
+      name: boss.username,
+      email: 'boss@ts.example',
+      password: boss.password,
+      globalRole: 'platform-admin',
+    });
+    await eventually(() => h.token(boss.username, boss.password));
+    const taskQueue = ts.taskQueue();
+    const worker = await ts.worker({
+      taskQueue,
+      activities: { client: ks, unsealer: new Unsealer([readPem(keys.private)]), creator: 'admin' },
+      policy: { ...TEST_POLICY, approvalTimeoutMs: 72 * HOUR },
+    });
+    const publicKey = readPem(keys.public);
+    const requester = { token: (await loginOnce({ baseUrl: h.emulator.url, ...OPS })).accessToken, publicKey };
+    const workflowId = 'onboard-tam';
+    const input = onboardingInput(
+      { username: 'tam', email: 'tam@example.com', workspace: 'ts-team', workspaceRole: 'admin' },
+      requester,
+      workflowId,
+    );
+    const state = await worker.runUntil(async () => {
+      const { handle, answer } = await proposeOnboarding(ts.client, taskQueue, input, workflowId);
+      expect(answer.lifecycle).toBe('awaiting-approval');
+      await ts.env.sleep('48h');
+      const { runId } = await handle.describe();
+      const approver = { token: (await loginOnce({ baseUrl: h.emulator.url, ...boss })).accessToken, publicKey };
+      const decision = decisionInput(
+        { workflowId, runId, grants: answer.approvals },
+        approver,
+        true,
+        'back from leave',
+      );
+      await ts.client.workflow.getHandle(workflowId, runId).executeUpdate(decideUpdate, { args: [decision] });
+      return handle.result();
+    });
+    expect(state.lifecycle).toBe('done');
+    expect(state.approval?.decision?.by).toBe('ts-boss');
+    expect(h.emulator.snapshot().workspaceRoleBindings['tam-ts-team-admin']).toBeDefined();
   });
 });
