@@ -129,6 +129,28 @@ describe('ks-onboard CLI', () => {
     expect(await h.admin.workspaceRolesOf('cli-ws2', 'cli-bob')).toEqual(['cli-ws2-admin']);
   });
 
+  it('change-role from an elevated role waits for approval; status shows the finished change', async () => {
+    await h.admin.createWorkspace({ name: 'cli-ws3', clusters: ['host'] });
+    await eventually(() => h.admin.addWorkspaceMembers('cli-ws3', [{ username: 'cli-dan', roleRef: 'cli-ws3-admin' }]));
+    const worker = await t.worker(env.KS_ONBOARD_TASK_QUEUE!, h.emulator.url, { workflowIdPrefix: '' });
+    const id = 'change-role-cli-dan-workspace-cli-ws3';
+    await worker.runUntil(async () => {
+      const asked = await runCli(
+        ['change-role', '--username', 'cli-dan', '--scope', 'workspace', '--workspace', 'cli-ws3', '--role', 'viewer'],
+        env,
+      );
+      expect(asked.output).toContain('workspace:viewer on cli-ws3 (changes an elevated role)');
+      const approved = await runCli(['approve', id, '--reason', 'rotation'], asBoss());
+      expect(approved.code, approved.output).toBe(0);
+      await eventually(async () => {
+        const status = await runCli(['status', id], env);
+        expect(status.output).toContain(`${id}: done`);
+        expect(status.output).toMatch(/role\s+cli-ws3\s+updated/);
+      }, 30_000);
+    });
+    expect(await h.admin.workspaceRolesOf('cli-ws3', 'cli-dan')).toEqual(['cli-ws3-viewer']);
+  });
+
   it('reject ends the workflow with the reason, shown by status', async () => {
     const worker = await t.worker(env.KS_ONBOARD_TASK_QUEUE!, h.emulator.url, { workflowIdPrefix: '' });
     await worker.runUntil(async () => {
