@@ -47,6 +47,19 @@ export async function startEmulator(options: EmulatorOptions = {}) {
     count(route: string): number {
       return emulator.requests.byRoute[route] ?? 0;
     },
+    /** A person who can log in: created with the admin client, returned once KubeSphere has activated them. */
+    async person(who: { username: string; password: string }, globalRole = 'platform-regular') {
+      await admin.createUser({
+        name: who.username,
+        email: `${who.username}@people.example`,
+        password: who.password,
+        globalRole,
+      });
+      await eventually(() =>
+        login(who.username, who.password).then((r) => (r.ok ? r : Promise.reject(new Error(`${r.status}`)))),
+      );
+      return who;
+    },
     /** Closes, and fails the test if anything ever sent a DELETE or PATCH to this emulator. */
     async close() {
       await admin.close();

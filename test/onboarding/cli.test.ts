@@ -26,13 +26,7 @@ beforeAll(async () => {
     KUBESPHERE_PASSWORD: OPS.password,
   };
   t.useEmulator(env.KS_ONBOARD_TASK_QUEUE!, h.emulator.url);
-  await h.admin.createUser({
-    name: 'boss',
-    email: 'boss@cli.example',
-    password: 'B0ss-P@ssw0rd',
-    globalRole: 'platform-admin',
-  });
-  await eventually(() => h.token('boss', 'B0ss-P@ssw0rd'));
+  await h.person({ username: 'boss', password: 'B0ss-P@ssw0rd' }, 'platform-admin');
 });
 const asBoss = () => ({ ...env, KUBESPHERE_USERNAME: 'boss', KUBESPHERE_PASSWORD: 'B0ss-P@ssw0rd' });
 afterAll(async () => {

@@ -4,7 +4,7 @@ import proto from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PLATFORM_ADMIN_DEMOTION_ID } from '../../src/workflows/definitions.js';
-import { eventually, startEmulator, type EmulatorHarness } from '../helpers/emulator.js';
+import { startEmulator, type EmulatorHarness } from '../helpers/emulator.js';
 import { HISTORIES_DIR, saveHistory } from '../helpers/histories.js';
 import { failureOf, temporalHarness, type TemporalHarness } from '../helpers/temporal.js';
 
@@ -24,13 +24,7 @@ describe.runIf(record)('record histories', () => {
     t = await temporalHarness();
     faulty = await startEmulator({ faults: { failRate: 0.2, seed: 3 } });
     h = await startEmulator();
-    await h.admin.createUser({
-      name: BOSS.username,
-      email: 'boss@rec.io',
-      password: BOSS.password,
-      globalRole: 'platform-admin',
-    });
-    await eventually(() => h.token(BOSS.username, BOSS.password));
+    await h.person(BOSS, 'platform-admin');
   });
   afterAll(async () => {
     await faulty.close();

@@ -7,7 +7,7 @@ import { KubeSphereClient } from '../../src/kubesphere/client.js';
 import { loginOnce } from '../../src/kubesphere/login.js';
 import { decisionInput, onboardingInput, proposeOnboarding } from '../../src/temporal/start.js';
 import { decideUpdate, SA, type OnboardingState } from '../../src/workflows/definitions.js';
-import { ADMIN_PASSWORD, eventually, startEmulator, type EmulatorHarness } from '../helpers/emulator.js';
+import { ADMIN_PASSWORD, startEmulator, type EmulatorHarness } from '../helpers/emulator.js';
 import { failureOf, OPS, TEST_POLICY } from '../helpers/temporal.js';
 import { saveHistory } from '../helpers/histories.js';
 import { timeSkippingEnvironment, type TimeSkippingHarness } from '../helpers/time-skipping.js';
@@ -84,13 +84,7 @@ describe('time skipping', () => {
 describe('an approval given days later', () => {
   it('still covers the work done right after it', async () => {
     const boss = { username: 'ts-boss', password: 'B0ss-P@ssw0rd' };
-    await h.admin.createUser({
-      name: boss.username,
-      email: 'boss@ts.example',
-      password: boss.password,
-      globalRole: 'platform-admin',
-    });
-    await eventually(() => h.token(boss.username, boss.password));
+    await h.person(boss, 'platform-admin');
     const taskQueue = ts.taskQueue();
     const worker = await ts.worker({
       taskQueue,

@@ -24,32 +24,11 @@ const REGULAR = { username: 'rita', password: 'R1ta-Passw0rd' };
 beforeAll(async () => {
   t = await temporalHarness();
   h = await startEmulator();
-  await h.admin.createUser({
-    name: BOSS.username,
-    email: 'boss@example.com',
-    password: BOSS.password,
-    globalRole: 'platform-admin',
-  });
-  await h.admin.createUser({
-    name: WSADMIN.username,
-    email: 'wanda@example.com',
-    password: WSADMIN.password,
-    globalRole: 'platform-regular',
-  });
-  await h.admin.createUser({
-    name: REGULAR.username,
-    email: 'rita@example.com',
-    password: REGULAR.password,
-    globalRole: 'platform-regular',
-  });
+  await Promise.all([h.person(BOSS, 'platform-admin'), h.person(WSADMIN), h.person(REGULAR)]);
   await h.admin.createWorkspace({ name: 'team-w', clusters: ['host'] });
   await eventually(() =>
     h.admin.addWorkspaceMembers('team-w', [{ username: WSADMIN.username, roleRef: 'team-w-admin' }]),
   );
-  // new users log in only once KubeSphere's controller has activated them
-  await eventually(() => h.token(BOSS.username, BOSS.password));
-  await eventually(() => h.token(WSADMIN.username, WSADMIN.password));
-  await eventually(() => h.token(REGULAR.username, REGULAR.password));
 });
 afterAll(async () => {
   await h.close();
@@ -218,7 +197,7 @@ describe('authenticated approvals', () => {
     await session(async (taskQueue) => {
       const { handle } = await t.propose(taskQueue, {
         username: REGULAR.username,
-        email: 'rita@example.com',
+        email: 'rita@people.example',
         workspace: 'team-w',
         workspaceRole: 'self-provisioner',
       });
