@@ -20,7 +20,7 @@ export async function decide(
 ) {
   const { reason, json } = flags;
   const publicKey = workersPublicKey();
-  const { token } = await ownToken();
+  const token = await ownToken();
   await withTemporal(async (client) => {
     const { runId, status } = await client.workflow.getHandle(workflowId, flags.runId).describe();
     if (status.name !== 'RUNNING')

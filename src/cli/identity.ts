@@ -9,17 +9,17 @@ import { ExitError } from './options.js';
  * with KUBESPHERE_USERNAME + KUBESPHERE_PASSWORD (or _FILE), the variables common KubeSphere scripts use.
  * Never retried: each failed login counts towards KubeSphere's lockout of that account.
  */
-export async function ownToken(): Promise<{ token: string; username?: string }> {
+export async function ownToken(): Promise<string> {
   const config = kubesphereConfig();
   const login = config.login;
-  if ('token' in login) return { token: login.token, username: config.username };
+  if ('token' in login) return login.token;
   const password =
     'password' in login
       ? login.password
       : readSecretFile(login.passwordFile, 'KUBESPHERE_PASSWORD_FILE', 'a file holding the password');
   try {
     const { accessToken } = await loginOnce({ baseUrl: config.baseUrl, ...login, password });
-    return { token: accessToken, username: login.username };
+    return accessToken;
   } catch (error) {
     if (isKubeSphereError(error, 'KS_LOGIN_FAILED') || isKubeSphereError(error, 'KS_LOCKED_OUT'))
       throw new ExitError(

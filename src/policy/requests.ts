@@ -6,10 +6,12 @@ import type { Problem } from './names.js';
  * CLI before it starts one). Strict: an unknown field is refused, so nothing a starter adds (a policy,
  * a timeout, an approver) is ever taken into account. Pure: runs inside workflows.
  */
+/** A sealed value (password ~0.5 KB, proof ~1–2 KB) is never near this; anything larger only fills history. */
+export const MAX_SEALED_LENGTH = 16_384;
 const sealed = z
   .string({ error: 'must be a sealed value (ks-sealed:…)' })
   .startsWith('ks-sealed:', 'must be a sealed value (ks-sealed:…)')
-  .max(16_384, 'is too long');
+  .max(MAX_SEALED_LENGTH, 'is too long');
 const text = (max = 253) => z.string({ error: 'must be text' }).max(max, `must be at most ${max} characters`);
 
 /**

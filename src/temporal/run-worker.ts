@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
-import { readPrivateKeyFile } from '../files.js';
+import { readPrivateKeyFile, readSecretFile } from '../files.js';
 import { Unsealer } from '../codec/seal.js';
 import type { KubeSphereConfig, Login, TemporalConfig, workerConfig, workerPolicyConfig } from '../config.js';
 import { ConfigError } from '../config.js';
@@ -24,7 +23,10 @@ export function credentialsOf(login: Login): Credentials {
   if ('token' in login) return { token: login.token };
   if ('password' in login) return login;
   const { passwordFile, ...rest } = login;
-  return () => ({ ...rest, password: readFileSync(passwordFile, 'utf8').replace(/\r?\n$/, '') });
+  return () => ({
+    ...rest,
+    password: readSecretFile(passwordFile, 'KUBESPHERE_PASSWORD_FILE', 'a file holding the password'),
+  });
 }
 
 /**

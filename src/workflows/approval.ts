@@ -2,11 +2,15 @@ import { ApplicationFailure, condition, proxyLocalActivities, setHandler, workfl
 import type { TrustActivities } from '../activities/trust.js';
 import { FailureType } from '../failures.js';
 import { describeGrant, type PendingGrant } from '../policy/authority.js';
+import { MAX_SEALED_LENGTH } from '../policy/requests.js';
 import { verifyCall } from './activity-options.js';
 import { decideUpdate, type ApprovalState, type DecisionInput } from './definitions.js';
 import { describeFailure } from './failure.js';
 
 const trust = proxyLocalActivities<TrustActivities>(verifyCall);
+
+/** Decisions being verified at once; more are refused until these finish. */
+const MAX_IN_FLIGHT = 5;
 
 /**
  * The wait for an explicit, authenticated approval of pending grants. A decision arrives as the `decide`
@@ -14,10 +18,6 @@ const trust = proxyLocalActivities<TrustActivities>(verifyCall);
  * the update is accepted), the handler has the worker verify the proof with KubeSphere, and the first
  * verified decision wins. A later one is refused with the reason.
  */
-/** A sealed proof is about 1 KB; anything much larger only fills the history. */
-const MAX_PROOF = 16_384;
-const MAX_IN_FLIGHT = 5;
-
 export class ApprovalGate {
   state: ApprovalState | undefined;
   private verifying = 0;
@@ -49,7 +49,11 @@ export class ApprovalGate {
     if (state.expired || Date.now() > Date.parse(state.deadline))
       throw new Error(`the approval deadline passed at ${state.deadline}`);
     if (typeof input?.approve !== 'boolean') throw new Error('"approve" must be true or false');
-    if (typeof input.proof !== 'string' || !input.proof.startsWith('ks-sealed:') || input.proof.length > MAX_PROOF)
+    if (
+      typeof input.proof !== 'string' ||
+      !input.proof.startsWith('ks-sealed:') ||
+      input.proof.length > MAX_SEALED_LENGTH
+    )
       throw new Error('a decision needs a sealed proof of the approver (use ks-onboard approve/reject)');
     if (this.verifying >= MAX_IN_FLIGHT)
       throw new Error(`${MAX_IN_FLIGHT} decisions are being verified already: try again in a moment`);

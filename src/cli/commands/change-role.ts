@@ -27,7 +27,7 @@ export function registerChangeRole(program: Command): void {
     .action(async ({ wait, json, ...request }: Flags) => {
       const plan = planOrExit(planRoleChange(request));
       const publicKey = workersPublicKey();
-      const { token } = await ownToken();
+      const token = await ownToken();
       const workflowId = WORKFLOW_ID.changeRole(
         plan.username,
         plan.scope,

@@ -44,7 +44,7 @@ The worker decides what waits for an approval: elevated roles, and anything your
       planOrExit(planOnboarding(request));
       const publicKey = workersPublicKey();
       const sealedPassword = passwordFile ? sealPassword(passwordFile, publicKey) : undefined;
-      const { token } = await ownToken();
+      const token = await ownToken();
       const workflowId = WORKFLOW_ID.onboard(request.username, temporalConfig().workflowIdPrefix);
       const input = onboardingInput(
         { ...request, ...(sealedPassword ? { sealedPassword } : {}) },
