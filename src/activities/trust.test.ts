@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { describe, expect, it } from 'vitest';
+import { quietLogger } from '../../test/helpers/quiet-logger.js';
 import { grantsDigest, requestDigest, sealProof, type UnsealedProof } from '../codec/proof.js';
 import { ensureDevKeyPair, readPem, Unsealer } from '../codec/seal.js';
 import type { KubeSphereClient } from '../kubesphere/client.js';
@@ -45,21 +46,13 @@ const policy = {
   workerAccount: 'admin',
 };
 const activities = createTrustActivities({ client, unsealer: new Unsealer([readPem(keys.private)]), policy });
-const quiet = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};
 const run = <A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A) =>
-  new MockActivityEnvironment({}, { logger: quiet }).run(fn, ...args);
+  new MockActivityEnvironment({}, { logger: quietLogger }).run(fn, ...args);
 
 const wsGrant: Grant = { scope: 'workspace', role: 'admin', target: 'team-w', workspace: 'team-w' };
 const platformGrant: Grant = { scope: 'platform', role: 'platform-admin', target: 'platform' };
 
-function decision(who: string, overrides: Partial<UnsealedProof> = {}, grants = [wsGrant]) {
+function decision(who: string, overrides: Partial<UnsealedProof> = {}, grants = [wsGrant], sealedAt = Date.now()) {
   return sealProof(
     {
       purpose: 'approve',
@@ -70,6 +63,7 @@ function decision(who: string, overrides: Partial<UnsealedProof> = {}, grants = 
       ...overrides,
     } as UnsealedProof,
     publicKey,
+    sealedAt,
   );
 }
 const verify = (proof: string, grants = [wsGrant], extra: Partial<{ approve: boolean; runId: string }> = {}) =>
@@ -131,32 +125,12 @@ describe('verifyApprover', () => {
   });
 
   it('refuses a proof whose sealer chose an expiry too far ahead', async () => {
-    const hoarded = sealProof(
-      {
-        purpose: 'approve',
-        token: 'token-boss',
-        workflowId: 'onboard-kim',
-        runId: 'run-1',
-        digest: grantsDigest([wsGrant]),
-      },
-      publicKey,
-      Date.now() + 24 * 60 * 60_000,
-    );
+    const hoarded = decision('boss', {}, [wsGrant], Date.now() + 24 * 60 * 60_000);
     expect(await refusedWith(verify(hoarded))).toMatch(/further ahead than a proof may live/);
   });
 
   it('refuses an expired proof', async () => {
-    const old = sealProof(
-      {
-        purpose: 'approve',
-        token: 'token-boss',
-        workflowId: 'onboard-kim',
-        runId: 'run-1',
-        digest: grantsDigest([wsGrant]),
-      },
-      publicKey,
-      Date.now() - 60 * 60_000,
-    );
+    const old = decision('boss', {}, [wsGrant], Date.now() - 60 * 60_000);
     expect(await refusedWith(verify(old))).toMatch(/the proof expired at/);
   });
 });

@@ -1,21 +1,14 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { describe, expect, it } from 'vitest';
+import { quietLogger } from '../../test/helpers/quiet-logger.js';
 import { onlyForOurWorkflows } from './worker.js';
 
-const quiet = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};
 const activities = onlyForOurWorkflows({ setGlobalRole: async () => 'written' });
 
 describe('activities run only for our workflows', () => {
   it('runs for changeRole', async () => {
-    const env = new MockActivityEnvironment({ inWorkflow: true, workflowType: 'changeRole' }, { logger: quiet });
+    const env = new MockActivityEnvironment({ inWorkflow: true, workflowType: 'changeRole' }, { logger: quietLogger });
     await expect(env.run(activities.setGlobalRole)).resolves.toBe('written');
   });
 
@@ -23,7 +16,7 @@ describe('activities run only for our workflows', () => {
     [{ inWorkflow: false, workflowType: undefined }, /not for a standalone activity/],
     [{ inWorkflow: true, workflowType: 'grantMeAdmin' }, /not for workflow type grantMeAdmin/],
   ])('refuses %o', async (info, message) => {
-    const env = new MockActivityEnvironment(info, { logger: quiet });
+    const env = new MockActivityEnvironment(info, { logger: quietLogger });
     const error = await env.run(activities.setGlobalRole).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApplicationFailure);
     expect((error as ApplicationFailure).type).toBe('PolicyViolation');
