@@ -38,12 +38,15 @@ export interface WorkspaceMemberInput {
   workspace: string;
   username: string;
   role: string;
+  /** created by this request just now: it cannot be a member anywhere yet, so nothing is read first */
+  newUser?: boolean;
 }
 export interface ProjectMemberInput {
   cluster?: string;
   project: string;
   username: string;
   role: string;
+  newUser?: boolean;
 }
 
 export interface RoleChangeResult {
@@ -233,18 +236,16 @@ export function createKubeSphereActivities({ client: shared, unsealer, creator }
     async ensureWorkspaceMember(input: WorkspaceMemberInput): Promise<StepResult> {
       const client = attemptClient(shared);
       const member = { username: input.username, roleRef: input.role };
-      return ensureMember(await client.workspaceRolesOf(input.workspace, input.username), input.role, () =>
-        client.addWorkspaceMembers(input.workspace, [member]),
-      );
+      const current = input.newUser ? [] : await client.workspaceRolesOf(input.workspace, input.username);
+      return ensureMember(current, input.role, () => client.addWorkspaceMembers(input.workspace, [member]));
     },
 
     async ensureProjectMember(input: ProjectMemberInput): Promise<StepResult> {
       const client = attemptClient(shared);
       const ref = { namespace: input.project, cluster: input.cluster };
       const member = { username: input.username, roleRef: input.role };
-      return ensureMember(await client.projectRolesOf(ref, input.username), input.role, () =>
-        client.addProjectMembers(ref, [member]),
-      );
+      const current = input.newUser ? [] : await client.projectRolesOf(ref, input.username);
+      return ensureMember(current, input.role, () => client.addProjectMembers(ref, [member]));
     },
 
     /**

@@ -20,7 +20,7 @@ import {
   type WorkspaceRoleSuffix,
 } from './roles.js';
 
-import type { ChangeRoleInput, OnboardUserInput } from './requests.js';
+import type { ChangeRoleInput, OnboardUserInput, Placement } from './requests.js';
 
 export type { ChangeRoleInput, OnboardUserInput };
 
@@ -38,13 +38,32 @@ export interface Grant {
   workspace?: string;
 }
 
+export interface PlannedWorkspace {
+  name: string;
+  /** the full role name KubeSphere knows (`<ws>-regular`) */
+  role: string;
+  suffix: WorkspaceRoleSuffix;
+  create: boolean;
+}
+
+export interface PlannedProject {
+  name: string;
+  cluster?: string;
+  role: ProjectRole;
+  create: boolean;
+  /** the workspace it lives in */
+  workspace: string;
+}
+
 export interface OnboardingPlan {
   username: string;
   email: string;
   sealedPassword?: string;
   globalRole: GlobalRole;
-  workspace?: { name: string; role: string; suffix: WorkspaceRoleSuffix; create: boolean };
-  project?: { name: string; cluster?: string; role: ProjectRole; create: boolean };
+  /** each workspace once, in the order first asked */
+  workspaces: PlannedWorkspace[];
+  /** each project once, in the order first asked */
+  projects: PlannedProject[];
   /** every grant the request makes; the worker's policy says which wait for an approval */
   grants: Grant[];
 }
@@ -54,6 +73,33 @@ export type PlanResult<T> = { ok: true; plan: T } | { ok: false; problems: Probl
 /** How a project is named in grants, step reports and summaries: `<cluster>/<project>`, `host` by default. */
 export function projectTarget(cluster: string | undefined, project: string): string {
   return `${cluster ?? 'host'}/${project}`;
+}
+
+type PlacementFields = Omit<Placement, 'workspace' | 'line'> & { workspace?: string };
+
+/**
+ * The placements a request asks for: its list, or the single-placement fields (what `onboard` sends), each
+ * with the prefix its problems are reported under. Both at once is refused.
+ */
+function placementsOf(input: OnboardRequest, problems: Problem[]): Array<{ at: string; fields: PlacementFields }> {
+  const single: PlacementFields = {
+    workspace: input.workspace,
+    workspaceRole: input.workspaceRole,
+    createWorkspace: input.createWorkspace,
+    project: input.project,
+    projectRole: input.projectRole,
+    createProject: input.createProject,
+    cluster: input.cluster,
+  };
+  const singleGiven = Object.values(single).some((v) => v !== undefined && v !== '');
+  if (input.placements === undefined) return singleGiven ? [{ at: '', fields: single }] : [];
+  if (singleGiven)
+    problems.push({ field: 'placements', message: 'give either placements or the single-placement fields, not both' });
+  if (!Array.isArray(input.placements)) {
+    problems.push({ field: 'placements', message: 'must be a list' });
+    return [];
+  }
+  return input.placements.map((fields, i) => ({ at: `placements.${i}.`, fields }));
 }
 
 /** Validates a request and turns it into the exact grants to make. Pure: safe inside a workflow. */
@@ -78,53 +124,93 @@ export function planOnboarding(input: OnboardRequest): PlanResult<OnboardingPlan
   const globalRole = parseGlobalRole(globalRoleText);
   if (!globalRole.ok) problems.push({ field: 'globalRole', message: globalRole.reason });
 
-  const workspaceName = text(input.workspace, 'workspace', false);
-  const projectName = text(input.project, 'project', false);
-  const cluster = text(input.cluster, 'cluster', false);
-  if (cluster !== undefined) problems.push(...checkClusterName(cluster));
+  const workspaces: PlannedWorkspace[] = [];
+  const projects: PlannedProject[] = [];
+  for (const { at, fields } of placementsOf(input, problems)) {
+    const workspaceName = text(fields.workspace, `${at}workspace`, false);
+    const projectName = text(fields.project, `${at}project`, false);
+    const cluster = text(fields.cluster, `${at}cluster`, false);
+    if (cluster !== undefined) problems.push(...checkClusterName(cluster, `${at}cluster`));
 
-  let workspace: OnboardingPlan['workspace'];
-  if (workspaceName !== undefined) {
-    const nameProblems = checkWorkspaceName(workspaceName);
-    problems.push(...nameProblems);
-    const roleText = text(input.workspaceRole, 'workspaceRole', false) ?? DEFAULT_ROLES.workspace;
-    const role = parseWorkspaceRole(workspaceName, roleText);
-    if (!role.ok) problems.push({ field: 'workspaceRole', message: role.reason });
-    else if (nameProblems.length === 0) {
-      workspace = {
-        name: workspaceName,
-        role: workspaceRoleName(workspaceName, role.role),
-        suffix: role.role,
-        create: input.createWorkspace !== false,
-      };
+    let workspace: PlannedWorkspace | undefined;
+    if (workspaceName !== undefined) {
+      const nameProblems = checkWorkspaceName(workspaceName, `${at}workspace`);
+      problems.push(...nameProblems);
+      const roleText = text(fields.workspaceRole, `${at}workspaceRole`, false) ?? DEFAULT_ROLES.workspace;
+      const role = parseWorkspaceRole(workspaceName, roleText);
+      if (!role.ok) problems.push({ field: `${at}workspaceRole`, message: role.reason });
+      else if (nameProblems.length === 0) {
+        workspace = {
+          name: workspaceName,
+          role: workspaceRoleName(workspaceName, role.role),
+          suffix: role.role,
+          create: fields.createWorkspace !== false,
+        };
+      }
+    } else if (fields.workspaceRole !== undefined && fields.workspaceRole !== '') {
+      problems.push({ field: `${at}workspaceRole`, message: 'needs a workspace' });
     }
-  } else if (input.workspaceRole !== undefined && input.workspaceRole !== '') {
-    problems.push({ field: 'workspaceRole', message: 'needs a workspace' });
-  }
 
-  let project: OnboardingPlan['project'];
-  if (projectName !== undefined) {
-    const nameProblems = checkProjectName(projectName);
-    problems.push(...nameProblems);
-    if (workspaceName === undefined)
-      problems.push({ field: 'project', message: 'needs a workspace: a project lives in one' });
-    const role = parseProjectRole(text(input.projectRole, 'projectRole', false) ?? DEFAULT_ROLES.project);
-    if (!role.ok) problems.push({ field: 'projectRole', message: role.reason });
-    else if (nameProblems.length === 0)
-      project = { name: projectName, cluster, role: role.role, create: input.createProject !== false };
-  } else if (input.projectRole !== undefined && input.projectRole !== '') {
-    problems.push({ field: 'projectRole', message: 'needs a project' });
+    let project: PlannedProject | undefined;
+    if (projectName !== undefined) {
+      const nameProblems = checkProjectName(projectName, `${at}project`);
+      problems.push(...nameProblems);
+      if (workspaceName === undefined)
+        problems.push({ field: `${at}project`, message: 'needs a workspace: a project lives in one' });
+      const role = parseProjectRole(text(fields.projectRole, `${at}projectRole`, false) ?? DEFAULT_ROLES.project);
+      if (!role.ok) problems.push({ field: `${at}projectRole`, message: role.reason });
+      else if (nameProblems.length === 0 && workspace)
+        project = {
+          name: projectName,
+          cluster,
+          role: role.role,
+          create: fields.createProject !== false,
+          workspace: workspace.name,
+        };
+    } else if (fields.projectRole !== undefined && fields.projectRole !== '') {
+      problems.push({ field: `${at}projectRole`, message: 'needs a project' });
+    }
+
+    if (workspace) {
+      const same = workspaces.find((w) => w.name === workspace.name);
+      if (!same) workspaces.push(workspace);
+      else if (same.role !== workspace.role)
+        problems.push({
+          field: `${at}workspaceRole`,
+          message: `${quote(workspace.name)} is asked with two roles: ${same.role} and ${workspace.role}`,
+        });
+      else same.create ||= workspace.create;
+    }
+    if (project) {
+      const target = projectTarget(project.cluster, project.name);
+      const same = projects.find((p) => projectTarget(p.cluster, p.name) === target);
+      if (!same) projects.push(project);
+      else if (same.workspace !== project.workspace)
+        problems.push({
+          field: `${at}project`,
+          message: `${quote(target)} is placed in two workspaces: ${same.workspace} and ${project.workspace}`,
+        });
+      else if (same.role !== project.role)
+        problems.push({
+          field: `${at}projectRole`,
+          message: `${quote(target)} is asked with two roles: ${same.role} and ${project.role}`,
+        });
+      else same.create ||= project.create;
+    }
   }
 
   if (problems.length > 0 || !globalRole.ok) return { ok: false, problems };
 
   const grants: Grant[] = [{ scope: 'platform', role: globalRole.role, target: 'platform' }];
-  if (workspace)
+  for (const workspace of workspaces)
     grants.push({ scope: 'workspace', role: workspace.suffix, target: workspace.name, workspace: workspace.name });
-  if (project && workspace) {
-    const target = projectTarget(project.cluster, project.name);
-    grants.push({ scope: 'project', role: project.role, target, workspace: workspace.name });
-  }
+  for (const project of projects)
+    grants.push({
+      scope: 'project',
+      role: project.role,
+      target: projectTarget(project.cluster, project.name),
+      workspace: project.workspace,
+    });
 
   return {
     ok: true,
@@ -133,8 +219,8 @@ export function planOnboarding(input: OnboardRequest): PlanResult<OnboardingPlan
       email,
       ...(input.sealedPassword ? { sealedPassword: input.sealedPassword } : {}),
       globalRole: globalRole.role,
-      workspace,
-      project,
+      workspaces,
+      projects,
       grants,
     },
   };
@@ -253,18 +339,24 @@ export function changeDirection(
  * Sealed values differ on every seal, so only whether a password is set counts; the source does not.
  */
 export function onboardingFields(plan: OnboardingPlan): Record<string, string> {
+  const list = (values: string[]) => values.join(', ');
+  const workspaces = [...plan.workspaces].sort((a, b) => a.name.localeCompare(b.name));
+  const projects = [...plan.projects].sort((a, b) =>
+    projectTarget(a.cluster, a.name).localeCompare(projectTarget(b.cluster, b.name)),
+  );
   return {
     username: plan.username,
     email: plan.email.toLowerCase(),
     password: plan.sealedPassword ? 'set' : 'none',
     globalRole: plan.globalRole,
-    workspace: plan.workspace?.name ?? '',
-    workspaceRole: plan.workspace?.role ?? '',
-    createWorkspace: plan.workspace ? String(plan.workspace.create) : '',
-    project: plan.project?.name ?? '',
-    projectRole: plan.project?.role ?? '',
-    createProject: plan.project ? String(plan.project.create) : '',
-    cluster: plan.project?.cluster ?? '',
+    workspace: list(workspaces.map((w) => w.name)),
+    workspaceRole: list(workspaces.map((w) => w.role)),
+    createWorkspace: list(workspaces.map((w) => String(w.create))),
+    project: list(projects.map((p) => p.name)),
+    projectRole: list(projects.map((p) => p.role)),
+    createProject: list(projects.map((p) => String(p.create))),
+    cluster: list(projects.map((p) => p.cluster ?? '')),
+    ...(projects.length > 1 ? { projectWorkspace: list(projects.map((p) => p.workspace)) } : {}),
   };
 }
 

@@ -18,8 +18,8 @@ describe('planOnboarding', () => {
         username: 'alice',
         email: 'alice@example.com',
         globalRole: 'platform-regular',
-        workspace: { name: 'team-a', role: 'team-a-regular', suffix: 'regular', create: true },
-        project: { name: 'team-a-dev', cluster: undefined, role: 'viewer', create: true },
+        workspaces: [{ name: 'team-a', role: 'team-a-regular', suffix: 'regular', create: true }],
+        projects: [{ name: 'team-a-dev', cluster: undefined, role: 'viewer', create: true, workspace: 'team-a' }],
         grants: [
           { scope: 'platform', role: 'platform-regular', target: 'platform' },
           { scope: 'workspace', role: 'regular', target: 'team-a', workspace: 'team-a' },
@@ -29,10 +29,52 @@ describe('planOnboarding', () => {
     });
   });
 
+  it('takes several placements: each workspace and project once, one grant each', () => {
+    const result = planOnboarding({
+      ...base,
+      placements: [
+        { workspace: 'team-a', project: 'api' },
+        { workspace: 'team-a', project: 'web', projectRole: 'operator' },
+        { workspace: 'team-b', workspaceRole: 'viewer', line: 9 },
+      ],
+    });
+    expect(result.ok && result.plan.workspaces.map((w) => w.role)).toEqual(['team-a-regular', 'team-b-viewer']);
+    expect(result.ok && result.plan.projects.map((p) => `${p.workspace}/${p.name}:${p.role}`)).toEqual([
+      'team-a/api:viewer',
+      'team-a/web:operator',
+    ]);
+    expect(result.ok && result.plan.grants.map((g) => `${g.scope}:${g.role}@${g.target}`)).toEqual([
+      'platform:platform-regular@platform',
+      'workspace:regular@team-a',
+      'workspace:viewer@team-b',
+      'project:viewer@host/api',
+      'project:operator@host/web',
+    ]);
+  });
+
+  it('refuses placements that disagree, naming the placement', () => {
+    const result = planOnboarding({
+      ...base,
+      placements: [
+        { workspace: 'team-a', project: 'api' },
+        { workspace: 'team-a', workspaceRole: 'admin' },
+        { workspace: 'team-b', project: 'api' },
+        { workspace: 'team-a', project: 'api', projectRole: 'admin' },
+      ],
+    });
+    expect(result.ok ? [] : result.problems.map((p) => p.field)).toEqual([
+      'placements.1.workspaceRole',
+      'placements.2.project',
+      'placements.3.projectRole',
+    ]);
+    const both = planOnboarding({ ...base, workspace: 'x', placements: [{ workspace: 'y' }] });
+    expect(both.ok ? [] : both.problems.map((p) => p.field)).toEqual(['placements']);
+  });
+
   it('accepts workspace roles as suffix or full name', () => {
     for (const role of ['viewer', 'team-a-viewer']) {
       const result = planOnboarding({ ...base, workspace: 'team-a', workspaceRole: role });
-      expect(result.ok && result.plan.workspace?.role).toBe('team-a-viewer');
+      expect(result.ok && result.plan.workspaces[0]?.role).toBe('team-a-viewer');
     }
   });
 

@@ -12,6 +12,8 @@ const sealed = z
   .string({ error: 'must be a sealed value (ks-sealed:…)' })
   .startsWith('ks-sealed:', 'must be a sealed value (ks-sealed:…)')
   .max(MAX_SEALED_LENGTH, 'is too long');
+/** A person's placements in one request; a batch row never needs more. */
+export const MAX_PLACEMENTS = 50;
 const text = (max = 253) => z.string({ error: 'must be text' }).max(max, `must be at most ${max} characters`);
 
 /**
@@ -22,7 +24,48 @@ export const requestSourceSchema = z.strictObject({
   kind: z.literal('requester', { error: 'must be "requester"' }),
   proof: sealed,
 });
-export type RequestSource = z.infer<typeof requestSourceSchema>;
+
+/**
+ * A row of a bulk import, started by its batch (`import-<batchId>`) as a child: the batch verified the
+ * requester with KubeSphere at `verifiedAt` and already ensured the shared workspaces and projects. Taken
+ * only from the batch itself: the row checks that its parent is that batch (Temporal records the parent).
+ */
+export const batchSourceSchema = z.strictObject({
+  kind: z.literal('batch'),
+  requester: z.strictObject({
+    username: text(),
+    platformAdmin: z.boolean(),
+    workspaceAdminOf: z.array(text()).max(MAX_PLACEMENTS),
+  }),
+  verifiedAt: text(40),
+  /** what the batch ensured, by `workspace:<name>` / `project:<cluster>/<name>`: those steps are not repeated */
+  ensured: z.record(text(), z.enum(['created', 'existed'])).optional(),
+});
+export type BatchSource = z.infer<typeof batchSourceSchema>;
+
+const onboardingSourceSchema = z.discriminatedUnion('kind', [requestSourceSchema, batchSourceSchema], {
+  error: 'must be a requester or a batch',
+});
+export type OnboardingSource = z.infer<typeof onboardingSourceSchema>;
+
+/**
+ * Where a person is placed: a workspace with a role, optionally one of its projects with a role. A person in
+ * two projects (the common migration case) has two placements. `line` is the CSV line it came from, if any:
+ * a label for reports, never part of what is compared.
+ */
+export const placementSchema = z.strictObject({
+  workspace: text(),
+  workspaceRole: text().optional(),
+  /** false: the workspace must already exist (default true: create it when missing) */
+  createWorkspace: z.boolean({ error: 'must be true or false' }).optional(),
+  project: text().optional(),
+  projectRole: text().optional(),
+  createProject: z.boolean({ error: 'must be true or false' }).optional(),
+  /** cluster of the project; absent means the host cluster without a /clusters prefix */
+  cluster: text().optional(),
+  line: z.number().int().positive().optional(),
+});
+export type Placement = z.infer<typeof placementSchema>;
 
 export const onboardUserInputSchema = z.strictObject({
   username: text(),
@@ -39,8 +82,10 @@ export const onboardUserInputSchema = z.strictObject({
   createProject: z.boolean({ error: 'must be true or false' }).optional(),
   /** cluster of the project; absent means the host cluster without a /clusters prefix */
   cluster: text().optional(),
+  /** several placements; the single-placement fields above and this list are not used together */
+  placements: z.array(placementSchema).max(MAX_PLACEMENTS, `at most ${MAX_PLACEMENTS} placements`).optional(),
   batchId: text(128).optional(),
-  source: requestSourceSchema,
+  source: onboardingSourceSchema,
 });
 export type OnboardUserInput = z.infer<typeof onboardUserInputSchema>;
 

@@ -1,12 +1,16 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { StepOutcome } from '../activities/kubesphere.js';
 import type { PendingGrant } from '../policy/authority.js';
 
-/** Keyword search attributes; the dev server and the worker register them (src/temporal/search-attributes.ts). */
+/**
+ * Our search attributes; the dev server and the worker register them (src/temporal/search-attributes.ts).
+ * A person may be placed in several workspaces, so `OnboardingWorkspace` is a KeywordList (an attribute's type
+ * cannot change once registered: see the README on a dev server's data from before).
+ */
 export const SA = {
   username: defineSearchAttributeKey('OnboardingUsername', SearchAttributeType.KEYWORD),
-  workspace: defineSearchAttributeKey('OnboardingWorkspace', SearchAttributeType.KEYWORD),
+  workspace: defineSearchAttributeKey('OnboardingWorkspace', SearchAttributeType.KEYWORD_LIST),
   batchId: defineSearchAttributeKey('OnboardingBatchId', SearchAttributeType.KEYWORD),
   state: defineSearchAttributeKey('OnboardingState', SearchAttributeType.KEYWORD),
 };
@@ -88,6 +92,18 @@ export const proposeUpdate = defineUpdate<RequestAnswer, [unknown]>('propose');
 export const decideUpdate = defineUpdate<ApprovalState, [DecisionInput]>('decide');
 export const stateQuery = defineQuery<OnboardingState>('state');
 
+/** Where a person's request stands, sent to its watchers (its batch) when it waits for an approval and when it ends. */
+export interface RowUpdate {
+  workflowId: string;
+  runId: string;
+  username: string;
+  lifecycle: Lifecycle;
+  error?: { type: string; message: string };
+}
+export const rowUpdateSignal = defineSignal<[RowUpdate]>('rowUpdate');
+/** Asks a running request to tell this workflow (a batch that found the person already in flight) how it ends. */
+export const watchSignal = defineSignal<[string]>('watch');
+
 /** The one workflow id every platform-admin demotion runs under: they run one at a time. */
 export const PLATFORM_ADMIN_DEMOTION_ID = 'platform-admin-demotion';
 
@@ -97,6 +113,7 @@ export const PLATFORM_ADMIN_DEMOTION_ID = 'platform-admin-demotion';
  */
 export const WORKFLOW_ID = {
   onboard: (username: string, prefix = '') => `${prefix}onboard-${username}`,
+  importBatch: (batchId: string, prefix = '') => `${prefix}import-${batchId}`,
   changeRole: (username: string, scope: string, target: string, prefix = '') =>
     `${prefix}change-role-${username}-${scope}-${target.replace(/\//g, '.')}`,
 };

@@ -6,6 +6,7 @@ import { SA, type Lifecycle } from './definitions.js';
 export interface Labels {
   username?: unknown;
   workspace?: unknown;
+  placements?: unknown;
   batchId?: unknown;
 }
 
@@ -16,10 +17,14 @@ export function setLifecycle(state: { lifecycle: Lifecycle }, lifecycle: Lifecyc
     typeof value === 'string' && value !== '' && value.length <= 253 ? value : undefined;
   const attributes: SearchAttributePair[] = [{ key: SA.state, value: lifecycle }];
   const username = text(labels.username);
-  const workspace = text(labels.workspace);
+  // The single-placement field, or every placement's workspace.
+  const placements = Array.isArray(labels.placements) ? (labels.placements as Array<{ workspace?: unknown }>) : [];
+  const workspaces = [
+    ...new Set([labels.workspace, ...placements.map((p) => p?.workspace)].flatMap((w) => text(w) ?? [])),
+  ];
   const batchId = text(labels.batchId);
   if (username) attributes.push({ key: SA.username, value: username });
-  if (workspace) attributes.push({ key: SA.workspace, value: workspace });
+  if (workspaces.length) attributes.push({ key: SA.workspace, value: workspaces.slice(0, 50) });
   if (batchId) attributes.push({ key: SA.batchId, value: batchId });
   upsertSearchAttributes(attributes);
 }

@@ -61,7 +61,8 @@ export async function onboardUser(input: OnboardUserInput): Promise<OnboardingSt
       },
     },
     async () => {
-      await runSteps(plan, state, session);
+      const source = parsed.value.source;
+      await runSteps(plan, state, session, source.kind === 'batch' ? (source.ensured ?? {}) : {});
       return state;
     },
     (cause, error) => failedOnboarding(cause, state, error),
@@ -69,80 +70,119 @@ export async function onboardUser(input: OnboardUserInput): Promise<OnboardingSt
 }
 
 function plannedSteps(plan: OnboardingPlan): StepReport[] {
-  const projectStepTarget = plan.project ? projectTarget(plan.project.cluster, plan.project.name) : '-';
-  const step = (name: StepName, target: string, wanted: boolean, role?: string): StepReport => ({
+  const step = (name: StepName, target: string, role?: string): StepReport => ({
     step: name,
     target,
-    outcome: wanted ? 'pending' : 'skipped',
-    ...(wanted && role ? { requestedRole: role } : {}),
+    outcome: 'pending',
+    ...(role ? { requestedRole: role } : {}),
   });
+  const skipped = (name: StepName): StepReport => ({ step: name, target: '-', outcome: 'skipped' });
+  const projectSteps = (name: StepName, withRole: boolean) =>
+    plan.projects.length
+      ? plan.projects.map((p) => step(name, projectTarget(p.cluster, p.name), withRole ? p.role : undefined))
+      : [skipped(name)];
+  const workspaceSteps = (name: StepName, withRole: boolean) =>
+    plan.workspaces.length
+      ? plan.workspaces.map((w) => step(name, w.name, withRole ? w.role : undefined))
+      : [skipped(name)];
   return [
-    step('user', plan.username, true, plan.globalRole),
-    step('workspace', plan.workspace?.name ?? '-', plan.workspace !== undefined),
-    step('project', projectStepTarget, plan.project !== undefined),
-    step('workspace-member', plan.workspace?.name ?? '-', plan.workspace !== undefined, plan.workspace?.role),
-    step('project-member', projectStepTarget, plan.project !== undefined, plan.project?.role),
+    step('user', plan.username, plan.globalRole),
+    ...workspaceSteps('workspace', false),
+    ...projectSteps('project', false),
+    ...workspaceSteps('workspace-member', true),
+    ...projectSteps('project-member', true),
   ];
 }
 
-async function runSteps(plan: OnboardingPlan, state: OnboardingState, session: RequestSession): Promise<void> {
-  const { username, workspace, project } = plan;
+async function runSteps(
+  plan: OnboardingPlan,
+  state: OnboardingState,
+  session: RequestSession,
+  ensured: Record<string, 'created' | 'existed'>,
+): Promise<void> {
+  const { username } = plan;
   const run = async (
     name: StepName,
+    target: string,
     summary: string,
     options: ActivityOptions,
     call: (o: ActivityOptions) => Promise<StepResult>,
   ) => {
-    const report = state.steps.find((s) => s.step === name)!;
-    if (report.outcome === 'skipped') return;
+    const report = state.steps.find((s) => s.step === name && s.target === target)!;
     try {
       session.checkFresh();
       const result = await call({ ...options, summary });
       Object.assign(report, result);
+      return result;
     } catch (error) {
       report.outcome = 'failed';
       report.error = describeFailure(error);
       throw error;
     }
   };
+  /** A workspace or project the batch already ensured is not asked again: its outcome is the batch's. */
+  const byBatch = (name: StepName, target: string, key: string): boolean => {
+    const outcome = ensured[key];
+    if (outcome)
+      Object.assign(
+        state.steps.find((s) => s.step === name && s.target === target)!,
+        { outcome },
+      );
+    return outcome !== undefined;
+  };
 
-  await run('user', `ensure user ${username} (${plan.globalRole})`, kubeCall, (o) =>
+  const user = await run('user', username, `ensure user ${username} (${plan.globalRole})`, kubeCall, (o) =>
     ks.ensureUser.executeWithOptions(o, [
       { username, email: plan.email, sealedPassword: plan.sealedPassword, globalRole: plan.globalRole },
     ]),
   );
-  if (workspace) {
-    await run('workspace', `ensure workspace ${workspace.name}`, kubeCall, (o) =>
-      ks.ensureWorkspace.executeWithOptions(o, [
-        { name: workspace.name, cluster: project?.cluster, create: workspace.create },
-      ]),
+  // A user this run has just created cannot be a member anywhere yet: its membership reads are skipped.
+  const newUser = user.outcome === 'created';
+  // Workspaces first (a project needs its workspace placed on its cluster), each once.
+  for (const workspace of plan.workspaces) {
+    if (byBatch('workspace', workspace.name, `workspace:${workspace.name}`)) continue;
+    const cluster = plan.projects.find((p) => p.workspace === workspace.name)?.cluster;
+    await run('workspace', workspace.name, `ensure workspace ${workspace.name}`, kubeCall, (o) =>
+      ks.ensureWorkspace.executeWithOptions(o, [{ name: workspace.name, cluster, create: workspace.create }]),
     );
   }
-  if (project && workspace) {
-    await run('project', `ensure project ${project.name} in ${workspace.name}`, kubeCall, (o) =>
+  for (const project of plan.projects) {
+    const target = projectTarget(project.cluster, project.name);
+    if (byBatch('project', target, `project:${target}`)) continue;
+    await run('project', target, `ensure project ${project.name} in ${project.workspace}`, kubeCall, (o) =>
       ks.ensureProject.executeWithOptions(o, [
-        { workspace: workspace.name, name: project.name, cluster: project.cluster, create: project.create },
+        { workspace: project.workspace, name: project.name, cluster: project.cluster, create: project.create },
       ]),
     );
   }
   // A user must be a workspace member before joining one of its projects.
-  if (workspace) {
+  for (const workspace of plan.workspaces) {
     await run(
       'workspace-member',
+      workspace.name,
       `invite ${username} to ${workspace.name} as ${workspace.role}`,
       kubeCallAwaitingRoles,
       (o) =>
-        ks.ensureWorkspaceMember.executeWithOptions(o, [{ workspace: workspace.name, username, role: workspace.role }]),
+        ks.ensureWorkspaceMember.executeWithOptions(o, [
+          { workspace: workspace.name, username, role: workspace.role, ...(newUser ? { newUser } : {}) },
+        ]),
     );
   }
-  if (project) {
+  for (const project of plan.projects) {
     await run(
       'project-member',
+      projectTarget(project.cluster, project.name),
       `invite ${username} to ${project.name} as ${project.role}`,
       kubeCallAwaitingRoles,
       (o) =>
         ks.ensureProjectMember.executeWithOptions(o, [
-          { project: project.name, cluster: project.cluster, username, role: project.role },
+          {
+            project: project.name,
+            cluster: project.cluster,
+            username,
+            role: project.role,
+            ...(newUser ? { newUser } : {}),
+          },
         ]),
     );
   }

@@ -2,6 +2,7 @@ import {
   allHandlersFinished,
   ApplicationFailure,
   condition,
+  getExternalWorkflowHandle,
   proxyLocalActivities,
   setHandler,
   workflowInfo,
@@ -12,11 +13,19 @@ import { grantsNeedingApproval, workspacesOf, type Authority, type PendingGrant 
 import { checkDuration, APPROVAL_TIMEOUT_BOUNDS } from '../policy/duration.js';
 import { formatProblems, quote, type Problem } from '../policy/names.js';
 import { requestDifferences, type Grant } from '../policy/plan.js';
-import type { RequestSource } from '../policy/requests.js';
+import type { BatchSource, OnboardingSource } from '../policy/requests.js';
 import { isProtectedWorkspace, type WorkerPolicy } from '../policy/worker-policy.js';
 import { policyCall, verifyCall } from './activity-options.js';
 import { ApprovalGate } from './approval.js';
-import { proposeUpdate, stateQuery, type OnboardingState, type RequestAnswer } from './definitions.js';
+import {
+  proposeUpdate,
+  rowUpdateSignal,
+  stateQuery,
+  watchSignal,
+  WORKFLOW_ID,
+  type OnboardingState,
+  type RequestAnswer,
+} from './definitions.js';
 import { describeFailure } from './failure.js';
 import { setLifecycle, type Labels } from './labels.js';
 
@@ -32,13 +41,15 @@ export interface ProposedRequest {
   fields: Record<string, string>;
   /** what the requester's proof must be bound to (the fields, and the exact sealed values) */
   proofFields: Record<string, string>;
-  source: RequestSource;
+  source: OnboardingSource;
 }
 
 /** A check of KubeSphere (who asks, what they may do) covers work done within this long after it. */
 const VERIFIED_FRESH_MS = 60 * 60_000;
 /** Proposals being verified at once (each may read KubeSphere); more are refused until these finish. */
 const MAX_PROPOSALS_IN_FLIGHT = 5;
+/** Workflows told when this request waits for an approval and when it ends (its batch, batches attached to it). */
+const MAX_WATCHERS = 10;
 
 /**
  * The lifecycle every request shares: the worker's policy (a local activity, recorded), the requester's
@@ -54,6 +65,7 @@ export class RequestSession {
   /** the worker's policy, once obtained */
   policy: WorkerPolicy | undefined;
   private readonly gate: ApprovalGate;
+  private readonly watchers = new Set<string>();
 
   constructor(
     readonly state: OnboardingState,
@@ -65,6 +77,13 @@ export class RequestSession {
     // Before the handlers: updates that came with the first task are compared with it too.
     this.own = requestOf(input);
     setHandler(stateQuery, () => state);
+    // A batch runs its rows as children: it hears from each when it waits for an approval and when it ends.
+    const parent = workflowInfo().parent;
+    if (parent) this.watchers.add(parent.workflowId);
+    setHandler(watchSignal, (workflowId) => {
+      if (typeof workflowId === 'string' && workflowId.length <= 300 && this.watchers.size < MAX_WATCHERS)
+        this.watchers.add(workflowId);
+    });
     this.gate = new ApprovalGate(() => ({ requester: state.requestedBy, subject: state.username }));
     setHandler(proposeUpdate, (proposal) => this.answer(proposal), {
       validator: (proposal) => this.compare(proposal),
@@ -78,6 +97,7 @@ export class RequestSession {
     if (!this.own) return; // our own input is invalid: the answer says so
     const asked = this.requestOf(proposal);
     if (!asked) throw new Error(`${workflowInfo().workflowId} runs another request; this one is invalid`);
+    if (asked.source.kind !== 'requester') throw new Error('a batch row is proposed only by its batch, as its child');
     const differences = requestDifferences(this.own.fields, asked.fields);
     if (differences.length) {
       const list = differences
@@ -90,10 +110,15 @@ export class RequestSession {
   private async answer(proposal: unknown): Promise<RequestAnswer> {
     await condition(() => this.state.lifecycle !== 'validating');
     const asked = this.requestOf(proposal);
-    if (this.own && asked && this.state.requestedBy && asked.source.proof !== this.own.source.proof) {
+    if (
+      this.own &&
+      asked?.source.kind === 'requester' &&
+      this.state.requestedBy &&
+      (this.own.source.kind !== 'requester' || asked.source.proof !== this.own.source.proof)
+    ) {
       this.proposalsInFlight++;
       try {
-        await this.sameRequester(asked);
+        await this.sameRequester(asked as ProposedRequest & { source: { kind: 'requester' } });
       } finally {
         this.proposalsInFlight--;
       }
@@ -112,7 +137,7 @@ export class RequestSession {
    * Someone else's identical request is not merged into this one: its password, if any, is not theirs to know.
    * The second requester is verified like the first; a different person is refused, named.
    */
-  private async sameRequester(asked: ProposedRequest): Promise<void> {
+  private async sameRequester(asked: ProposedRequest & { source: { kind: 'requester' } }): Promise<void> {
     let username: string;
     try {
       ({ username } = await trust.verifyRequester({
@@ -131,6 +156,36 @@ export class RequestSession {
         message: `${workflowInfo().workflowId} is already requested by ${this.state.requestedBy}; a request by ${username} is not merged into it`,
         nonRetryable: true,
       });
+  }
+
+  /** Why a batch row may not run as such: only its batch starts it, and Temporal records who that is. */
+  private batchProblem(source: BatchSource, policy: WorkerPolicy): string | undefined {
+    const batchId = typeof this.labels.batchId === 'string' ? this.labels.batchId : '';
+    const expected = `${policy.workflowIdPrefix ?? ''}${WORKFLOW_ID.importBatch(batchId)}`;
+    const parent = workflowInfo().parent?.workflowId;
+    if (!batchId || parent !== expected)
+      return `a batch row runs only as a child of its batch ${quote(expected)}, not ${parent ? `of ${quote(parent)}` : 'on its own'}`;
+    if (!Number.isFinite(Date.parse(source.verifiedAt))) return `verifiedAt ${quote(source.verifiedAt)} is not a time`;
+    return undefined;
+  }
+
+  /** Tells the watchers where this request stands; one that is gone (a batch that ended) is not an error. */
+  private async notify(): Promise<void> {
+    const { workflowId, runId } = workflowInfo();
+    const update = {
+      workflowId,
+      runId,
+      username: this.state.username,
+      lifecycle: this.state.lifecycle,
+      ...(this.state.error ? { error: this.state.error } : {}),
+    };
+    await Promise.all(
+      [...this.watchers].map((id) =>
+        getExternalWorkflowHandle(id)
+          .signal(rowUpdateSignal, update)
+          .catch(() => undefined),
+      ),
+    );
   }
 
   /**
@@ -153,6 +208,7 @@ export class RequestSession {
   async refuse(what: string, problems: Problem[], type: string = FailureType.PolicyViolation): Promise<never> {
     this.state.error = { type, message: formatProblems(problems) };
     setLifecycle(this.state, 'failed', this.labels);
+    await this.notify();
     await condition(allHandlersFinished);
     throw ApplicationFailure.create({
       type,
@@ -204,22 +260,29 @@ export class RequestSession {
         );
 
       let requester: Authority;
-      try {
-        requester = await trust.verifyRequester({
-          proof: own.source.proof,
-          workflowId: workflowInfo().workflowId,
-          request: own.proofFields,
-          workspaces: workspacesOf(request.grants),
-        });
-      } catch (error) {
-        // A proof that does not hold is the request's fault; anything else (KubeSphere down, the worker's own
-        // login refused) is a failure to verify, reported as what it is.
-        const cause = describeFailure(error);
-        if (cause.type !== FailureType.RequesterRefused) throw error;
-        return await this.refuse(request.what, [{ field: 'source', message: cause.message }], cause.type);
+      if (own.source.kind === 'batch') {
+        const problem = this.batchProblem(own.source, policy);
+        if (problem) return await this.refuse(request.what, [{ field: 'source', message: problem }]);
+        requester = own.source.requester;
+        this.verifiedAt = Date.parse(own.source.verifiedAt);
+      } else {
+        try {
+          requester = await trust.verifyRequester({
+            proof: own.source.proof,
+            workflowId: workflowInfo().workflowId,
+            request: own.proofFields,
+            workspaces: workspacesOf(request.grants),
+          });
+        } catch (error) {
+          // A proof that does not hold is the request's fault; anything else (KubeSphere down, the worker's own
+          // login refused) is a failure to verify, reported as what it is.
+          const cause = describeFailure(error);
+          if (cause.type !== FailureType.RequesterRefused) throw error;
+          return await this.refuse(request.what, [{ field: 'source', message: cause.message }], cause.type);
+        }
+        this.verifiedAt = Date.now();
       }
       state.requestedBy = requester.username;
-      this.verifiedAt = Date.now();
       const pending = grantsNeedingApproval(request.grants, policy, requester);
       for (const extra of (await request.extraChecks?.(policy, requester)) ?? []) {
         const same = pending.some((p) => p.scope === extra.scope && p.role === extra.role && p.target === extra.target);
@@ -229,17 +292,20 @@ export class RequestSession {
       state.approval = this.gate.state;
       if (this.gate.pending) {
         setLifecycle(state, 'awaiting-approval', labels);
+        await this.notify();
         await this.gate.wait();
       }
       setLifecycle(state, 'running', labels);
       const result = await body();
       setLifecycle(state, 'done', labels);
+      await this.notify();
       await condition(allHandlersFinished);
       return result;
     } catch (error) {
       if (state.lifecycle === 'failed') throw error; // refused above: already reported
       state.error = describeFailure(error);
       setLifecycle(state, 'failed', labels);
+      await this.notify();
       await condition(allHandlersFinished);
       throw failure(state.error, error);
     }
