@@ -42,7 +42,8 @@ export default async function setup(project: TestProject) {
     startDevServer({ binary, port: 0 }),
     bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quietLogger }),
     // CLI tests run the built CLI as users do (dist/), so it is built from the current source first.
-    exec('npm', ['run', '--silent', 'build'], { cwd: ROOT }),
+    // (KS_TEST_NO_BUILD=1 skips it when iterating on tests that do not run the CLI.)
+    process.env.KS_TEST_NO_BUILD ? Promise.resolve() : exec('npm', ['run', '--silent', 'build'], { cwd: ROOT }),
   ]);
   const bundlePath = join(mkdtempSync(join(tmpdir(), 'ks-bundle-')), 'workflows.js');
   writeFileSync(bundlePath, bundle.code);

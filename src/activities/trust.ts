@@ -96,6 +96,11 @@ export function createTrustActivities({ client, unsealer, policy, now = Date.now
       return policy;
     },
 
+    /** A requester verified earlier (a batch's), read again by name: what KubeSphere lets them do now. */
+    async readAuthority(input: { username: string; workspaces: string[] }): Promise<Authority> {
+      return authorityOf(input.username, input.workspaces);
+    },
+
     async verifyRequester(input: VerifyRequesterInput): Promise<Authority> {
       const proof = open(input.proof, FailureType.RequesterRefused, {
         workflowId: input.workflowId,

@@ -6,6 +6,8 @@ import { Worker } from '@temporalio/worker';
 import { FailureType } from '../failures.js';
 import { createKubeSphereActivities, type KubeSphereActivityDeps } from '../activities/kubesphere.js';
 import { createTrustActivities } from '../activities/trust.js';
+import { createBatchActivities } from '../activities/batch.js';
+import { Client } from '@temporalio/client';
 import type { WorkerPolicy } from '../policy/worker-policy.js';
 
 export interface OnboardingWorkerOptions {
@@ -31,7 +33,7 @@ export function workflowsPath(): string {
 }
 
 /** The workflow types whose activities this worker runs (src/workflows/index.ts). */
-const OUR_WORKFLOWS: ReadonlySet<string> = new Set(['onboardUser', 'changeRole', 'setPlatformRole']);
+const OUR_WORKFLOWS: ReadonlySet<string> = new Set(['onboardUser', 'changeRole', 'setPlatformRole', 'importBatch']);
 
 /**
  * Activities act with the worker's KubeSphere account and trust their callers' checks, so they run only
@@ -67,6 +69,8 @@ export async function createOnboardingWorker(options: OnboardingWorkerOptions): 
     activities: onlyForOurWorkflows({
       ...createKubeSphereActivities(options.activities),
       ...createTrustActivities({ ...options.activities, policy: options.policy }),
+      // The batch's questions to Temporal itself (parts, people already in flight), with the worker's connection.
+      ...createBatchActivities(new Client({ connection: options.connection, namespace: options.namespace })),
     }),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 20,
     ...(options.activitiesPerSecond ? { maxTaskQueueActivitiesPerSecond: options.activitiesPerSecond } : {}),

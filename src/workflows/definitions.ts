@@ -91,6 +91,8 @@ export const proposeUpdate = defineUpdate<RequestAnswer, [unknown]>('propose');
 /** Approve or reject the pending grants, with a sealed proof of who decides (verified by the worker). */
 export const decideUpdate = defineUpdate<ApprovalState, [DecisionInput]>('decide');
 export const stateQuery = defineQuery<OnboardingState>('state');
+/** The request a workflow runs, as its fields compare (`onboardingFields`); undefined when it is invalid. */
+export const requestQuery = defineQuery<Record<string, string> | undefined>('request');
 
 /** Where a person's request stands, sent to its watchers (its batch) when it waits for an approval and when it ends. */
 export interface RowUpdate {

@@ -1,3 +1,5 @@
 // The only path given to the worker's bundler.
 export { onboardUser } from './onboard-user.js';
 export { changeRole, setPlatformRole } from './change-role.js';
+export { importBatch } from './import-batch.js';
+export { importPart } from './import-part.js';

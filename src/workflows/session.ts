@@ -19,6 +19,7 @@ import { policyCall, verifyCall } from './activity-options.js';
 import { ApprovalGate } from './approval.js';
 import {
   proposeUpdate,
+  requestQuery,
   rowUpdateSignal,
   stateQuery,
   watchSignal,
@@ -77,12 +78,15 @@ export class RequestSession {
     // Before the handlers: updates that came with the first task are compared with it too.
     this.own = requestOf(input);
     setHandler(stateQuery, () => state);
+    setHandler(requestQuery, () => this.own?.fields);
     // A batch runs its rows as children: it hears from each when it waits for an approval and when it ends.
     const parent = workflowInfo().parent;
     if (parent) this.watchers.add(parent.workflowId);
     setHandler(watchSignal, (workflowId) => {
-      if (typeof workflowId === 'string' && workflowId.length <= 300 && this.watchers.size < MAX_WATCHERS)
-        this.watchers.add(workflowId);
+      if (typeof workflowId !== 'string' || workflowId.length > 300 || this.watchers.size >= MAX_WATCHERS) return;
+      this.watchers.add(workflowId);
+      // Asked after the last notice went out: this watcher would never hear otherwise.
+      if (this.state.lifecycle === 'done' || this.state.lifecycle === 'failed') void this.notify([workflowId]);
     });
     this.gate = new ApprovalGate(() => ({ requester: state.requestedBy, subject: state.username }));
     setHandler(proposeUpdate, (proposal) => this.answer(proposal), {
@@ -170,7 +174,7 @@ export class RequestSession {
   }
 
   /** Tells the watchers where this request stands; one that is gone (a batch that ended) is not an error. */
-  private async notify(): Promise<void> {
+  private async notify(to: Iterable<string> = this.watchers): Promise<void> {
     const { workflowId, runId } = workflowInfo();
     const update = {
       workflowId,
@@ -180,7 +184,7 @@ export class RequestSession {
       ...(this.state.error ? { error: this.state.error } : {}),
     };
     await Promise.all(
-      [...this.watchers].map((id) =>
+      [...to].map((id) =>
         getExternalWorkflowHandle(id)
           .signal(rowUpdateSignal, update)
           .catch(() => undefined),

@@ -22,6 +22,8 @@ import {
   roleChangeInput,
 } from '../../src/temporal/start.js';
 import { createOnboardingWorker } from '../../src/temporal/worker.js';
+import { startImport, type BatchRequest } from '../../src/temporal/start-import.js';
+import type { BatchPerson } from '../../src/policy/batch.js';
 import { ADMIN_PASSWORD } from './emulator.js';
 
 /** The emulator's second platform-admin (seeded): asks for things in tests; `admin` is the worker. */
@@ -107,6 +109,10 @@ export async function temporalHarness() {
     ) {
       const input = onboardingInput(request, await requester(taskQueue, as), workflowId);
       return proposeOnboarding(client, taskQueue, input, workflowId);
+    },
+    /** Starts (or attaches to) a batch as `as` (default ops-admin) through the same helper as `ks-onboard import`. */
+    async startImport(taskQueue: string, request: BatchRequest, people: BatchPerson[], as = OPS) {
+      return startImport(client, taskQueue, request, people, await requester(taskQueue, as), prefixOf(taskQueue));
     },
     async proposeRoleChange(taskQueue: string, request: RoleChangeRequest, as = OPS, workflowId?: string) {
       const target = roleChangeTarget(request);

@@ -1,0 +1,559 @@
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  ParentClosePolicy,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { BatchActivities } from '../activities/batch.js';
+import type { KubeSphereActivities } from '../activities/kubesphere.js';
+import type { TrustActivities } from '../activities/trust.js';
+import { FailureType } from '../failures.js';
+import { grantsNeedingApproval, workspacesOf, type Authority } from '../policy/authority.js';
+import {
+  batchProofFields,
+  DEFAULT_CONCURRENCY,
+  DEFAULT_ERROR_BUDGET,
+  importBatchInputSchema,
+  type BatchPerson,
+  type ImportBatchInput,
+} from '../policy/batch.js';
+import { formatProblems, quote } from '../policy/names.js';
+import { onboardingFields, planOnboarding, projectTarget, type OnboardingPlan } from '../policy/plan.js';
+import { parseInput, type OnboardUserInput } from '../policy/requests.js';
+import { isProtectedWorkspace, type WorkerPolicy } from '../policy/worker-policy.js';
+import { kubeCall, policyCall, verifyCall } from './activity-options.js';
+import {
+  cancelUpdate,
+  joinUpdate,
+  notStartedQuery,
+  progressQuery,
+  partTakenSignal,
+  resumeUpdate,
+  type BatchCarry,
+  type BatchProgress,
+  type RowFailure,
+} from './batch-definitions.js';
+import { rowUpdateSignal, SA, WORKFLOW_ID, type RowUpdate } from './definitions.js';
+import { describeFailure } from './failure.js';
+import { onboardUser } from './onboard-user.js';
+import { upsertSearchAttributes } from '@temporalio/workflow';
+
+const ks = proxyActivities<KubeSphereActivities>(kubeCall);
+const local = proxyLocalActivities<TrustActivities>(policyCall);
+const trust = proxyLocalActivities<TrustActivities>(verifyCall);
+const temporal = proxyLocalActivities<BatchActivities>({ ...verifyCall, scheduleToCloseTimeout: '5m' });
+
+/** A batch run continues as new past this many history events (Temporal's hard limit is far above). */
+const DEFAULT_CONTINUE_AS_NEW_AFTER = 8000;
+/** The requester's authority is read again when older than this (rows check it is under an hour old). */
+const REFRESH_AUTHORITY_AFTER_MS = 45 * 60_000;
+/** Workspaces and projects ensured at once by the batch. */
+const ENSURE_IN_PARALLEL = 10;
+const FIRST_FAILURES = 10;
+/** Rows-not-started kept with their reasons (carried from run to run); beyond, only counted. */
+const MAX_NOT_STARTED_KEPT = 5000;
+
+/**
+ * A bulk import: one child `onboardUser` per person, at most `concurrency` working at once. The batch
+ * verifies its requester once, ensures each shared workspace and project once, then keeps a sliding window
+ * of rows; rows tell it by signal when they wait for an approval (they leave the window) and when they end,
+ * so the batch can continue as new at any time without waiting for them (children are abandoned, not tied
+ * to a run). It pauses when too many rows fail, until `resume` or `cancel`; it never deletes anything.
+ */
+export async function importBatch(input: ImportBatchInput, carried?: BatchCarry): Promise<BatchProgress> {
+  const info = workflowInfo();
+  // Carried state is taken only from this workflow's own previous run: a fresh start cannot claim a verification.
+  const carry = carried && info.continuedFromExecutionRunId ? carried : undefined;
+  const raw = typeof input === 'object' && input !== null ? (input as Partial<ImportBatchInput>) : {};
+  const progress: BatchProgress = carry?.progress ?? {
+    batchId: typeof raw.batchId === 'string' ? raw.batchId.slice(0, 64) : '',
+    lifecycle: 'validating',
+    people: 0,
+    rows: 0,
+    part: 1,
+    parts: 1,
+    concurrency: DEFAULT_CONCURRENCY,
+    started: 0,
+    running: 0,
+    awaitingApproval: 0,
+    done: 0,
+    failed: 0,
+    notStarted: 0,
+    skipped: 0,
+    firstFailures: [],
+    run: 0,
+  };
+  progress.run += 1;
+  const inFlight: BatchCarry['inFlight'] = carry?.inFlight ?? {};
+  const notStarted: RowFailure[] = carry?.notStarted ?? [];
+  const ensured: BatchCarry['ensured'] = carry?.ensured ?? {};
+  const unavailable: BatchCarry['unavailable'] = carry?.unavailable ?? {};
+  const blockedCounted = new Set(carry?.blockedCounted ?? []);
+  let canaryPassed = carry?.canaryPassed ?? false;
+  /** failures and finished rows the error budget no longer counts (before a resume; repeats of one cause) */
+  const budgetBase = carry?.budgetBase ?? { failed: 0, finished: 0 };
+  let cancelled = false;
+
+  const failRow = (failure: RowFailure) => {
+    progress.failed += 1;
+    if (progress.firstFailures.length < FIRST_FAILURES) progress.firstFailures.push(failure);
+  };
+
+  const parsed = parseInput(importBatchInputSchema, input);
+  const requestOptionsDigest = parsed.ok ? `${parsed.value.concurrency ?? ''}/${parsed.value.canary ?? ''}` : '';
+  setHandler(progressQuery, () => progress);
+  setHandler(notStartedQuery, () => notStarted);
+  setHandler(rowUpdateSignal, (update: RowUpdate) => {
+    // Only rows this batch started, and only the run it started: a stale or forged notice changes nothing.
+    const row = typeof update?.workflowId === 'string' ? inFlight[update.workflowId] : undefined;
+    if (!row || (row.runId !== undefined && row.runId !== update.runId)) return;
+    if (update.lifecycle === 'awaiting-approval' && !row.awaiting) {
+      row.awaiting = true;
+      progress.running -= 1;
+      progress.awaitingApproval += 1;
+    } else if (update.lifecycle === 'done' || update.lifecycle === 'failed') {
+      if (row.awaiting) progress.awaitingApproval -= 1;
+      else progress.running -= 1;
+      delete inFlight[update.workflowId];
+      if (update.lifecycle === 'done') progress.done += 1;
+      else
+        failRow({
+          username: row.username,
+          lines: row.lines,
+          workflowId: update.workflowId,
+          type: update.error?.type ?? 'Error',
+          message: update.error?.message ?? 'failed',
+        });
+    }
+  });
+  setHandler(
+    resumeUpdate,
+    () => {
+      canaryPassed = true;
+      budgetBase.failed = progress.failed;
+      budgetBase.finished = progress.done + progress.failed;
+      if (progress.lifecycle === 'paused') setLifecycle('running');
+      return progress;
+    },
+    {
+      validator: () => {
+        if (progress.lifecycle !== 'paused')
+          throw new Error(`batch ${progress.batchId} is ${progress.lifecycle}, not paused`);
+      },
+      description: 'go on after a pause (error budget or canary)',
+    },
+  );
+  setHandler(
+    cancelUpdate,
+    () => {
+      cancelled = true;
+      return progress;
+    },
+    {
+      validator: () => {
+        if (['done', 'failed', 'cancelled'].includes(progress.lifecycle))
+          throw new Error(`batch ${progress.batchId} is already ${progress.lifecycle}`);
+      },
+      description: 'start no more rows; rows already started finish; nothing is deleted',
+    },
+  );
+  setHandler(joinUpdate, () => progress, {
+    validator: (asked) => {
+      if (parsed.ok && asked?.contentDigest !== parsed.value.contentDigest)
+        throw new Error(`${info.workflowId} is importing another file (or the same with other rows)`);
+      if (parsed.ok && asked?.requestDigest !== undefined && asked.requestDigest !== requestOptionsDigest)
+        throw new Error(`${info.workflowId} is importing this file with other options (--concurrency, --canary)`);
+    },
+    description: 'attach to this batch: the same file is answered with its progress, another refused',
+  });
+
+  function setLifecycle(lifecycle: BatchProgress['lifecycle'], reason?: string) {
+    progress.lifecycle = lifecycle;
+    if (reason !== undefined) progress.reason = reason;
+    else delete progress.reason;
+    upsertSearchAttributes([
+      { key: SA.state, value: lifecycle },
+      ...(progress.batchId ? [{ key: SA.batchId, value: progress.batchId }] : []),
+    ]);
+  }
+
+  const refuse = async (message: string, type: string = FailureType.PolicyViolation): Promise<never> => {
+    setLifecycle('failed', message);
+    await condition(allHandlersFinished);
+    throw ApplicationFailure.create({
+      type,
+      message: `batch ${progress.batchId} refused: ${message}`,
+      nonRetryable: true,
+    });
+  };
+  if (!parsed.ok) return refuse(formatProblems(parsed.problems));
+  const batch = parsed.value;
+
+  const policy: WorkerPolicy = await local.workerPolicy();
+  const prefix = policy.workflowIdPrefix ?? '';
+  const expectedId = WORKFLOW_ID.importBatch(batch.batchId, prefix);
+  if (info.workflowId !== expectedId) return refuse(`this batch runs only as workflow ${quote(expectedId)}`);
+
+  let requester: Authority;
+  let verifiedAt: number;
+  if (carry) {
+    requester = carry.requester;
+    verifiedAt = Date.parse(carry.verifiedAt);
+  } else {
+    Object.assign(progress, {
+      people: batch.people.length + batch.parts.reduce((n, p) => n + p.people, 0),
+      rows: batch.rows,
+      parts: 1 + batch.parts.length,
+      concurrency: batch.concurrency ?? DEFAULT_CONCURRENCY,
+      skipped: batch.skipped?.length ?? 0,
+    });
+    try {
+      requester = await trust.verifyRequester({
+        proof: batch.source.proof,
+        workflowId: info.workflowId,
+        request: batchProofFields(batch),
+        workspaces: workspacesOfPeople(batch.people),
+      });
+    } catch (error) {
+      const cause = describeFailure(error);
+      if (cause.type !== FailureType.RequesterRefused) throw error;
+      return refuse(cause.message, cause.type);
+    }
+    verifiedAt = Date.now();
+    progress.requestedBy = requester.username;
+  }
+  if (progress.lifecycle === 'validating') setLifecycle('running');
+
+  const budget = batch.errorBudget ?? DEFAULT_ERROR_BUDGET;
+  const limit = batch.continueAsNewAfter ?? DEFAULT_CONTINUE_AS_NEW_AFTER;
+  const people: BatchPerson[] = carry ? carry.people : batch.people;
+  let nextPart = carry?.nextPart ?? 0;
+
+  /** Reads the requester's authority again (with the worker's account) when it is getting old. */
+  async function freshRequester(workspaces: string[]): Promise<void> {
+    const missing = workspaces.filter((ws) => !requester.platformAdmin && !requester.workspaceAdminOf.includes(ws));
+    if (Date.now() - verifiedAt < REFRESH_AUTHORITY_AFTER_MS && missing.length === 0) return;
+    const known = new Set([...requester.workspaceAdminOf, ...workspaces]);
+    requester = await trust.readAuthority({ username: requester.username, workspaces: [...known] });
+    verifiedAt = Date.now();
+  }
+
+  function budgetSpent(): { failed: number; finished: number } {
+    return {
+      failed: progress.failed - budgetBase.failed,
+      finished: progress.done + progress.failed - budgetBase.finished,
+    };
+  }
+
+  async function pauseWhile(why: () => string | undefined): Promise<void> {
+    for (;;) {
+      const reason = why();
+      if (!reason || cancelled) return;
+      setLifecycle('paused', reason);
+      await condition(() => cancelled || progress.lifecycle !== 'paused');
+    }
+  }
+
+  const overBudget = (): string | undefined => {
+    const { failed, finished } = budgetSpent();
+    if (failed < budget.minRows || failed <= budget.share * finished) return undefined;
+    const first = progress.firstFailures
+      .slice(0, 3)
+      .map((f) => `${f.username}: ${f.message}`)
+      .join('; ');
+    return `error budget spent: ${failed} of ${finished} finished rows failed (more than ${Math.round(budget.share * 100)}%, at least ${budget.minRows}); first: ${first}`;
+  };
+  const canaryDone = (): string | undefined =>
+    batch.canary && !canaryPassed && progress.started >= batch.canary
+      ? `canary: the first ${batch.canary} rows were started alone; check them, then resume to start the rest`
+      : undefined;
+
+  const shouldContinueAsNew = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > limit;
+
+  async function continueWithRest(rest: BatchPerson[]): Promise<never> {
+    await condition(allHandlersFinished);
+    const next: BatchCarry = {
+      progress,
+      people: rest,
+      nextPart,
+      inFlight,
+      notStarted,
+      ensured,
+      unavailable,
+      requester,
+      verifiedAt: new Date(verifiedAt).toISOString(),
+      canaryPassed,
+      budgetBase,
+      blockedCounted: [...blockedCounted],
+    };
+    // Only the first part's people travel in the input; later runs take theirs from the carry.
+    return continueAsNew<typeof importBatch>({ ...batch, people: [] }, next);
+  }
+
+  for (;;) {
+    const plans = planPart(people, policy, requester);
+    await freshRequester(workspacesOfPeople(people));
+    await ensureShared(plans);
+
+    for (let i = 0; i < plans.length; i++) {
+      await pauseWhile(() => canaryDone() ?? overBudget());
+      await condition(() => cancelled || progress.running < progress.concurrency);
+      if (cancelled) {
+        for (const rest of plans.slice(i))
+          skipRow(rest.person, 'Cancelled', 'the batch was cancelled before this row started');
+        break;
+      }
+      if (shouldContinueAsNew()) return continueWithRest(people.slice(i));
+      await freshRequester([]);
+      await startRow(plans[i]!);
+    }
+    if (cancelled) {
+      // Parts not taken: their rows are counted as not started, and their workflows let go.
+      for (const part of batch.parts.slice(nextPart)) {
+        progress.notStarted += part.people;
+        progress.failed += part.people;
+        await getExternalWorkflowHandle(part.workflowId)
+          .signal(partTakenSignal)
+          .catch(() => undefined);
+      }
+      nextPart = batch.parts.length;
+      break;
+    }
+    if (nextPart >= batch.parts.length) break;
+    // Each part runs in a run of its own: no run carries more than one part's rows.
+    const part = batch.parts[nextPart]!;
+    nextPart += 1;
+    progress.part = nextPart + 1;
+    return continueWithRest(await temporal.takePart({ workflowId: part.workflowId, digest: part.digest }));
+  }
+
+  // Every row is started (or left out); wait for those working and those awaiting an approval, unless cancelled.
+  for (;;) {
+    await condition(
+      () => cancelled || (progress.running === 0 && progress.awaitingApproval === 0) || shouldContinueAsNew(),
+    );
+    if (cancelled || (progress.running === 0 && progress.awaitingApproval === 0)) break;
+    return continueWithRest([]);
+  }
+  setLifecycle(
+    cancelled ? 'cancelled' : 'done',
+    cancelled ? 'cancelled: rows already started finish on their own' : undefined,
+  );
+  await condition(allHandlersFinished);
+  return progress;
+
+  // ---- the steps --------------------------------------------------------------------------------------
+
+  function skipRow(person: BatchPerson, type: string, message: string): void {
+    const failure = { username: person.username, lines: person.lines, type, message };
+    progress.notStarted += 1;
+    failRow(failure);
+    if (notStarted.length < MAX_NOT_STARTED_KEPT) notStarted.push(failure);
+  }
+
+  /** Each distinct workspace, then project, once for the batch: only those wanted by rows that need no approval. */
+  async function ensureShared(plans: PlannedRow[]): Promise<void> {
+    const workspaces = new Map<string, { cluster?: string; create: boolean }>();
+    const projects = new Map<string, { workspace: string; name: string; cluster?: string; create: boolean }>();
+    for (const { plan, pending } of plans) {
+      if (!plan || pending) continue;
+      for (const ws of plan.workspaces) {
+        const cluster = plan.projects.find((p) => p.workspace === ws.name)?.cluster;
+        const known = workspaces.get(ws.name);
+        workspaces.set(ws.name, { cluster: known?.cluster ?? cluster, create: (known?.create ?? false) || ws.create });
+      }
+      for (const p of plan.projects) {
+        const key = projectTarget(p.cluster, p.name);
+        const known = projects.get(key);
+        projects.set(key, {
+          workspace: p.workspace,
+          name: p.name,
+          cluster: p.cluster,
+          create: (known?.create ?? false) || p.create,
+        });
+      }
+    }
+    const inParallel = async <T>(items: T[], run: (item: T) => Promise<void>) => {
+      for (let i = 0; i < items.length; i += ENSURE_IN_PARALLEL)
+        await Promise.all(items.slice(i, i + ENSURE_IN_PARALLEL).map(run));
+    };
+    await inParallel(
+      [...workspaces].filter(([name]) => !ensured[`workspace:${name}`] && !unavailable[`workspace:${name}`]),
+      async ([name, w]) => {
+        try {
+          const result = await ks.ensureWorkspace.executeWithOptions(
+            { ...kubeCall, summary: `ensure workspace ${name} (batch)` },
+            [{ name, cluster: w.cluster, create: w.create }],
+          );
+          ensured[`workspace:${name}`] = result.outcome === 'created' ? 'created' : 'existed';
+        } catch (error) {
+          unavailable[`workspace:${name}`] = `workspace ${name}: ${describeFailure(error).message}`;
+        }
+      },
+    );
+    await inParallel(
+      [...projects].filter(
+        ([key, p]) =>
+          !ensured[`project:${key}`] && !unavailable[`project:${key}`] && !unavailable[`workspace:${p.workspace}`],
+      ),
+      async ([key, p]) => {
+        try {
+          const result = await ks.ensureProject.executeWithOptions(
+            { ...kubeCall, summary: `ensure project ${p.name} in ${p.workspace} (batch)` },
+            [p],
+          );
+          ensured[`project:${key}`] = result.outcome === 'created' ? 'created' : 'existed';
+        } catch (error) {
+          unavailable[`project:${key}`] = `project ${key}: ${describeFailure(error).message}`;
+        }
+      },
+    );
+    for (const row of plans) {
+      if (!row.plan || row.pending) continue;
+      const keys = [
+        ...row.plan.workspaces.map((w) => `workspace:${w.name}`),
+        ...row.plan.projects.map((p) => `project:${projectTarget(p.cluster, p.name)}`),
+      ];
+      row.blocked = keys.find((k) => unavailable[k]);
+    }
+  }
+
+  async function startRow(row: PlannedRow): Promise<void> {
+    const { person } = row;
+    if (row.refusal) return skipRow(person, FailureType.PolicyViolation, row.refusal);
+    if (row.blocked) {
+      // Rows that wanted a workspace or project the batch could not ensure count once against the error budget.
+      if (blockedCounted.has(row.blocked)) {
+        budgetBase.failed += 1;
+        budgetBase.finished += 1;
+      }
+      blockedCounted.add(row.blocked);
+      return skipRow(person, 'Unavailable', `not started: ${unavailable[row.blocked]}`);
+    }
+    const workflowId = WORKFLOW_ID.onboard(person.username, prefix);
+    const childInput: OnboardUserInput = {
+      username: person.username,
+      email: person.email,
+      ...(person.sealedPassword ? { sealedPassword: person.sealedPassword } : {}),
+      ...(person.globalRole ? { globalRole: person.globalRole } : {}),
+      placements: person.placements,
+      batchId: batch.batchId,
+      source: {
+        kind: 'batch',
+        requester: {
+          username: requester.username,
+          platformAdmin: requester.platformAdmin,
+          workspaceAdminOf: requester.workspaceAdminOf.filter((ws) =>
+            person.placements.some((p) => p.workspace === ws),
+          ),
+        },
+        verifiedAt: new Date(verifiedAt).toISOString(),
+        ensured: ensuredFor(row.plan!),
+      },
+    };
+    inFlight[workflowId] = { username: person.username, lines: person.lines, awaiting: false };
+    progress.started += 1;
+    progress.running += 1;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const child = await startChild(onboardUser, {
+          workflowId,
+          args: [childInput],
+          parentClosePolicy: ParentClosePolicy.ABANDON,
+          staticSummary: `onboard ${person.username} (batch ${batch.batchId}, line ${person.lines.join(', ')})`,
+        });
+        // A notice may have come with the start (a quick row): it was taken before the run id was known.
+        if (inFlight[workflowId]) inFlight[workflowId]!.runId = child.firstExecutionRunId;
+        return;
+      } catch (error) {
+        if (!(error instanceof WorkflowExecutionAlreadyStartedError) || attempt >= 3) {
+          finishUnstarted(workflowId, person, describeFailure(error));
+          return;
+        }
+      }
+      // Someone else runs this person now (the CLI, the HR intake): the same request is awaited, another refused.
+      const attach = await temporal.attachToRunning({
+        workflowId,
+        fields: onboardingFields(row.plan!),
+        watcher: info.workflowId,
+      });
+      if ('attached' in attach) {
+        if (inFlight[workflowId]) inFlight[workflowId]!.runId = attach.runId;
+        return;
+      }
+      if ('conflict' in attach) {
+        finishUnstarted(workflowId, person, { type: FailureType.RequestConflict, message: attach.conflict });
+        return;
+      }
+      // It ended meanwhile: start ours.
+    }
+  }
+
+  function finishUnstarted(workflowId: string, person: BatchPerson, cause: { type: string; message: string }) {
+    delete inFlight[workflowId];
+    progress.started -= 1;
+    progress.running -= 1;
+    skipRow(person, cause.type, cause.message);
+  }
+
+  function ensuredFor(plan: OnboardingPlan): Record<string, 'created' | 'existed'> {
+    const out: Record<string, 'created' | 'existed'> = {};
+    for (const ws of plan.workspaces) {
+      const outcome = ensured[`workspace:${ws.name}`];
+      if (outcome) out[`workspace:${ws.name}`] = outcome;
+    }
+    for (const p of plan.projects) {
+      const key = `project:${projectTarget(p.cluster, p.name)}`;
+      if (ensured[key]) out[key] = ensured[key];
+    }
+    return out;
+  }
+}
+
+interface PlannedRow {
+  person: BatchPerson;
+  plan?: OnboardingPlan;
+  /** some grant waits for an approval: its workspace and project are made by the row after the approval */
+  pending: boolean;
+  /** why the row is refused before it starts */
+  refusal?: string;
+  /** the key of a workspace or project it needs that the batch could not ensure */
+  blocked?: string;
+}
+
+/** Each person planned by the same rules as a single onboarding; what waits for approval by the worker's policy. */
+function planPart(people: BatchPerson[], policy: WorkerPolicy, requester: Authority): PlannedRow[] {
+  return people.map((person) => {
+    const planned = planOnboarding({
+      username: person.username,
+      email: person.email,
+      ...(person.sealedPassword ? { sealedPassword: person.sealedPassword } : {}),
+      ...(person.globalRole ? { globalRole: person.globalRole } : {}),
+      placements: person.placements,
+    });
+    if (!planned.ok) return { person, pending: false, refusal: formatProblems(planned.problems) };
+    const protectedOnes = workspacesOf(planned.plan.grants).filter((ws) => isProtectedWorkspace(policy, ws));
+    if (protectedOnes.length)
+      return {
+        person,
+        pending: false,
+        refusal: `${protectedOnes.map(quote).join(', ')} is protected: nobody is placed in it by ks-onboard`,
+      };
+    if (policy.workerAccount && person.username === policy.workerAccount)
+      return { person, pending: false, refusal: `${person.username} is the worker's own account: never changed` };
+    const pending = grantsNeedingApproval(planned.plan.grants, policy, requester).length > 0;
+    return { person, plan: planned.plan, pending };
+  });
+}
+
+function workspacesOfPeople(people: BatchPerson[]): string[] {
+  return [...new Set(people.flatMap((p) => p.placements.map((pl) => pl.workspace)))];
+}
