@@ -101,6 +101,13 @@ export async function importBatch(input: ImportBatchInput, carried?: BatchCarry)
   /** failures and finished rows the error budget no longer counts (before a resume; repeats of one cause) */
   const budgetBase = carry?.budgetBase ?? { failed: 0, finished: 0 };
   let cancelled = false;
+  /**
+   * Rows started by this run, settled when Temporal records their end here. A run ends only after the ends of
+   * its finished rows are recorded: one arriving as the run completes would fail that task and, with it, an
+   * update (resume, cancel) answered in it.
+   */
+  const childEnds = new Map<string, Promise<unknown>>();
+  const finishedChildEnds = () => Promise.all([...childEnds].filter(([id]) => !inFlight[id]).map(([, end]) => end));
 
   const failRow = (failure: RowFailure) => {
     progress.failed += 1;
@@ -279,6 +286,7 @@ export async function importBatch(input: ImportBatchInput, carried?: BatchCarry)
   const shouldContinueAsNew = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > limit;
 
   async function continueWithRest(rest: BatchPerson[]): Promise<never> {
+    await finishedChildEnds();
     await condition(allHandlersFinished);
     const next: BatchCarry = {
       progress,
@@ -304,8 +312,9 @@ export async function importBatch(input: ImportBatchInput, carried?: BatchCarry)
     await ensureShared(plans);
 
     for (let i = 0; i < plans.length; i++) {
-      await pauseWhile(() => canaryDone() ?? overBudget());
+      // The window first, so that the rows it waited for count before the error budget is checked.
       await condition(() => cancelled || progress.running < progress.concurrency);
+      await pauseWhile(() => canaryDone() ?? overBudget());
       if (cancelled) {
         for (const rest of plans.slice(i))
           skipRow(rest.person, 'Cancelled', 'the batch was cancelled before this row started');
@@ -343,6 +352,7 @@ export async function importBatch(input: ImportBatchInput, carried?: BatchCarry)
     if (cancelled || (progress.running === 0 && progress.awaitingApproval === 0)) break;
     return continueWithRest([]);
   }
+  await finishedChildEnds();
   setLifecycle(
     cancelled ? 'cancelled' : 'done',
     cancelled ? 'cancelled: rows already started finish on their own' : undefined,
@@ -472,6 +482,10 @@ export async function importBatch(input: ImportBatchInput, carried?: BatchCarry)
         });
         // A notice may have come with the start (a quick row): it was taken before the run id was known.
         if (inFlight[workflowId]) inFlight[workflowId]!.runId = child.firstExecutionRunId;
+        childEnds.set(
+          workflowId,
+          child.result().catch(() => undefined),
+        );
         return;
       } catch (error) {
         if (!(error instanceof WorkflowExecutionAlreadyStartedError) || attempt >= 3) {

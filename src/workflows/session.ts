@@ -86,7 +86,7 @@ export class RequestSession {
       if (typeof workflowId !== 'string' || workflowId.length > 300 || this.watchers.size >= MAX_WATCHERS) return;
       this.watchers.add(workflowId);
       // Asked after the last notice went out: this watcher would never hear otherwise.
-      if (this.state.lifecycle === 'done' || this.state.lifecycle === 'failed') void this.notify([workflowId]);
+      if (['awaiting-approval', 'done', 'failed'].includes(this.state.lifecycle)) void this.notify([workflowId]);
     });
     this.gate = new ApprovalGate(() => ({ requester: state.requestedBy, subject: state.username }));
     setHandler(proposeUpdate, (proposal) => this.answer(proposal), {

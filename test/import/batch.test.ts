@@ -1,9 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BatchPerson } from '../../src/policy/batch.js';
-import type { BatchProgress } from '../../src/workflows/batch-definitions.js';
-import { startEmulator, type EmulatorHarness } from '../helpers/emulator.js';
+import {
+  cancelUpdate,
+  notStartedQuery,
+  progressQuery,
+  resumeUpdate,
+  type BatchProgress,
+} from '../../src/workflows/batch-definitions.js';
+import type { OnboardingState } from '../../src/workflows/definitions.js';
+import { eventually, startEmulator, type EmulatorHarness } from '../helpers/emulator.js';
 import { peopleState } from '../helpers/kubesphere-state.js';
-import { temporalHarness, type TemporalHarness } from '../helpers/temporal.js';
+import { failureOf, temporalHarness, type TemporalHarness } from '../helpers/temporal.js';
 
 let t: TemporalHarness;
 
@@ -81,3 +88,222 @@ describe('importBatch', () => {
     expect(requests / people.length).toBeLessThanOrEqual(3.5);
   });
 });
+
+describe('importBatch: approvals, error budget, people already in flight', () => {
+  let h: EmulatorHarness;
+  beforeAll(async () => {
+    h = await startEmulator();
+  });
+  afterAll(async () => h.close());
+
+  it('a row awaiting approval leaves the window; its workspace is made only after the approval, never after a rejection', async () => {
+    const taskQueue = t.taskQueue();
+    const worker = await t.worker(taskQueue, h.emulator.url);
+    const approver = await h.person({ username: 'dana', password: 'Dana-P@88w0rd' }, 'platform-admin');
+    const people: BatchPerson[] = [
+      ...generate(4, 1, 'a'),
+      {
+        username: 'boss',
+        email: 'boss@example.com',
+        placements: [{ workspace: 'vault', workspaceRole: 'admin', line: 10 }],
+        lines: [10],
+      },
+      {
+        username: 'eve',
+        email: 'eve@example.com',
+        placements: [{ workspace: 'lair', workspaceRole: 'admin', line: 11 }],
+        lines: [11],
+      },
+    ];
+    await worker.runUntil(async () => {
+      const { handle } = await t.startImport(taskQueue, request('approvals', people, { concurrency: 2 }), people);
+      const waiting = await eventually(async () => {
+        const p = await handle.query(progressQuery);
+        if (p.awaitingApproval !== 2 || p.done !== 4) throw new Error(JSON.stringify(p));
+        return p;
+      }, 30_000);
+      expect(waiting.lifecycle).toBe('running');
+      expect(Object.keys(h.emulator.snapshot().workspaces)).not.toContain('vault');
+      expect(Object.keys(h.emulator.snapshot().workspaces)).not.toContain('lair');
+      const row = (username: string) => t.client.workflow.getHandle(`${t.prefixOf(taskQueue)}onboard-${username}`);
+      await t.decide(taskQueue, row('boss'), true, approver);
+      await t.decide(taskQueue, row('eve'), false, approver, 'not this one');
+      const result = (await handle.result()) as BatchProgress;
+      expect(result).toMatchObject({ lifecycle: 'done', done: 5, failed: 1, awaitingApproval: 0 });
+      expect(result.firstFailures).toEqual([
+        expect.objectContaining({ username: 'eve', type: 'ApprovalRejected', lines: [11] }),
+      ]);
+    });
+    const state = peopleState(h);
+    expect(state).toContain('member vault boss vault-admin');
+    expect(state.some((l) => l.includes('lair') || l.includes(' eve '))).toBe(false);
+  });
+
+  it('pauses on its error budget with the reasons, resumes, and cancels without starting the rest', async () => {
+    const taskQueue = t.taskQueue();
+    const worker = await t.worker(taskQueue, h.emulator.url);
+    // Emails already taken by other users: KubeSphere's user exists with another email → ResourceMismatch.
+    const people = generate(8, 1, 'taken');
+    for (const p of people.slice(0, 6))
+      await h.admin.createUser({
+        name: p.username,
+        email: `other-${p.username}@example.com`,
+        globalRole: 'platform-regular',
+      });
+    await worker.runUntil(async () => {
+      const { handle } = await t.startImport(
+        taskQueue,
+        request('budget', people, { concurrency: 1, errorBudget: { share: 0.1, minRows: 3 } }),
+        people,
+      );
+      const paused = await eventually(async () => {
+        const p = await handle.query(progressQuery);
+        if (p.lifecycle !== 'paused') throw new Error(JSON.stringify(p));
+        return p;
+      }, 30_000);
+      expect(paused).toMatchObject({ failed: 3, started: 3, done: 0 });
+      expect(paused.reason).toMatch(/error budget spent: 3 of 3 finished rows failed/);
+      expect(paused.reason).toMatch(/taken0: .*email/);
+      await handle.executeUpdate(resumeUpdate);
+      const again = await eventually(async () => {
+        const p = await handle.query(progressQuery);
+        if (p.lifecycle !== 'paused' || p.failed < 6) throw new Error(JSON.stringify(p));
+        return p;
+      }, 30_000);
+      expect(again.started).toBe(6);
+      await handle.executeUpdate(cancelUpdate);
+      const result = (await handle.result()) as BatchProgress;
+      expect(result).toMatchObject({ lifecycle: 'cancelled', started: 6, failed: 8, notStarted: 2, done: 0 });
+      expect(await handle.query(notStartedQuery)).toEqual([
+        expect.objectContaining({ username: 'taken6', type: 'Cancelled' }),
+        expect.objectContaining({ username: 'taken7', type: 'Cancelled' }),
+      ]);
+    });
+    // Nothing of the cancelled rows was made; the taken users kept their own emails.
+    expect(peopleState(h).filter((l) => l.includes('taken6') || l.includes('taken7'))).toEqual([]);
+  });
+
+  it('a person already in flight: the same request is awaited, a different one fails the row as a conflict', async () => {
+    const taskQueue = t.taskQueue();
+    const worker = await t.worker(taskQueue, h.emulator.url);
+    const approver = await h.person({ username: 'finn', password: 'Finn-P@88w0rd' }, 'platform-admin');
+    await worker.runUntil(async () => {
+      // Both wait for an approval (workspace admin), started from the CLI's path, not by the batch.
+      const same = await t.propose(taskQueue, {
+        username: 'gil',
+        email: 'gil@example.com',
+        workspace: 'ops',
+        workspaceRole: 'admin',
+      });
+      await t.propose(taskQueue, {
+        username: 'hal',
+        email: 'hal@example.com',
+        workspace: 'ops',
+        workspaceRole: 'admin',
+      });
+      const people: BatchPerson[] = [
+        {
+          username: 'gil',
+          email: 'gil@example.com',
+          placements: [{ workspace: 'ops', workspaceRole: 'admin', line: 2 }],
+          lines: [2],
+        },
+        {
+          username: 'hal',
+          email: 'hal@example.com',
+          placements: [{ workspace: 'ops', workspaceRole: 'viewer', line: 3 }],
+          lines: [3],
+        },
+      ];
+      const { handle } = await t.startImport(taskQueue, request('in-flight', people), people);
+      const attached = await eventually(async () => {
+        const p = await handle.query(progressQuery);
+        if (p.awaitingApproval !== 1 || p.failed !== 1) throw new Error(JSON.stringify(p));
+        return p;
+      }, 30_000);
+      expect(attached.firstFailures).toEqual([
+        expect.objectContaining({
+          username: 'hal',
+          type: 'RequestConflict',
+          message: expect.stringMatching(/workspaceRole "ops-admin" \(running\) vs "ops-viewer" \(this row\)/),
+        }),
+      ]);
+      await t.decide(taskQueue, same.handle, true, approver);
+      const result = (await handle.result()) as BatchProgress;
+      expect(result).toMatchObject({ lifecycle: 'done', done: 1, failed: 1, notStarted: 1 });
+    });
+  });
+
+  it('a row cannot be started as a batch row by anyone but its batch', async () => {
+    const taskQueue = t.taskQueue();
+    const worker = await t.worker(taskQueue, h.emulator.url);
+    const prefix = t.prefixOf(taskQueue);
+    const handle = await worker.runUntil(async () => {
+      const forged = await t.client.workflow.start('onboardUser', {
+        taskQueue,
+        workflowId: `${prefix}onboard-mallory`,
+        args: [
+          {
+            username: 'mallory',
+            email: 'mallory@example.com',
+            globalRole: 'platform-admin',
+            batchId: 'forged',
+            source: {
+              kind: 'batch',
+              requester: { username: 'ops-admin', platformAdmin: true, workspaceAdminOf: [] },
+              verifiedAt: new Date().toISOString(),
+            },
+          },
+        ],
+      });
+      await forged.result().catch(() => undefined);
+      return forged;
+    });
+    const failure = await failureOf(handle);
+    expect(failure.type).toBe('PolicyViolation');
+    expect(failure.message).toMatch(/a batch row runs only as a child of its batch ".*import-forged", not on its own/);
+    expect(h.emulator.snapshot().users.mallory).toBeUndefined();
+  });
+});
+
+describe('importBatch: the same file again', () => {
+  let h: EmulatorHarness;
+  beforeAll(async () => {
+    h = await startEmulator();
+  });
+  afterAll(async () => h.close());
+
+  it('runs again after it finished: every row existed, nothing written to KubeSphere', async () => {
+    const taskQueue = t.taskQueue();
+    const worker = await t.worker(taskQueue, h.emulator.url);
+    const people = generate(12, 2, 'again');
+    await worker.runUntil(async () => {
+      const first = await t.startImport(taskQueue, request('twice', people), people);
+      await first.handle.result();
+      const state = peopleState(h);
+      const writesBefore = writes(h);
+      const second = await t.startImport(taskQueue, request('twice', people), people);
+      expect(second.attached).toBe(false);
+      const result = (await second.handle.result()) as BatchProgress;
+      expect(result).toMatchObject({ lifecycle: 'done', done: 12, failed: 0 });
+      expect(peopleState(h)).toEqual(state);
+      // The only writes are creates answered "already exists": 12 users, 2 workspaces and 6 projects.
+      expect(writes(h) - writesBefore).toBe(12 + 2 + 6);
+      const steps = await Promise.all(
+        people.map(
+          async (p) =>
+            (await t.client.workflow
+              .getHandle(`${t.prefixOf(taskQueue)}onboard-${p.username}`)
+              .result()) as OnboardingState,
+        ),
+      );
+      expect(new Set(steps.flatMap((s) => s.steps.map((step) => step.outcome)))).toEqual(new Set(['existed']));
+    });
+  });
+});
+
+/** Changes sent to KubeSphere (logins excluded). */
+function writes(h: EmulatorHarness): number {
+  const { POST = 0, PUT = 0 } = h.emulator.requests.byMethod;
+  return POST + PUT - (h.emulator.requests.byRoute['POST /oauth/token'] ?? 0);
+}
