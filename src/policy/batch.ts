@@ -99,3 +99,24 @@ export const importPartInputSchema = z.strictObject({
   people: z.array(batchPersonSchema).min(1).max(MAX_PART_PEOPLE),
 });
 export type ImportPartInput = z.infer<typeof importPartInputSchema>;
+
+/** A dry run of one part: the people (passwords left out: nothing is created), read-only. */
+export const importDryRunInputSchema = z.strictObject({
+  batchId: batchIdSchema,
+  part: z.number().int().min(1),
+  /** makes each dry run's workflow id unique: dry runs change nothing and may run side by side */
+  nonce: z.string().regex(/^[a-z0-9]{1,32}$/, 'must be 1–32 characters of a-z or 0-9'),
+  people: z.array(batchPersonSchema.omit({ sealedPassword: true })).max(MAX_PART_PEOPLE),
+  source: requestSourceSchema,
+});
+export type ImportDryRunInput = z.infer<typeof importDryRunInputSchema>;
+
+export function dryRunProofFields(input: Omit<ImportDryRunInput, 'source'>): Record<string, string> {
+  return {
+    dryRun: 'true',
+    batchId: input.batchId,
+    part: String(input.part),
+    nonce: input.nonce,
+    people: JSON.stringify(input.people),
+  };
+}

@@ -6,8 +6,10 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { digestOf, requestDigest, sealProof } from '../codec/proof.js';
+import { randomBytes } from 'node:crypto';
 import {
   batchProofFields,
+  dryRunProofFields,
   MAX_PART_PEOPLE,
   type BatchPerson,
   type ImportBatchInput,
@@ -17,6 +19,7 @@ import { joinUpdate, type BatchProgress } from '../workflows/batch-definitions.j
 import { WORKFLOW_ID } from '../workflows/definitions.js';
 import type { importBatch } from '../workflows/import-batch.js';
 import type { importPart } from '../workflows/import-part.js';
+import type { DryRunResult, importDryRun } from '../workflows/import-dry-run.js';
 import { RequestConflictError, type Requester } from './start.js';
 
 export interface BatchRequest {
@@ -43,13 +46,6 @@ export function partWorkflowId(batchWorkflowId: string, part: number): string {
   return `${batchWorkflowId}-part-${String(part).padStart(4, '0')}`;
 }
 
-/** People in parts of at most MAX_PART_PEOPLE, in file order. */
-export function partsOf(people: BatchPerson[], size = MAX_PART_PEOPLE): BatchPerson[][] {
-  const parts: BatchPerson[][] = [];
-  for (let i = 0; i < people.length; i += size) parts.push(people.slice(i, i + size));
-  return parts.length ? parts : [[]];
-}
-
 /**
  * Starts a batch, or attaches to the one running the same file. The parts after the first are started
  * first, each holding its rows; the batch's input lists them by digest, and the requester's proof covers
@@ -59,30 +55,46 @@ export async function startImport(
   client: Client,
   taskQueue: string,
   request: BatchRequest,
-  people: BatchPerson[],
+  people: AsyncIterable<BatchPerson> | Iterable<BatchPerson>,
   requester: Requester,
   prefix = '',
 ): Promise<StartedBatch> {
   const workflowId = WORKFLOW_ID.importBatch(request.batchId, prefix);
-  const [first, ...rest] = partsOf(people);
+  // Streamed: the first part is kept for the batch's own input, each later one is handed to its own workflow
+  // as soon as it is full, so no more than two parts are ever held here.
+  let first: BatchPerson[] | undefined;
+  let current: BatchPerson[] = [];
+  let total = 0;
   const parts: PartRef[] = [];
-  for (const [i, part] of rest.entries()) {
-    const partId = partWorkflowId(workflowId, i + 2);
-    await client.workflow.start<typeof importPart>('importPart', {
-      taskQueue,
-      workflowId: partId,
-      args: [{ batchId: request.batchId, part: i + 2, people: part }],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      staticSummary: `rows of batch ${request.batchId}, part ${i + 2} of ${rest.length + 1} (${part.length} people)`,
-    });
-    parts.push({ workflowId: partId, digest: digestOf(part), people: part.length });
+  const flush = async () => {
+    if (!first) {
+      first = current;
+    } else if (current.length) {
+      const part = parts.length + 2;
+      const partId = partWorkflowId(workflowId, part);
+      await client.workflow.start<typeof importPart>('importPart', {
+        taskQueue,
+        workflowId: partId,
+        args: [{ batchId: request.batchId, part, people: current }],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        staticSummary: `rows of batch ${request.batchId}, part ${part} (${current.length} people)`,
+      });
+      parts.push({ workflowId: partId, digest: digestOf(current), people: current.length });
+    }
+    current = [];
+  };
+  for await (const person of people) {
+    current.push(person);
+    total += 1;
+    if (current.length === MAX_PART_PEOPLE) await flush();
   }
+  if (!first || current.length) await flush();
   const unsigned: Omit<ImportBatchInput, 'source'> = {
     batchId: request.batchId,
     contentDigest: request.contentDigest,
     ...(request.file ? { file: request.file } : {}),
     rows: request.rows,
-    people: first!,
+    people: first ?? [],
     parts,
     ...(request.skipped?.length ? { skipped: request.skipped } : {}),
     ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
@@ -98,7 +110,7 @@ export async function startImport(
     workflowId,
     args: [input],
     workflowIdConflictPolicy: 'USE_EXISTING',
-    staticSummary: `import ${request.file ?? 'a CSV file'}: ${people.length} people (batch ${request.batchId})`,
+    staticSummary: `import ${request.file ?? 'a CSV file'}: ${total} people (batch ${request.batchId})`,
   });
   try {
     const progress = await client.workflow.executeUpdateWithStart(joinUpdate, {
@@ -114,4 +126,44 @@ export async function startImport(
       throw new RequestConflictError(error.cause.message);
     throw error;
   }
+}
+
+/**
+ * A dry run, part by part (each part a short read-only workflow): what the import would do, read from
+ * KubeSphere by the worker (the CLI never holds the worker's credentials), proved to be asked by `requester`.
+ */
+export async function dryRunImport(
+  client: Client,
+  taskQueue: string,
+  batchId: string,
+  people: AsyncIterable<BatchPerson> | Iterable<BatchPerson>,
+  requester: Requester,
+  prefix = '',
+): Promise<DryRunResult> {
+  const nonce = randomBytes(6).toString('hex');
+  const result: DryRunResult = { requestedBy: '', rows: [] };
+  let part: Array<Omit<BatchPerson, 'sealedPassword'>> = [];
+  let index = 0;
+  const run = async () => {
+    index += 1;
+    const workflowId = `${prefix}import-${batchId}.dry-run-${index}-${nonce}`;
+    const unsigned = { batchId, part: index, nonce, people: part };
+    const digest = requestDigest(dryRunProofFields(unsigned));
+    const proof = sealProof({ purpose: 'request', token: requester.token, workflowId, digest }, requester.publicKey);
+    const answer = await client.workflow.execute<typeof importDryRun>('importDryRun', {
+      taskQueue,
+      workflowId,
+      args: [{ ...unsigned, source: { kind: 'requester', proof } }],
+      staticSummary: `dry run of batch ${batchId}, part ${index} (${part.length} people): reads only`,
+    });
+    result.requestedBy = answer.requestedBy;
+    result.rows.push(...answer.rows);
+    part = [];
+  };
+  for await (const { sealedPassword: _sealed, ...person } of people) {
+    part.push(person);
+    if (part.length === MAX_PART_PEOPLE) await run();
+  }
+  if (part.length || index === 0) await run();
+  return result;
 }

@@ -7,6 +7,7 @@ import { FailureType } from '../failures.js';
 import { createKubeSphereActivities, type KubeSphereActivityDeps } from '../activities/kubesphere.js';
 import { createTrustActivities } from '../activities/trust.js';
 import { createBatchActivities } from '../activities/batch.js';
+import { createInspectActivities } from '../activities/inspect.js';
 import { Client } from '@temporalio/client';
 import type { WorkerPolicy } from '../policy/worker-policy.js';
 
@@ -33,7 +34,13 @@ export function workflowsPath(): string {
 }
 
 /** The workflow types whose activities this worker runs (src/workflows/index.ts). */
-const OUR_WORKFLOWS: ReadonlySet<string> = new Set(['onboardUser', 'changeRole', 'setPlatformRole', 'importBatch']);
+const OUR_WORKFLOWS: ReadonlySet<string> = new Set([
+  'onboardUser',
+  'changeRole',
+  'setPlatformRole',
+  'importBatch',
+  'importDryRun',
+]);
 
 /**
  * Activities act with the worker's KubeSphere account and trust their callers' checks, so they run only
@@ -69,6 +76,7 @@ export async function createOnboardingWorker(options: OnboardingWorkerOptions): 
     activities: onlyForOurWorkflows({
       ...createKubeSphereActivities(options.activities),
       ...createTrustActivities({ ...options.activities, policy: options.policy }),
+      ...createInspectActivities(options.activities),
       // The batch's questions to Temporal itself (parts, people already in flight), with the worker's connection.
       ...createBatchActivities(new Client({ connection: options.connection, namespace: options.namespace })),
     }),

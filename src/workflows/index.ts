@@ -3,3 +3,4 @@ export { onboardUser } from './onboard-user.js';
 export { changeRole, setPlatformRole } from './change-role.js';
 export { importBatch } from './import-batch.js';
 export { importPart } from './import-part.js';
+export { importDryRun } from './import-dry-run.js';
