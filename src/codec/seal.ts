@@ -43,9 +43,15 @@ export function isSealed(value: string): boolean {
 }
 
 export function seal(plaintext: string, publicKeyPem: string): string {
+  return sealerFor(publicKeyPem)(plaintext);
+}
+
+/** A sealer with the key parsed once: an import seals one password a person (parsing is most of a seal's cost). */
+export function sealerFor(publicKeyPem: string): (plaintext: string) => string {
   const key = createPublicKey(publicKeyPem);
-  const ciphertext = publicEncrypt({ key, ...OAEP }, Buffer.from(plaintext, 'utf8'));
-  return `${V1}${keyId(key)}:${ciphertext.toString('base64url')}`;
+  const id = keyId(key);
+  return (plaintext) =>
+    `${V1}${id}:${publicEncrypt({ key, ...OAEP }, Buffer.from(plaintext, 'utf8')).toString('base64url')}`;
 }
 
 /** The hybrid seal (v2): any length. */
