@@ -142,6 +142,25 @@ export function temporalConfig(env: NodeJS.ProcessEnv = process.env) {
 }
 export type TemporalConfig = ReturnType<typeof temporalConfig>;
 
+const webUiSchema = z.object({
+  /** the Temporal Web UI, for links the CLI prints (e.g. https://temporal.example.com); no path after the host */
+  TEMPORAL_UI_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. http://localhost:8233' })
+    .optional(),
+});
+
+/**
+ * Where the Temporal Web UI answers, for links: TEMPORAL_UI_URL, else the dev server's UI beside a local
+ * default address (`ks-onboard dev` serves it on :8233); undefined when it cannot be known.
+ */
+export function temporalUiUrl(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const explicit = parse(webUiSchema, env).TEMPORAL_UI_URL;
+  if (explicit) return explicit.replace(/\/+$/, '');
+  const { address } = temporalConfig(env);
+  const local = /^(localhost|127\.0\.0\.1):7233$/.exec(address);
+  return local ? `http://${local[1]}:8233` : undefined;
+}
+
 /**
  * KubeSphere and whose login to use: the worker's own account, or (for the CLI) the requester's or
  * approver's, from the same variables common KubeSphere scripts use.

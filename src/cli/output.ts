@@ -1,4 +1,5 @@
 import { escapeControl } from '../policy/names.js';
+import type { BatchProgress } from '../workflows/batch-definitions.js';
 import type { OnboardingState, StepReport } from '../workflows/definitions.js';
 import type { ServerView } from './temporal-context.js';
 
@@ -63,6 +64,44 @@ export function formatServerView(workflowId: string, status: string, view: Serve
     lines.push(`  activity ${a.activity}: ${a.state}, attempt ${a.attempt}${next}${failure}`);
   }
   if (!view.workflowTask && view.activities.length === 0) lines.push('  nothing pending on the server');
+  return lines.join('\n');
+}
+
+/** A batch at a glance: lifecycle (and why), totals by outcome, the first failures, where to look further. */
+export function formatProgress(
+  workflowId: string,
+  progress: BatchProgress,
+  more: { failure?: string; webUi?: string; filter?: string } = {},
+): string {
+  const why = progress.reason ? ` (${escapeControl(progress.reason)})` : '';
+  const lines = [`${workflowId}: ${progress.lifecycle}${why}`];
+  if (progress.requestedBy) lines.push(`  requested by: ${progress.requestedBy}`);
+  const rows = progress.concurrency === 1 ? 'row' : 'rows';
+  lines.push(`  part ${progress.part} of ${progress.parts}, at most ${progress.concurrency} ${rows} at once`);
+  const totals: Array<[string, number]> = [
+    ['people', progress.people],
+    ['rows', progress.rows],
+    ['started', progress.started],
+    ['running', progress.running],
+    ['awaiting approval', progress.awaitingApproval],
+    ['done', progress.done],
+    ['failed', progress.failed],
+    ['not started', progress.notStarted],
+    ['skipped', progress.skipped],
+  ];
+  const width = Math.max(...totals.map(([label]) => label.length)) + 1;
+  for (const [label, count] of totals) lines.push(`  ${`${label}:`.padEnd(width)} ${count}`);
+  if (progress.notStarted) lines.push('  (rows not started are counted in failed too)');
+  if (progress.firstFailures.length) {
+    lines.push('  first failures:');
+    for (const f of progress.firstFailures) {
+      const where = f.lines.length ? `line ${f.lines.join(', ')}` : 'no line';
+      lines.push(`    ${where}, ${escapeControl(f.username)}: ${escapeControl(`${f.type}: ${f.message}`)}`);
+    }
+  }
+  if (more.failure) lines.push(`  error: ${escapeControl(more.failure)}`);
+  if (more.webUi) lines.push(`  Web UI: ${more.webUi}`);
+  else if (more.filter) lines.push(`  Web UI filter: ${more.filter} (set TEMPORAL_UI_URL for a link)`);
   return lines.join('\n');
 }
 
