@@ -2,7 +2,7 @@ import { ApplicationFailure, proxyActivities, proxyLocalActivities, workflowInfo
 import type { Inspection, InspectActivities } from '../activities/inspect.js';
 import type { TrustActivities } from '../activities/trust.js';
 import { FailureType } from '../failures.js';
-import { describeGrant, grantsNeedingApproval, workspacesOf } from '../policy/authority.js';
+import { covers, describeGrant, grantsNeedingApproval, workspacesOf } from '../policy/authority.js';
 import { dryRunProofFields, importDryRunInputSchema, type ImportDryRunInput } from '../policy/batch.js';
 import { formatProblems, quote } from '../policy/names.js';
 import { planOnboarding, type OnboardingPlan } from '../policy/plan.js';
@@ -27,6 +27,8 @@ export interface DryRunRow {
   approvals: string[];
   /** why the row would be refused before anything is done */
   refusal?: string;
+  /** why KubeSphere was not read for this row (what it would do waits for an approval anyway) */
+  notRead?: string;
 }
 
 export interface DryRunResult {
@@ -86,6 +88,11 @@ export async function importDryRun(input: ImportDryRunInput): Promise<DryRunResu
     row.approvals = grantsNeedingApproval(planned.plan.grants, policy, requester).map(
       (g) => `${describeGrant(g)} (${g.why})`,
     );
+    // KubeSphere is read only where the requester's own roles reach (a workspace's admin looks users up to invite
+    // them, as in the console): a dry run shows no one more than they could see.
+    const beyond = planned.plan.grants.filter((g) => g.scope !== 'platform' && !covers(requester, g));
+    if (beyond.length)
+      return { ...row, notRead: `beyond your KubeSphere roles: ${beyond.map(describeGrant).join(', ')}` };
     readable.push(planned.plan);
     return row;
   });

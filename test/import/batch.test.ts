@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readPem } from '../../src/codec/seal.js';
 import type { BatchPerson } from '../../src/policy/batch.js';
+import { dryRunImport } from '../../src/temporal/start-import.js';
 import {
   cancelUpdate,
   notStartedQuery,
@@ -313,3 +315,118 @@ function writes(h: EmulatorHarness): number {
   const { POST = 0, PUT = 0 } = h.emulator.requests.byMethod;
   return POST + PUT - (h.emulator.requests.byRoute['POST /oauth/token'] ?? 0);
 }
+
+describe('importBatch: shared workspaces that fail, canary, dry run', () => {
+  let h: EmulatorHarness;
+  beforeAll(async () => {
+    h = await startEmulator({ clusters: ['host', 'member1'] });
+  });
+  afterAll(async () => h.close());
+
+  it('rows whose workspace cannot be ensured fail with that cause, are not started, and count once against the budget', async () => {
+    const taskQueue = t.taskQueue();
+    const worker = await t.worker(taskQueue, h.emulator.url);
+    // Exists, but on another cluster than the rows' projects: a mismatch, not something to change.
+    await h.admin.createWorkspace({ name: 'elsewhere', clusters: ['member1'] });
+    const blocked = (i: number): BatchPerson => ({
+      username: `blk${i}`,
+      email: `blk${i}@example.com`,
+      placements: [{ workspace: 'elsewhere', project: 'far', line: 20 + i }],
+      lines: [20 + i],
+    });
+    const people = [...generate(3, 1, 'ok'), blocked(1), blocked(2), blocked(3)];
+    const result = await worker.runUntil(async () => {
+      const { handle } = await t.startImport(
+        taskQueue,
+        request('blocked', people, { errorBudget: { share: 0.1, minRows: 2 } }),
+        people,
+      );
+      const done = (await handle.result()) as BatchProgress;
+      expect(await handle.query(notStartedQuery)).toEqual(
+        [1, 2, 3].map((i) =>
+          expect.objectContaining({
+            username: `blk${i}`,
+            lines: [20 + i],
+            type: 'Unavailable',
+            message: expect.stringMatching(/not started: workspace elsewhere: .*placement/),
+          }),
+        ),
+      );
+      return done;
+    });
+    // Three rows failed for one cause: counted once, so a budget of 2 was not spent and the batch did not pause.
+    expect(result).toMatchObject({ lifecycle: 'done', done: 3, failed: 3, notStarted: 3, started: 3 });
+    expect(peopleState(h).filter((l) => l.includes('blk'))).toEqual([]);
+    expect(Object.keys(h.emulator.snapshot().namespaces.host ?? {})).not.toContain('far');
+  });
+
+  it('--canary runs the first rows alone and waits for resume', async () => {
+    const taskQueue = t.taskQueue();
+    const worker = await t.worker(taskQueue, h.emulator.url);
+    const people = generate(5, 1, 'canary');
+    await worker.runUntil(async () => {
+      const { handle } = await t.startImport(taskQueue, request('canary', people, { canary: 2 }), people);
+      const paused = await eventually(async () => {
+        const p = await handle.query(progressQuery);
+        if (p.lifecycle !== 'paused' || p.done !== 2) throw new Error(JSON.stringify(p));
+        return p;
+      }, 30_000);
+      expect(paused).toMatchObject({ started: 2, reason: expect.stringMatching(/^canary: the first 2 rows/) });
+      expect(peopleState(h).filter((l) => l.startsWith('user canary'))).toHaveLength(2);
+      await handle.executeUpdate(resumeUpdate);
+      expect(await handle.result()).toMatchObject({ lifecycle: 'done', done: 5, failed: 0 });
+    });
+  });
+
+  it('a dry run reads only, and only where the requester’s own roles reach', async () => {
+    const taskQueue = t.taskQueue();
+    const worker = await t.worker(taskQueue, h.emulator.url);
+    // A workspace admin of `dry-a` (not a platform-admin) asks about rows in dry-a and in dry-b.
+    const lead = await h.person({ username: 'lead', password: 'Lead-P@88w0rd' });
+    await h.admin.createWorkspace({ name: 'dry-a', clusters: ['host'] });
+    await h.admin.createWorkspace({ name: 'dry-b', clusters: ['host'] });
+    await eventually(() => h.admin.addWorkspaceMembers('dry-a', [{ username: 'lead', roleRef: 'dry-a-admin' }]));
+    await h.admin.createUser({ name: 'known', email: 'other@example.com', globalRole: 'platform-regular' });
+    const people: BatchPerson[] = [
+      {
+        username: 'known',
+        email: 'known@example.com',
+        placements: [{ workspace: 'dry-a', project: 'new-proj' }],
+        lines: [2],
+      },
+      { username: 'fresh', email: 'fresh@example.com', placements: [{ workspace: 'dry-a' }], lines: [3] },
+      { username: 'outside', email: 'outside@example.com', placements: [{ workspace: 'dry-b' }], lines: [4] },
+    ];
+    const { POST: postsBefore = 0, PUT: putsBefore = 0 } = { ...h.emulator.requests.byMethod };
+    const loginsBefore = h.count('POST /oauth/token');
+    const result = await worker.runUntil(async () =>
+      dryRunImport(
+        t.client,
+        taskQueue,
+        'dry',
+        people,
+        { token: await t.tokenOf(h.emulator.url, lead), publicKey: readPem(t.keys.public) },
+        t.prefixOf(taskQueue),
+      ),
+    );
+    expect(result.requestedBy).toBe('lead');
+    const [known, fresh, outside] = result.rows;
+    expect(known?.inspection).toMatchObject({
+      user: 'exists-but-differs: email',
+      workspaces: [{ name: 'dry-a', would: 'exists' }],
+      projects: [{ target: 'host/new-proj', would: 'create' }],
+    });
+    expect(fresh?.inspection).toMatchObject({ user: 'create', memberships: [{ target: 'dry-a', would: 'add' }] });
+    expect(outside?.inspection).toBeUndefined();
+    expect(outside?.notRead).toMatch(/beyond your KubeSphere roles: workspace:regular on dry-b/);
+    // A workspace's admin makes no platform grant: every row of theirs waits for an approval (Trust the core).
+    expect(outside?.approvals).toEqual([
+      'platform:platform-regular on platform (beyond the requester)',
+      'workspace:regular on dry-b (beyond the requester)',
+    ]);
+    // Zero writes: the only POSTs were logins.
+    const { POST = 0, PUT = 0 } = h.emulator.requests.byMethod;
+    expect(POST - postsBefore - (h.count('POST /oauth/token') - loginsBefore)).toBe(0);
+    expect(PUT - putsBefore).toBe(0);
+  });
+});

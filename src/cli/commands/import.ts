@@ -130,7 +130,8 @@ Importing the same file again while its batch runs attaches to it; after it ende
             config.workflowIdPrefix,
           );
         } catch (error) {
-          if (error instanceof RequestConflictError) throw new ExitError(error.message, 2);
+          // As for `onboard`: a request that conflicts with the running one is refused (exit 1), naming why.
+          if (error instanceof RequestConflictError) throw new ExitError(error.message, 1);
           throw error;
         }
         const workflowId = WORKFLOW_ID.importBatch(batchId, config.workflowIdPrefix);
@@ -217,7 +218,14 @@ function printDryRun(result: DryRunResult, json: boolean | undefined): void {
       process.stdout.write(`${lines} ${row.username}: refused: ${escapeControl(row.refusal)}\n`);
       continue;
     }
-    const i = row.inspection!;
+    if (!row.inspection) {
+      count('not read (beyond your roles)');
+      process.stdout.write(
+        `${lines} ${row.username}: not read, ${escapeControl(row.notRead ?? '')}; needs approval: ${escapeControl(row.approvals.join(', '))}\n`,
+      );
+      continue;
+    }
+    const i = row.inspection;
     count(
       `user ${i.user.startsWith('exists-but-differs') ? 'exists-but-differs' : i.user.startsWith('exists') ? 'exists' : 'create'}`,
     );
