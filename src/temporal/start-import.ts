@@ -120,7 +120,10 @@ export async function startImport(
       startWorkflowOperation: start,
     });
     // A new batch answers from its first task, before it has verified anything.
-    return { handle: await start.workflowHandle(), progress, attached: progress.lifecycle !== 'validating' };
+    // Not bound to a run: the batch continues as new, and queries must reach its latest run.
+    await start.workflowHandle();
+    const handle = client.workflow.getHandle<typeof importBatch>(workflowId);
+    return { handle, progress, attached: progress.lifecycle !== 'validating' };
   } catch (error) {
     if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure)
       throw new RequestConflictError(error.cause.message);

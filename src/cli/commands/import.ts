@@ -9,9 +9,10 @@ import {
   formatImportProblem,
   ImportFileError,
   readPeople,
+  readSkippedRows,
   type ImportCheck,
 } from '../../import/index.js';
-import { DEFAULT_CONCURRENCY, DEFAULT_ERROR_BUDGET, MAX_CONCURRENCY } from '../../policy/batch.js';
+import { DEFAULT_CONCURRENCY, DEFAULT_ERROR_BUDGET, MAX_CONCURRENCY, MAX_PART_PEOPLE } from '../../policy/batch.js';
 import { escapeControl } from '../../policy/names.js';
 import { dryRunImport, startImport, type StartedBatch } from '../../temporal/start-import.js';
 import { RequestConflictError } from '../../temporal/start.js';
@@ -113,7 +114,7 @@ Importing the same file again while its batch runs attaches to it; after it ende
               contentDigest: check.contentDigest,
               file: basename(file),
               rows: check.rows,
-              ...(check.problems.length ? { skipped: skippedLines(check) } : {}),
+              ...(check.problems.length ? { skipped: await skippedLines(file, check) } : {}),
               ...(flags.concurrency !== undefined ? { concurrency: flags.concurrency } : {}),
               ...(flags.canary !== undefined ? { canary: flags.canary } : {}),
               ...(flags.errorBudget !== undefined || flags.errorBudgetMin !== undefined
@@ -202,8 +203,24 @@ function report(check: ImportCheck, flags: ImportFlags): void {
   }
 }
 
-function skippedLines(check: ImportCheck): Array<{ line: number; message: string }> {
-  return check.problems.slice(0, 500).map((p) => ({ line: p.line, message: formatImportProblem(p).slice(0, 1000) }));
+/**
+ * The lines --skip-invalid leaves out, each with why: bad lines with their problems, and the valid rows of a
+ * person held back whole. They travel in the batch's input so that its report lists every line of the file.
+ */
+async function skippedLines(file: string, check: ImportCheck): Promise<Array<{ line: number; message: string }>> {
+  const problems = new Map<number, string[]>();
+  for (const p of check.problems) problems.set(p.line, [...(problems.get(p.line) ?? []), formatImportProblem(p)]);
+  const skipped: Array<{ line: number; message: string }> = [];
+  for await (const row of readSkippedRows(file, check)) {
+    const message = problems.get(row.line)?.join('; ') ?? `held back: another row of ${row.username} is invalid`;
+    skipped.push({ line: row.line, message: message.slice(0, 1000) });
+    if (skipped.length > MAX_PART_PEOPLE)
+      throw new ExitError(
+        `more than ${MAX_PART_PEOPLE} lines would be left out with --skip-invalid: fix the file first (--validate-only lists them)`,
+        2,
+      );
+  }
+  return skipped;
 }
 
 function printDryRun(result: DryRunResult, json: boolean | undefined): void {
