@@ -178,7 +178,7 @@ function report(check: ImportCheck, flags: ImportFlags): void {
     if (check.blocking) throw new ExitError(`${what}: the file cannot be imported until it is fixed`, 2);
     if (flags.validateOnly || !flags.skipInvalid)
       throw new ExitError(
-        `${what}; nothing started (fix the file, or --skip-invalid to import the ${check.people} valid people)`,
+        `${what}; nothing started (fix the file${check.people ? `, or --skip-invalid to import the ${check.people} valid people` : ''})`,
         2,
       );
     process.stderr.write(
