@@ -113,17 +113,16 @@ export async function startImport(
     staticSummary: `import ${request.file ?? 'a CSV file'}: ${total} people (batch ${request.batchId})`,
   });
   try {
-    const progress = await client.workflow.executeUpdateWithStart(joinUpdate, {
+    const { joinOrder, ...progress } = await client.workflow.executeUpdateWithStart(joinUpdate, {
       args: [
         { contentDigest: request.contentDigest, requestDigest: `${request.concurrency ?? ''}/${request.canary ?? ''}` },
       ],
       startWorkflowOperation: start,
     });
-    // A new batch answers from its first task, before it has verified anything.
     // Not bound to a run: the batch continues as new, and queries must reach its latest run.
     await start.workflowHandle();
     const handle = client.workflow.getHandle<typeof importBatch>(workflowId);
-    return { handle, progress, attached: progress.lifecycle !== 'validating' };
+    return { handle, progress, attached: joinOrder !== 1 };
   } catch (error) {
     if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure)
       throw new RequestConflictError(error.cause.message);

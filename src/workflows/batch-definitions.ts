@@ -76,7 +76,11 @@ export const resumeUpdate = defineUpdate<BatchProgress>('resume');
 /** Start no more rows; rows already running finish; nothing is deleted. */
 export const cancelUpdate = defineUpdate<BatchProgress>('cancel');
 /** Attach to a running batch: refused unless it is the same file with the same options. */
-export const joinUpdate = defineUpdate<BatchProgress, [{ contentDigest: string; requestDigest?: string }]>('join');
+/** Answers with the progress and the join's order in the batch's first run (1: the one that started it; 0: a later run). */
+export const joinUpdate = defineUpdate<
+  BatchProgress & { joinOrder: number },
+  [{ contentDigest: string; requestDigest?: string }]
+>('join');
 
 /** The rows a part workflow holds, and the signal that its batch has them. */
 export const partPeopleQuery = defineQuery<BatchPerson[]>('people');

@@ -172,7 +172,9 @@ export async function importBatch(input: ImportBatchInput, carried?: BatchCarry)
       description: 'start no more rows; rows already started finish; nothing is deleted',
     },
   );
-  setHandler(joinUpdate, () => progress, {
+  // The first join of a batch's first run is its starter's (update-with-start delivers it with the start).
+  let joins = 0;
+  setHandler(joinUpdate, () => ({ ...progress, joinOrder: carry ? 0 : ++joins }), {
     validator: (asked) => {
       if (parsed.ok && asked?.contentDigest !== parsed.value.contentDigest)
         throw new Error(`${info.workflowId} is importing another file (or the same with other rows)`);
