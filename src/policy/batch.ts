@@ -76,18 +76,31 @@ export const importBatchInputSchema = z.strictObject({
 });
 export type ImportBatchInput = z.infer<typeof importBatchInputSchema>;
 
+/** JSON with object keys sorted: the same rows give the same text whichever order their keys came in. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object')
+    return `{${Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`)
+      .join(',')}}`;
+  return JSON.stringify(value);
+}
+
 /** What the requester's proof for a batch is bound to: everything the batch will do, parts included. */
 export function batchProofFields(input: Omit<ImportBatchInput, 'source'>): Record<string, string> {
   return {
     batchId: input.batchId,
     contentDigest: input.contentDigest,
     rows: String(input.rows),
-    people: JSON.stringify(input.people),
-    parts: JSON.stringify(input.parts),
-    skipped: JSON.stringify(input.skipped ?? []),
+    // Canonical: the worker sees the rows after its schema has parsed them, which may reorder their keys.
+    people: canonicalJson(input.people),
+    parts: canonicalJson(input.parts),
+    skipped: canonicalJson(input.skipped ?? []),
     concurrency: String(input.concurrency ?? ''),
     canary: String(input.canary ?? ''),
-    errorBudget: JSON.stringify(input.errorBudget ?? null),
+    errorBudget: canonicalJson(input.errorBudget ?? null),
     continueAsNewAfter: String(input.continueAsNewAfter ?? ''),
   };
 }
@@ -117,6 +130,6 @@ export function dryRunProofFields(input: Omit<ImportDryRunInput, 'source'>): Rec
     batchId: input.batchId,
     part: String(input.part),
     nonce: input.nonce,
-    people: JSON.stringify(input.people),
+    people: canonicalJson(input.people),
   };
 }
