@@ -8,7 +8,7 @@ import { mapFailures } from './to-failure.js';
 /** What a dry run found for one person: what the onboarding would do, step by step. Reads only. */
 export interface Inspection {
   username: string;
-  user: 'create' | 'exists' | `exists-but-differs: ${string}` | `exists, keeps role ${string}`;
+  user: 'create' | 'exists' | `exists-but-differs: ${string}` | `exists, keeps role ${string}` | 'not read';
   workspaces: Array<{ name: string; would: 'create' | 'exists' | 'missing' | `exists-but-differs: ${string}` }>;
   projects: Array<{ target: string; would: 'create' | 'exists' | 'missing' | 'in another workspace' }>;
   memberships: Array<{ target: string; role: string; would: 'add' | 'already member' | `has ${string} (kept)` }>;
@@ -20,7 +20,8 @@ export interface Inspection {
  */
 export function createInspectActivities({ client }: { client: KubeSphereClient }) {
   return mapFailures({
-    async inspectPlans(plans: OnboardingPlan[]): Promise<Inspection[]> {
+    /** `readUsers`: only for a platform-admin, who may read any user (others would learn who exists, and their emails). */
+    async inspectPlans(plans: OnboardingPlan[], options: { readUsers: boolean }): Promise<Inspection[]> {
       const workspaces = new Map<string, Promise<Inspection['workspaces'][number]['would']>>();
       const projects = new Map<string, Promise<Inspection['projects'][number]['would']>>();
       const notFound = (error: unknown) => isKubeSphereError(error, 'KS_NOT_FOUND');
@@ -63,19 +64,21 @@ export function createInspectActivities({ client }: { client: KubeSphereClient }
       };
 
       const inspect = async (plan: OnboardingPlan): Promise<Inspection> => {
-        let user: Inspection['user'];
+        let user: Inspection['user'] = 'not read';
         let exists = true;
-        try {
-          const found = await client.getUser(plan.username);
-          const email = found.spec?.email ?? '';
-          const role = found.metadata.annotations?.[KEYS.globalRole];
-          if (email.toLowerCase() !== plan.email.toLowerCase()) user = 'exists-but-differs: email';
-          else if (role && role !== plan.globalRole) user = `exists, keeps role ${role}`;
-          else user = 'exists';
-        } catch (error) {
-          if (!notFound(error)) throw error;
-          user = 'create';
-          exists = false;
+        if (options.readUsers) {
+          try {
+            const found = await client.getUser(plan.username);
+            const email = found.spec?.email ?? '';
+            const role = found.metadata.annotations?.[KEYS.globalRole];
+            if (email.toLowerCase() !== plan.email.toLowerCase()) user = 'exists-but-differs: email';
+            else if (role && role !== plan.globalRole) user = `exists, keeps role ${role}`;
+            else user = 'exists';
+          } catch (error) {
+            if (!notFound(error)) throw error;
+            user = 'create';
+            exists = false;
+          }
         }
         const memberships: Inspection['memberships'] = [];
         for (const ws of plan.workspaces) {

@@ -7,6 +7,7 @@ import { FailureType } from '../failures.js';
 import { covers, describeGrant, type Authority } from '../policy/authority.js';
 import type { Grant } from '../policy/plan.js';
 import type { WorkerPolicy } from '../policy/worker-policy.js';
+import { canonicalJson } from '../policy/batch.js';
 import { failure, mapFailures } from './to-failure.js';
 
 /** How far the clocks of the sealer and the worker may disagree. */
@@ -96,6 +97,17 @@ export function createTrustActivities({ client, unsealer, policy, now = Date.now
       return policy;
     },
 
+    /** Signs what a batch hands to its own next run (continue-as-new), bound to the batch's workflow id. */
+    async signCarry(input: { workflowId: string; carry: unknown }): Promise<string> {
+      if (!unsealer) throw failure(FailureType.SealError, 'this worker has no key to sign a batch', true);
+      return unsealer.mac(carryText(input));
+    },
+
+    /** Whether a batch's carried state was signed by a worker for this batch (false: forged, or from elsewhere). */
+    async checkCarry(input: { workflowId: string; carry: unknown; mac: string }): Promise<boolean> {
+      return unsealer?.checkMac(carryText(input), input.mac) ?? false;
+    },
+
     /** A requester verified earlier (a batch's), read again by name: what KubeSphere lets them do now. */
     async readAuthority(input: { username: string; workspaces: string[] }): Promise<Authority> {
       return authorityOf(input.username, input.workspaces);
@@ -135,6 +147,10 @@ export function createTrustActivities({ client, unsealer, policy, now = Date.now
       return { approver };
     },
   });
+}
+
+function carryText(input: { workflowId: string; carry: unknown }): string {
+  return canonicalJson({ workflowId: input.workflowId, carry: input.carry });
 }
 
 export type TrustActivities = ReturnType<typeof createTrustActivities>;

@@ -2,12 +2,14 @@ import {
   createCipheriv,
   createDecipheriv,
   createHash,
+  createHmac,
   createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
   privateDecrypt,
   publicEncrypt,
   randomBytes,
+  timingSafeEqual,
   constants,
   type KeyObject,
 } from 'node:crypto';
@@ -76,6 +78,25 @@ export class Unsealer {
     }
   }
 
+  /**
+   * A MAC only the workers can make or check (keyed by their private keys): for state a workflow hands to its
+   * own next run, which must not be forgeable by whoever can start workflows.
+   */
+  mac(data: string): string {
+    const [kid, key] = [...this.keys][0] ?? [];
+    if (!key) throw new SealError('this worker has no private key');
+    return `${kid}:${macWith(key, data)}`;
+  }
+
+  checkMac(data: string, mac: string): boolean {
+    const [kid, value] = mac.split(':');
+    const key = this.keys.get(kid ?? '');
+    if (!key || !value) return false;
+    const expected = Buffer.from(macWith(key, data));
+    const given = Buffer.from(value);
+    return expected.length === given.length && timingSafeEqual(expected, given);
+  }
+
   open(sealed: string): string {
     if (!isSealed(sealed)) throw new SealError('the value is not sealed; refusing a plaintext secret');
     const version = sealed.startsWith(V1) ? 1 : sealed.startsWith(V2) ? 2 : 0;
@@ -94,6 +115,14 @@ export class Unsealer {
       throw new SealError(`the sealed value could not be opened with key ${kid} (corrupted?)`);
     }
   }
+}
+
+function macWith(key: KeyObject, data: string): string {
+  const secret = createHash('sha256')
+    .update('ks-onboard carry mac\0')
+    .update(key.export({ type: 'pkcs8', format: 'der' }))
+    .digest();
+  return createHmac('sha256', secret).update(data).digest('base64url');
 }
 
 /** For the embedded defaults: a key pair under .data/keys, made on first use. */

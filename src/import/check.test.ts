@@ -365,3 +365,14 @@ describe('batch id', () => {
     expect(checkBatchId('\u001b[31m')).not.toContain('\u001b');
   });
 });
+
+describe('checkImportFile: a password in the wrong column', () => {
+  it('is never echoed, even when the password column holds something else (shifted cells)', async () => {
+    const file = join(dir, 'shifted.csv');
+    writeFileSync(file, 'username,email,password,workspace\nbob,Bob-Secret-99x,team-s,\n', { mode: 0o600 });
+    const check = await checkImportFile(file);
+    expect(where(check)).toEqual(['2/email', '2/password']);
+    expect(JSON.stringify(check)).not.toContain('Bob-Secret-99x');
+    expect(check.problems[0]!.message).toBe('"(hidden)" is not a valid email address');
+  });
+});

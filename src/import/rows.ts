@@ -128,9 +128,12 @@ export function checkRow(row: CsvRow, protectedWorkspaces: ReadonlySet<string>):
  * characters on: shorter, hiding it would garble the message more than it protects).
  */
 function hidePassword(problems: ImportProblem[], password: string): ImportProblem[] {
-  if (password === '') return problems;
-  const forms = [password, escapeControl(password), quote(password).slice(1, -1)];
-  const hideQuoted = (quoted: string) => (forms.some((form) => quoted.includes(form)) ? '"(hidden)"' : quoted);
+  const forms = password === '' ? [] : [password, escapeControl(password), quote(password).slice(1, -1)];
+  // A value that would pass as a password is hidden too: shifted cells may carry another row's password, or
+  // this row's while its password column holds something else.
+  const looksLikePassword = (quoted: string) => checkPassword(quoted.slice(1, -1)).length === 0;
+  const hideQuoted = (quoted: string) =>
+    forms.some((form) => quoted.includes(form)) || looksLikePassword(quoted) ? '"(hidden)"' : quoted;
   return problems.map((p) => {
     let message = p.message.replace(/"(?:[^"\\]|\\.)*"/g, hideQuoted);
     for (const form of forms) if (form.length >= 3) message = message.split(form).join('(hidden)');

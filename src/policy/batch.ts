@@ -133,3 +133,13 @@ export function dryRunProofFields(input: Omit<ImportDryRunInput, 'source'>): Rec
     people: canonicalJson(input.people),
   };
 }
+
+/**
+ * What a batch ensured, as it tells its rows: `workspace:<name>`, `project:<workspace>/<cluster>/<name>`. A
+ * project's key names its workspace, so a row placing it elsewhere still has its own step check where it is.
+ */
+export const ensuredKey = {
+  workspace: (name: string) => `workspace:${name}`,
+  project: (workspace: string, cluster: string | undefined, name: string) =>
+    `project:${workspace}/${cluster ?? 'host'}/${name}`,
+};

@@ -1,5 +1,6 @@
 import {
   WithStartWorkflowOperation,
+  WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   type Client,
   type WorkflowHandle,
@@ -41,9 +42,12 @@ export interface StartedBatch {
   attached: boolean;
 }
 
-/** `import-<batchId>-part-<n>`: the workflow holding the n-th part's rows (the first travels in the batch's input). */
-export function partWorkflowId(batchWorkflowId: string, part: number): string {
-  return `${batchWorkflowId}-part-${String(part).padStart(4, '0')}`;
+/**
+ * `import-<batchId>-part-<n>-<digest>`: the workflow holding the n-th part's rows (the first travels in the batch's
+ * input). The digest keeps a part of an earlier import of the same file (other seals) from standing in the way.
+ */
+export function partWorkflowId(batchWorkflowId: string, part: number, digest: string): string {
+  return `${batchWorkflowId}-part-${String(part).padStart(4, '0')}-${digest.slice(0, 8)}`;
 }
 
 /**
@@ -60,6 +64,13 @@ export async function startImport(
   prefix = '',
 ): Promise<StartedBatch> {
   const workflowId = WORKFLOW_ID.importBatch(request.batchId, prefix);
+  const joinArgs = {
+    contentDigest: request.contentDigest,
+    requestDigest: `${request.concurrency ?? ''}/${request.canary ?? ''}`,
+  };
+  // Already running: join it without handing over any rows (no parts are started for nothing).
+  const running = await joinRunning(client, workflowId, joinArgs);
+  if (running) return running;
   // Streamed: the first part is kept for the batch's own input, each later one is handed to its own workflow
   // as soon as it is full, so no more than two parts are ever held here.
   let first: BatchPerson[] | undefined;
@@ -71,7 +82,8 @@ export async function startImport(
       first = current;
     } else if (current.length) {
       const part = parts.length + 2;
-      const partId = partWorkflowId(workflowId, part);
+      const digest = digestOf(current);
+      const partId = partWorkflowId(workflowId, part, digest);
       await client.workflow.start<typeof importPart>('importPart', {
         taskQueue,
         workflowId: partId,
@@ -79,7 +91,7 @@ export async function startImport(
         workflowIdConflictPolicy: 'USE_EXISTING',
         staticSummary: `rows of batch ${request.batchId}, part ${part} (${current.length} people)`,
       });
-      parts.push({ workflowId: partId, digest: digestOf(current), people: current.length });
+      parts.push({ workflowId: partId, digest, people: current.length });
     }
     current = [];
   };
@@ -114,9 +126,7 @@ export async function startImport(
   });
   try {
     const { joinOrder, ...progress } = await client.workflow.executeUpdateWithStart(joinUpdate, {
-      args: [
-        { contentDigest: request.contentDigest, requestDigest: `${request.concurrency ?? ''}/${request.canary ?? ''}` },
-      ],
+      args: [joinArgs],
       startWorkflowOperation: start,
     });
     // Not bound to a run: the batch continues as new, and queries must reach its latest run.
@@ -126,6 +136,26 @@ export async function startImport(
   } catch (error) {
     if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure)
       throw new RequestConflictError(error.cause.message);
+    throw error;
+  }
+}
+
+async function joinRunning(
+  client: Client,
+  workflowId: string,
+  args: { contentDigest: string; requestDigest: string },
+): Promise<StartedBatch | undefined> {
+  const handle = client.workflow.getHandle<typeof importBatch>(workflowId);
+  try {
+    if ((await handle.describe()).status.name !== 'RUNNING') return undefined;
+    const { joinOrder: _order, ...progress } = await handle.executeUpdate(joinUpdate, { args: [args] });
+    return { handle, progress, attached: true };
+  } catch (error) {
+    if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure)
+      throw new RequestConflictError(error.cause.message);
+    // Gone, or ended between the two calls (an update needs a running workflow): start it again.
+    if (error instanceof WorkflowNotFoundError) return undefined;
+    if ((await handle.describe().catch(() => undefined))?.status.name !== 'RUNNING') return undefined;
     throw error;
   }
 }

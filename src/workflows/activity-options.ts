@@ -33,3 +33,14 @@ export const verifyCall: LocalActivityOptions = {
 
 /** The worker's policy: in memory on the worker, recorded in history as a marker. */
 export const policyCall: LocalActivityOptions = { startToCloseTimeout: '5s', retry: { maximumAttempts: 3 } };
+
+/**
+ * Ensuring the user, as a local activity: its outcome decides whether membership reads are skipped (a user this
+ * run just created has no memberships), so no client may complete it in the worker's place, as it could a normal
+ * activity by its id. The same retries and limits as any KubeSphere call.
+ */
+export const kubeCallLocal: LocalActivityOptions = {
+  startToCloseTimeout: kubeCall.startToCloseTimeout,
+  scheduleToCloseTimeout: kubeCall.scheduleToCloseTimeout,
+  retry: kubeCall.retry,
+};

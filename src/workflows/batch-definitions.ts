@@ -51,7 +51,10 @@ export interface BatchCarry {
   /** the next part to take (index into the input's parts), when the current one is done */
   nextPart: number;
   /** started rows not finished: workflow id → { runId, lines, awaiting } */
-  inFlight: Record<string, { runId?: string; username: string; lines: number[]; awaiting: boolean }>;
+  inFlight: Record<
+    string,
+    { runId?: string; username: string; lines: number[]; awaiting: boolean; attached?: boolean }
+  >;
   /** rows not started, with why (the report lists them) */
   notStarted: RowFailure[];
   /** workspace and project keys the batch ensured, with the outcome */

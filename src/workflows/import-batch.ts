@@ -12,7 +12,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { BatchActivities } from '../activities/batch.js';
+import type { BatchActivities, RowEnd } from '../activities/batch.js';
 import type { KubeSphereActivities } from '../activities/kubesphere.js';
 import type { TrustActivities } from '../activities/trust.js';
 import { FailureType } from '../failures.js';
@@ -21,6 +21,7 @@ import {
   batchProofFields,
   DEFAULT_CONCURRENCY,
   DEFAULT_ERROR_BUDGET,
+  ensuredKey,
   importBatchInputSchema,
   type BatchPerson,
   type ImportBatchInput,
@@ -50,6 +51,15 @@ const ks = proxyActivities<KubeSphereActivities>(kubeCall);
 const local = proxyLocalActivities<TrustActivities>(policyCall);
 const trust = proxyLocalActivities<TrustActivities>(verifyCall);
 const temporal = proxyLocalActivities<BatchActivities>({ ...verifyCall, scheduleToCloseTimeout: '5m' });
+/** How long a row's end is waited for after its notice (it ends right after sending it). */
+const ROW_END_WAIT_MS = 30_000;
+const rowEnds = proxyLocalActivities<BatchActivities>({
+  ...verifyCall,
+  startToCloseTimeout: '60s',
+  scheduleToCloseTimeout: '5m',
+});
+/** How often rows attached to (run by someone else) are looked at, in case their notice never comes. */
+const SWEEP_ATTACHED = '5 minutes';
 
 /** A batch run continues as new past this many history events (Temporal's hard limit is far above). */
 const DEFAULT_CONTINUE_AS_NEW_AFTER = 8000;
@@ -59,7 +69,9 @@ const REFRESH_AUTHORITY_AFTER_MS = 45 * 60_000;
 const ENSURE_IN_PARALLEL = 10;
 const FIRST_FAILURES = 10;
 /** Rows-not-started kept with their reasons (carried from run to run); beyond, only counted. */
-const MAX_NOT_STARTED_KEPT = 5000;
+const MAX_NOT_STARTED_KEPT = 2000;
+/** A failure's message as the batch keeps it (the row's own workflow has all of it). */
+const MAX_MESSAGE = 300;
 
 /**
  * A bulk import: one child `onboardUser` per person, at most `concurrency` working at once. The batch
@@ -68,10 +80,17 @@ const MAX_NOT_STARTED_KEPT = 5000;
  * so the batch can continue as new at any time without waiting for them (children are abandoned, not tied
  * to a run). It pauses when too many rows fail, until `resume` or `cancel`; it never deletes anything.
  */
-export async function importBatch(input: ImportBatchInput, carried?: BatchCarry): Promise<BatchProgress> {
+export async function importBatch(
+  input: ImportBatchInput,
+  carried?: BatchCarry & { mac?: string },
+): Promise<BatchProgress> {
   const info = workflowInfo();
-  // Carried state is taken only from this workflow's own previous run: a fresh start cannot claim a verification.
-  const carry = carried && info.continuedFromExecutionRunId ? carried : undefined;
+  // Carried state is taken only from this batch's own previous run, signed by a worker (checked below): a start
+  // by any client, a cron or retry run (which Temporal also marks as continued) cannot claim a verification.
+  const { mac: carriedMac, ...carriedState } = carried ?? { mac: undefined };
+  const carry = carried && info.continuedFromExecutionRunId ? (carriedState as BatchCarry) : undefined;
+  /** the carried state exactly as it came, for its signature (the run changes it as it goes) */
+  const carriedAsSigned: unknown = carry ? JSON.parse(JSON.stringify(carry)) : undefined;
   const raw = typeof input === 'object' && input !== null ? (input as Partial<ImportBatchInput>) : {};
   const progress: BatchProgress = carry?.progress ?? {
     batchId: typeof raw.batchId === 'string' ? raw.batchId.slice(0, 64) : '',
@@ -110,6 +129,7 @@ export async function importBatch(input: ImportBatchInput, carried?: BatchCarry)
   const finishedChildEnds = () => Promise.all([...childEnds].filter(([id]) => !inFlight[id]).map(([, end]) => end));
 
   const failRow = (failure: RowFailure) => {
+    failure.message = failure.message.slice(0, MAX_MESSAGE);
     progress.failed += 1;
     if (progress.firstFailures.length < FIRST_FAILURES) progress.firstFailures.push(failure);
   };
@@ -118,29 +138,49 @@ export async function importBatch(input: ImportBatchInput, carried?: BatchCarry)
   const requestOptionsDigest = parsed.ok ? `${parsed.value.concurrency ?? ''}/${parsed.value.canary ?? ''}` : '';
   setHandler(progressQuery, () => progress);
   setHandler(notStartedQuery, () => notStarted);
-  setHandler(rowUpdateSignal, (update: RowUpdate) => {
-    // Only rows this batch started, and only the run it started: a stale or forged notice changes nothing.
-    const row = typeof update?.workflowId === 'string' ? inFlight[update.workflowId] : undefined;
+  // A row's notice is a hint: anyone may signal a batch. Its end is read from Temporal before it counts.
+  const checking = new Set<string>();
+  setHandler(rowUpdateSignal, async (update: RowUpdate) => {
+    const workflowId = typeof update?.workflowId === 'string' ? update.workflowId : '';
+    const row = inFlight[workflowId];
     if (!row || (row.runId !== undefined && row.runId !== update.runId)) return;
     if (update.lifecycle === 'awaiting-approval' && !row.awaiting) {
       row.awaiting = true;
       progress.running -= 1;
       progress.awaitingApproval += 1;
-    } else if (update.lifecycle === 'done' || update.lifecycle === 'failed') {
-      if (row.awaiting) progress.awaitingApproval -= 1;
-      else progress.running -= 1;
-      delete inFlight[update.workflowId];
-      if (update.lifecycle === 'done') progress.done += 1;
-      else
-        failRow({
-          username: row.username,
-          lines: row.lines,
-          workflowId: update.workflowId,
-          type: update.error?.type ?? 'Error',
-          message: update.error?.message ?? 'failed',
-        });
+    } else if ((update.lifecycle === 'done' || update.lifecycle === 'failed') && !checking.has(workflowId)) {
+      checking.add(workflowId);
+      try {
+        const ended = await rowEnds.rowEnded({ workflowId, runId: row.runId, waitMs: ROW_END_WAIT_MS });
+        if (ended && inFlight[workflowId] === row) finishRow(workflowId, ended);
+      } finally {
+        checking.delete(workflowId);
+      }
     }
   });
+  function finishRow(workflowId: string, ended: RowEnd): void {
+    const row = inFlight[workflowId]!;
+    if (row.awaiting) progress.awaitingApproval -= 1;
+    else progress.running -= 1;
+    delete inFlight[workflowId];
+    if (ended.lifecycle === 'done') progress.done += 1;
+    else
+      failRow({
+        username: row.username,
+        lines: row.lines,
+        workflowId,
+        type: ended.error?.type ?? 'Error',
+        message: ended.error?.message ?? 'failed',
+      });
+  }
+  /** Rows attached to (run by someone else) whose end never reached us: read from Temporal now and then. */
+  async function sweepAttached(): Promise<void> {
+    for (const [workflowId, row] of Object.entries(inFlight)) {
+      if (!row.attached || checking.has(workflowId)) continue;
+      const ended = await rowEnds.rowEnded({ workflowId, runId: row.runId, waitMs: 0 });
+      if (ended && inFlight[workflowId] === row) finishRow(workflowId, ended);
+    }
+  }
   setHandler(
     resumeUpdate,
     () => {
@@ -206,6 +246,16 @@ export async function importBatch(input: ImportBatchInput, carried?: BatchCarry)
   if (!parsed.ok) return refuse(formatProblems(parsed.problems));
   const batch = parsed.value;
 
+  if (info.cronSchedule || info.retryPolicy || info.attempt > 1)
+    return refuse('a batch runs once: not on a cron schedule, not with a workflow retry policy');
+  if (
+    carry &&
+    !(
+      typeof carriedMac === 'string' &&
+      (await local.checkCarry({ workflowId: info.workflowId, carry: carriedAsSigned, mac: carriedMac }))
+    )
+  )
+    return refuse('the state carried from a previous run was not signed by a worker for this batch');
   const policy: WorkerPolicy = await local.workerPolicy();
   const prefix = policy.workflowIdPrefix ?? '';
   const expectedId = WORKFLOW_ID.importBatch(batch.batchId, prefix);
@@ -304,13 +354,15 @@ export async function importBatch(input: ImportBatchInput, carried?: BatchCarry)
       budgetBase,
       blockedCounted: [...blockedCounted],
     };
+    const mac = await local.signCarry({ workflowId: info.workflowId, carry: next });
     // Only the first part's people travel in the input; later runs take theirs from the carry.
-    return continueAsNew<typeof importBatch>({ ...batch, people: [] }, next);
+    return continueAsNew<typeof importBatch>({ ...batch, people: [] }, { ...next, mac });
   }
 
   for (;;) {
-    const plans = planPart(people, policy, requester);
+    // The requester's roles as they are now, before deciding what waits for an approval.
     await freshRequester(workspacesOfPeople(people));
+    const plans = planPart(people, policy, requester);
     await ensureShared(plans);
 
     for (let i = 0; i < plans.length; i++) {
@@ -348,11 +400,13 @@ export async function importBatch(input: ImportBatchInput, carried?: BatchCarry)
 
   // Every row is started (or left out); wait for those working and those awaiting an approval, unless cancelled.
   for (;;) {
-    await condition(
+    const settled = await condition(
       () => cancelled || (progress.running === 0 && progress.awaitingApproval === 0) || shouldContinueAsNew(),
+      SWEEP_ATTACHED,
     );
     if (cancelled || (progress.running === 0 && progress.awaitingApproval === 0)) break;
-    return continueWithRest([]);
+    if (settled) return continueWithRest([]);
+    await sweepAttached();
   }
   await finishedChildEnds();
   setLifecycle(
@@ -383,7 +437,7 @@ export async function importBatch(input: ImportBatchInput, carried?: BatchCarry)
         workspaces.set(ws.name, { cluster: known?.cluster ?? cluster, create: (known?.create ?? false) || ws.create });
       }
       for (const p of plan.projects) {
-        const key = projectTarget(p.cluster, p.name);
+        const key = ensuredKey.project(p.workspace, p.cluster, p.name);
         const known = projects.get(key);
         projects.set(key, {
           workspace: p.workspace,
@@ -398,23 +452,24 @@ export async function importBatch(input: ImportBatchInput, carried?: BatchCarry)
         await Promise.all(items.slice(i, i + ENSURE_IN_PARALLEL).map(run));
     };
     await inParallel(
-      [...workspaces].filter(([name]) => !ensured[`workspace:${name}`] && !unavailable[`workspace:${name}`]),
+      [...workspaces].filter(
+        ([name]) => !ensured[ensuredKey.workspace(name)] && !unavailable[ensuredKey.workspace(name)],
+      ),
       async ([name, w]) => {
         try {
           const result = await ks.ensureWorkspace.executeWithOptions(
             { ...kubeCall, summary: `ensure workspace ${name} (batch)` },
             [{ name, cluster: w.cluster, create: w.create }],
           );
-          ensured[`workspace:${name}`] = result.outcome === 'created' ? 'created' : 'existed';
+          ensured[ensuredKey.workspace(name)] = result.outcome === 'created' ? 'created' : 'existed';
         } catch (error) {
-          unavailable[`workspace:${name}`] = `workspace ${name}: ${describeFailure(error).message}`;
+          unavailable[ensuredKey.workspace(name)] = `workspace ${name}: ${describeFailure(error).message}`;
         }
       },
     );
     await inParallel(
       [...projects].filter(
-        ([key, p]) =>
-          !ensured[`project:${key}`] && !unavailable[`project:${key}`] && !unavailable[`workspace:${p.workspace}`],
+        ([key, p]) => !ensured[key] && !unavailable[key] && !unavailable[ensuredKey.workspace(p.workspace)],
       ),
       async ([key, p]) => {
         try {
@@ -422,17 +477,18 @@ export async function importBatch(input: ImportBatchInput, carried?: BatchCarry)
             { ...kubeCall, summary: `ensure project ${p.name} in ${p.workspace} (batch)` },
             [p],
           );
-          ensured[`project:${key}`] = result.outcome === 'created' ? 'created' : 'existed';
+          ensured[key] = result.outcome === 'created' ? 'created' : 'existed';
         } catch (error) {
-          unavailable[`project:${key}`] = `project ${key}: ${describeFailure(error).message}`;
+          unavailable[key] =
+            `project ${projectTarget(p.cluster, p.name)} in ${p.workspace}: ${describeFailure(error).message}`;
         }
       },
     );
     for (const row of plans) {
       if (!row.plan || row.pending) continue;
       const keys = [
-        ...row.plan.workspaces.map((w) => `workspace:${w.name}`),
-        ...row.plan.projects.map((p) => `project:${projectTarget(p.cluster, p.name)}`),
+        ...row.plan.workspaces.map((w) => ensuredKey.workspace(w.name)),
+        ...row.plan.projects.map((p) => ensuredKey.project(p.workspace, p.cluster, p.name)),
       ];
       row.blocked = keys.find((k) => unavailable[k]);
     }
@@ -468,7 +524,8 @@ export async function importBatch(input: ImportBatchInput, carried?: BatchCarry)
           ),
         },
         verifiedAt: new Date(verifiedAt).toISOString(),
-        ensured: ensuredFor(row.plan!),
+        // A row that waits for an approval checks its workspace and project itself, after the approval.
+        ensured: row.pending ? {} : ensuredFor(row.plan!),
       },
     };
     inFlight[workflowId] = { username: person.username, lines: person.lines, awaiting: false };
@@ -496,13 +553,20 @@ export async function importBatch(input: ImportBatchInput, carried?: BatchCarry)
         }
       }
       // Someone else runs this person now (the CLI, the HR intake): the same request is awaited, another refused.
-      const attach = await temporal.attachToRunning({
-        workflowId,
-        fields: onboardingFields(row.plan!),
-        watcher: info.workflowId,
-      });
+      let attach;
+      try {
+        attach = await temporal.attachToRunning({
+          workflowId,
+          fields: onboardingFields(row.plan!),
+          requester: requester.username,
+          watcher: info.workflowId,
+        });
+      } catch (error) {
+        finishUnstarted(workflowId, person, describeFailure(error));
+        return;
+      }
       if ('attached' in attach) {
-        if (inFlight[workflowId]) inFlight[workflowId]!.runId = attach.runId;
+        if (inFlight[workflowId]) Object.assign(inFlight[workflowId]!, { runId: attach.runId, attached: true });
         return;
       }
       if ('conflict' in attach) {
@@ -523,11 +587,11 @@ export async function importBatch(input: ImportBatchInput, carried?: BatchCarry)
   function ensuredFor(plan: OnboardingPlan): Record<string, 'created' | 'existed'> {
     const out: Record<string, 'created' | 'existed'> = {};
     for (const ws of plan.workspaces) {
-      const outcome = ensured[`workspace:${ws.name}`];
-      if (outcome) out[`workspace:${ws.name}`] = outcome;
+      const outcome = ensured[ensuredKey.workspace(ws.name)];
+      if (outcome) out[ensuredKey.workspace(ws.name)] = outcome;
     }
     for (const p of plan.projects) {
-      const key = `project:${projectTarget(p.cluster, p.name)}`;
+      const key = ensuredKey.project(p.workspace, p.cluster, p.name);
       if (ensured[key]) out[key] = ensured[key];
     }
     return out;
@@ -547,27 +611,46 @@ interface PlannedRow {
 
 /** Each person planned by the same rules as a single onboarding; what waits for approval by the worker's policy. */
 function planPart(people: BatchPerson[], policy: WorkerPolicy, requester: Authority): PlannedRow[] {
+  // A project is in one workspace: rows that place it in two are refused, as the CSV check does (a raw start
+  // skips that check). The first row's workspace stands.
+  const projectWorkspace = new Map<string, string>();
   return people.map((person) => {
-    const planned = planOnboarding({
-      username: person.username,
-      email: person.email,
-      ...(person.sealedPassword ? { sealedPassword: person.sealedPassword } : {}),
-      ...(person.globalRole ? { globalRole: person.globalRole } : {}),
-      placements: person.placements,
-    });
-    if (!planned.ok) return { person, pending: false, refusal: formatProblems(planned.problems) };
-    const protectedOnes = workspacesOf(planned.plan.grants).filter((ws) => isProtectedWorkspace(policy, ws));
-    if (protectedOnes.length)
-      return {
-        person,
-        pending: false,
-        refusal: `${protectedOnes.map(quote).join(', ')} is protected: nobody is placed in it by ks-onboard`,
-      };
-    if (policy.workerAccount && person.username === policy.workerAccount)
-      return { person, pending: false, refusal: `${person.username} is the worker's own account: never changed` };
-    const pending = grantsNeedingApproval(planned.plan.grants, policy, requester).length > 0;
-    return { person, plan: planned.plan, pending };
+    const row = planPerson(person, policy, requester);
+    for (const p of row.plan?.projects ?? []) {
+      const target = projectTarget(p.cluster, p.name);
+      const first = projectWorkspace.get(target) ?? p.workspace;
+      projectWorkspace.set(target, first);
+      if (first !== p.workspace)
+        return {
+          person,
+          pending: false,
+          refusal: `project ${target} is placed in workspace ${first} by another row, not ${p.workspace}`,
+        };
+    }
+    return row;
   });
+}
+
+function planPerson(person: BatchPerson, policy: WorkerPolicy, requester: Authority): PlannedRow {
+  const planned = planOnboarding({
+    username: person.username,
+    email: person.email,
+    ...(person.sealedPassword ? { sealedPassword: person.sealedPassword } : {}),
+    ...(person.globalRole ? { globalRole: person.globalRole } : {}),
+    placements: person.placements,
+  });
+  if (!planned.ok) return { person, pending: false, refusal: formatProblems(planned.problems) };
+  const protectedOnes = workspacesOf(planned.plan.grants).filter((ws) => isProtectedWorkspace(policy, ws));
+  if (protectedOnes.length)
+    return {
+      person,
+      pending: false,
+      refusal: `${protectedOnes.map(quote).join(', ')} is protected: nobody is placed in it by ks-onboard`,
+    };
+  if (policy.workerAccount && person.username === policy.workerAccount)
+    return { person, pending: false, refusal: `${person.username} is the worker's own account: never changed` };
+  const pending = grantsNeedingApproval(planned.plan.grants, policy, requester).length > 0;
+  return { person, plan: planned.plan, pending };
 }
 
 function workspacesOfPeople(people: BatchPerson[]): string[] {

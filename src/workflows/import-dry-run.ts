@@ -101,7 +101,7 @@ export async function importDryRun(input: ImportDryRunInput): Promise<DryRunResu
     const chunk = readable.slice(i, i + PEOPLE_PER_READ);
     const found = await reads.inspectPlans.executeWithOptions(
       { ...kubeCall, summary: `read what ${chunk.length} people would change (dry run)` },
-      [chunk],
+      [chunk, { readUsers: requester.platformAdmin }],
     );
     for (const inspection of found) inspections.set(inspection.username, inspection);
   }

@@ -1,5 +1,11 @@
 import { FailureType } from '../failures.js';
-import { ApplicationFailure, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  type ActivityOptions,
+} from '@temporalio/workflow';
 import type { KubeSphereActivities, StepResult } from '../activities/kubesphere.js';
 import {
   onboardingFields,
@@ -8,14 +14,16 @@ import {
   projectTarget,
   type OnboardingPlan,
 } from '../policy/plan.js';
+import { ensuredKey } from '../policy/batch.js';
 import { onboardUserInputSchema, parseInput, type OnboardUserInput } from '../policy/requests.js';
-import { kubeCall, kubeCallAwaitingRoles } from './activity-options.js';
+import { kubeCall, kubeCallAwaitingRoles, kubeCallLocal } from './activity-options.js';
 import { WORKFLOW_ID, type OnboardingState, type StepName, type StepReport } from './definitions.js';
 import { describeFailure } from './failure.js';
 import type { Labels } from './labels.js';
 import { RequestSession, type ProposedRequest } from './session.js';
 
 const ks = proxyActivities<KubeSphereActivities>(kubeCall);
+const ksLocal = proxyLocalActivities<KubeSphereActivities>(kubeCallLocal);
 
 /** A proposal by the same rules as the workflow's own input; undefined when it is invalid. */
 function requestOf(input: unknown): ProposedRequest | undefined {
@@ -131,16 +139,19 @@ async function runSteps(
     return outcome !== undefined;
   };
 
+  const userInput = { username, email: plan.email, sealedPassword: plan.sealedPassword, globalRole: plan.globalRole };
+  // Runs that began before this version ensured the user as a normal activity, whose outcome was never trusted.
+  const trustedUserStep = patched('ensure-user-as-local-activity');
   const user = await run('user', username, `ensure user ${username} (${plan.globalRole})`, kubeCall, (o) =>
-    ks.ensureUser.executeWithOptions(o, [
-      { username, email: plan.email, sealedPassword: plan.sealedPassword, globalRole: plan.globalRole },
-    ]),
+    trustedUserStep
+      ? ksLocal.ensureUser.executeWithOptions({ ...kubeCallLocal, summary: o.summary }, [userInput])
+      : ks.ensureUser.executeWithOptions(o, [userInput]),
   );
   // A user this run has just created cannot be a member anywhere yet: its membership reads are skipped.
-  const newUser = user.outcome === 'created';
+  const newUser = trustedUserStep && user.outcome === 'created';
   // Workspaces first (a project needs its workspace placed on its cluster), each once.
   for (const workspace of plan.workspaces) {
-    if (byBatch('workspace', workspace.name, `workspace:${workspace.name}`)) continue;
+    if (byBatch('workspace', workspace.name, ensuredKey.workspace(workspace.name))) continue;
     const cluster = plan.projects.find((p) => p.workspace === workspace.name)?.cluster;
     await run('workspace', workspace.name, `ensure workspace ${workspace.name}`, kubeCall, (o) =>
       ks.ensureWorkspace.executeWithOptions(o, [{ name: workspace.name, cluster, create: workspace.create }]),
@@ -148,7 +159,7 @@ async function runSteps(
   }
   for (const project of plan.projects) {
     const target = projectTarget(project.cluster, project.name);
-    if (byBatch('project', target, `project:${target}`)) continue;
+    if (byBatch('project', target, ensuredKey.project(project.workspace, project.cluster, project.name))) continue;
     await run('project', target, `ensure project ${project.name} in ${project.workspace}`, kubeCall, (o) =>
       ks.ensureProject.executeWithOptions(o, [
         { workspace: project.workspace, name: project.name, cluster: project.cluster, create: project.create },

@@ -50,7 +50,9 @@ const VERIFIED_FRESH_MS = 60 * 60_000;
 /** Proposals being verified at once (each may read KubeSphere); more are refused until these finish. */
 const MAX_PROPOSALS_IN_FLIGHT = 5;
 /** Workflows told when this request waits for an approval and when it ends (its batch, batches attached to it). */
-const MAX_WATCHERS = 10;
+const MAX_WATCHERS = 20;
+/** `[<prefix>]import-<batchId>`: the only workflows that watch a request. */
+const BATCH_WORKFLOW_ID = /^[\w.-]{0,100}import-[a-z0-9][a-z0-9._-]{0,63}$/;
 
 /**
  * The lifecycle every request shares: the worker's policy (a local activity, recorded), the requester's
@@ -83,7 +85,10 @@ export class RequestSession {
     const parent = workflowInfo().parent;
     if (parent) this.watchers.add(parent.workflowId);
     setHandler(watchSignal, (workflowId) => {
-      if (typeof workflowId !== 'string' || workflowId.length > 300 || this.watchers.size >= MAX_WATCHERS) return;
+      // Only batches watch a request; one already watching is not told twice.
+      if (typeof workflowId !== 'string' || !BATCH_WORKFLOW_ID.test(workflowId) || this.watchers.has(workflowId))
+        return;
+      if (this.watchers.size >= MAX_WATCHERS) return; // a batch that is not told finds the end by itself (it sweeps)
       this.watchers.add(workflowId);
       // Asked after the last notice went out: this watcher would never hear otherwise.
       if (['awaiting-approval', 'done', 'failed'].includes(this.state.lifecycle)) void this.notify([workflowId]);

@@ -411,12 +411,13 @@ describe('importBatch: shared workspaces that fail, canary, dry run', () => {
     );
     expect(result.requestedBy).toBe('lead');
     const [known, fresh, outside] = result.rows;
+    // Users are read only for a platform-admin: a workspace's admin would learn who exists, and their emails.
     expect(known?.inspection).toMatchObject({
-      user: 'exists-but-differs: email',
+      user: 'not read',
       workspaces: [{ name: 'dry-a', would: 'exists' }],
       projects: [{ target: 'host/new-proj', would: 'create' }],
     });
-    expect(fresh?.inspection).toMatchObject({ user: 'create', memberships: [{ target: 'dry-a', would: 'add' }] });
+    expect(fresh?.inspection).toMatchObject({ user: 'not read', memberships: [{ target: 'dry-a', would: 'add' }] });
     expect(outside?.inspection).toBeUndefined();
     expect(outside?.notRead).toMatch(/beyond your KubeSphere roles: workspace:regular on dry-b/);
     // A workspace's admin makes no platform grant: every row of theirs waits for an approval (Trust the core).

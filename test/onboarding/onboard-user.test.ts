@@ -1,4 +1,3 @@
-import { ActivityFailure } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OnboardRequest } from '../../src/policy/plan.js';
 import type { OnboardingState } from '../../src/workflows/definitions.js';
@@ -143,7 +142,8 @@ describe('onboardUser', () => {
   it('fails with ResourceMismatch naming the field for a user with another email', async () => {
     await h.admin.createUser({ name: 'frank', email: 'frank@old.example.com' });
     const failure = await failureOf(await onboard({ username: 'frank', email: 'frank@example.com' }));
-    expect(failure.cause).toBeInstanceOf(ActivityFailure); // the activity's failure is kept as the cause
+    // The step's failure is kept as the cause (the user step is a local activity: its ApplicationFailure itself).
+    expect(failure.cause).toMatchObject({ type: 'ResourceMismatch', nonRetryable: true });
     expect(failure.type).toBe('ResourceMismatch');
     expect(failure.message).toContain(
       'user frank already exists but differs: email is "frank@old.example.com", requested "frank@example.com"',

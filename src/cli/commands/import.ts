@@ -244,7 +244,7 @@ function printDryRun(result: DryRunResult, json: boolean | undefined): void {
     }
     const i = row.inspection;
     count(
-      `user ${i.user.startsWith('exists-but-differs') ? 'exists-but-differs' : i.user.startsWith('exists') ? 'exists' : 'create'}`,
+      `user ${i.user.startsWith('exists-but-differs') ? 'exists-but-differs' : i.user.startsWith('exists') ? 'exists' : i.user}`,
     );
     const parts = [`user ${i.user}`];
     for (const ws of i.workspaces) {
@@ -325,7 +325,7 @@ async function follow(started: StartedBatch, json: boolean | undefined): Promise
 }
 
 function summary(p: BatchProgress): string {
-  const why = p.reason ? ` (${p.reason})` : '';
+  const why = p.reason ? ` (${escapeControl(p.reason)})` : '';
   return (
     `batch ${p.batchId} ${p.lifecycle}${why}: ${p.done + p.failed}/${p.people} people finished — ` +
     `done ${p.done}, failed ${p.failed} (not started ${p.notStarted}), running ${p.running}, awaiting approval ${p.awaitingApproval}` +

@@ -1,3 +1,4 @@
+import { escapeControl } from '../../policy/names.js';
 import { open, unlink } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { IMPORT_COLUMNS, rowsOf, writeCsv, type InputRow } from '../../import/write.js';
@@ -203,18 +204,19 @@ function reportRow(
   const workspace = input.workspace || undefined;
   return {
     line: input.line,
-    username: input.username,
-    email: input.email,
-    workspace: input.workspace,
-    project: input.project,
+    username: escapeControl(input.username),
+    email: escapeControl(input.email),
+    workspace: escapeControl(input.workspace),
+    project: escapeControl(input.project),
     status,
     user_step: outcomeOf('user', input.username),
     workspace_step: outcomeOf('workspace', workspace),
     project_step: outcomeOf('project', project),
     workspace_member_step: outcomeOf('workspace-member', workspace),
     project_member_step: outcomeOf('project-member', project),
-    error_type: error?.type ?? '',
-    error_message: error?.message ?? '',
+    // Messages come from workflows (a raw start may carry anything): never a control character on a terminal.
+    error_type: escapeControl(error?.type ?? ''),
+    error_message: escapeControl(error?.message ?? ''),
     workflow_id: outcome?.workflowId ?? '',
   };
 }
@@ -233,7 +235,7 @@ function skippedRow(line: number, message: string): ReportRow {
     workspace_member_step: '',
     project_member_step: '',
     error_type: 'InvalidRow',
-    error_message: message,
+    error_message: escapeControl(message),
     workflow_id: '',
   };
 }
