@@ -164,3 +164,33 @@ describe('verifyRequester', () => {
     expect((error as ApplicationFailure).type).toBe('RequesterRefused');
   });
 });
+
+describe('a batch carry', () => {
+  const trust = createTrustActivities({
+    client,
+    unsealer: new Unsealer([readPem(keys.private)]),
+    policy: { elevatedRoles: [...DEFAULT_ELEVATED_ROLES], approvalTimeoutMs: 3_600_000, protectedWorkspaces: [] },
+  });
+  const env = new MockActivityEnvironment(undefined, { logger: quietLogger });
+  const carry = { requester: { username: 'boss', platformAdmin: true, workspaceAdminOf: [] }, verifiedAt: 'x' };
+
+  it('is signed for one batch and checked by any worker with the key ring; a change or another batch fails', async () => {
+    const mac = await env.run(trust.signCarry, { workflowId: 'import-a', carry });
+    expect(await env.run(trust.checkCarry, { workflowId: 'import-a', carry, mac })).toBe(true);
+    expect(await env.run(trust.checkCarry, { workflowId: 'import-b', carry, mac })).toBe(false);
+    const forged = { ...carry, requester: { ...carry.requester, username: 'rita' } };
+    expect(await env.run(trust.checkCarry, { workflowId: 'import-a', carry: forged, mac })).toBe(false);
+    expect(await env.run(trust.checkCarry, { workflowId: 'import-a', carry, mac: `${mac.split(':')[0]}:AAAA` })).toBe(
+      false,
+    );
+  });
+
+  it('cannot be signed by a key outside the ring', async () => {
+    const otherDir = mkdtempSync(join(tmpdir(), 'ks-other-'));
+    ensureDevKeyPair(join(otherDir, 'private.pem'), join(otherDir, 'public.pem'));
+    const mac = new Unsealer([readPem(join(otherDir, 'private.pem'))]).mac(
+      JSON.stringify({ carry, workflowId: 'import-a' }),
+    );
+    expect(await env.run(trust.checkCarry, { workflowId: 'import-a', carry, mac })).toBe(false);
+  });
+});

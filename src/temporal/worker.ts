@@ -40,6 +40,7 @@ const OUR_WORKFLOWS: ReadonlySet<string> = new Set([
   'setPlatformRole',
   'importBatch',
   'importDryRun',
+  'importPart',
 ]);
 
 /**

@@ -9,8 +9,8 @@ import {
   resumeUpdate,
   type BatchProgress,
 } from '../../src/workflows/batch-definitions.js';
-import type { OnboardingState } from '../../src/workflows/definitions.js';
-import { eventually, startEmulator, type EmulatorHarness } from '../helpers/emulator.js';
+import { rowUpdateSignal, type OnboardingState } from '../../src/workflows/definitions.js';
+import { eventually, sleep, startEmulator, type EmulatorHarness } from '../helpers/emulator.js';
 import { saveHistory } from '../helpers/histories.js';
 import { peopleState } from '../helpers/kubesphere-state.js';
 import { failureOf, temporalHarness, type TemporalHarness } from '../helpers/temporal.js';
@@ -429,5 +429,163 @@ describe('importBatch: shared workspaces that fail, canary, dry run', () => {
     const { POST = 0, PUT = 0 } = h.emulator.requests.byMethod;
     expect(POST - postsBefore - (h.count('POST /oauth/token') - loginsBefore)).toBe(0);
     expect(PUT - putsBefore).toBe(0);
+  });
+});
+
+describe('importBatch: what Temporal access alone cannot do', () => {
+  let h: EmulatorHarness;
+  beforeAll(async () => {
+    h = await startEmulator();
+  });
+  afterAll(async () => h.close());
+
+  it('a batch with a retry policy or cron schedule (whose runs Temporal marks as continued) is refused, forged state and all', async () => {
+    const taskQueue = t.taskQueue();
+    const worker = await t.worker(taskQueue, h.emulator.url);
+    const prefix = t.prefixOf(taskQueue);
+    const people = generate(1, 1, 'cron');
+    const forged = {
+      progress: { batchId: 'cron', lifecycle: 'running', run: 1 },
+      people,
+      nextPart: 0,
+      inFlight: {},
+      notStarted: [],
+      ensured: {},
+      unavailable: {},
+      requester: { username: 'ops-admin', platformAdmin: true, workspaceAdminOf: [] },
+      verifiedAt: new Date().toISOString(),
+      canaryPassed: true,
+      budgetBase: { failed: 0, finished: 0 },
+      blockedCounted: [],
+      mac: 'x:forged',
+    };
+    const handle = await t.client.workflow.start('importBatch', {
+      taskQueue,
+      workflowId: `${prefix}import-cron`,
+      // A retry (like a cron run) would be marked as continued and get this input again: refused from the first.
+      retry: { maximumAttempts: 2, initialInterval: '1s' },
+      args: [
+        {
+          batchId: 'cron',
+          contentDigest: 'd',
+          rows: 1,
+          people: [],
+          parts: [],
+          source: { kind: 'requester', proof: 'ks-sealed:v2:x' },
+        },
+        forged,
+      ],
+    });
+    try {
+      const history = await worker.runUntil(async () =>
+        eventually(async () => {
+          const events = (await handle.fetchHistory()).events ?? [];
+          if (!events.some((e) => e.workflowExecutionFailedEventAttributes)) throw new Error('not failed yet');
+          return events;
+        }, 20_000),
+      );
+      const failed = history.find((e) => e.workflowExecutionFailedEventAttributes)!;
+      expect(failed.workflowExecutionFailedEventAttributes!.failure!.message).toMatch(
+        /a batch runs once: not on a cron schedule/,
+      );
+      expect(
+        history.some(
+          (e) => e.eventType === 'EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED' || String(e.eventType) === '32',
+        ),
+      ).toBe(false);
+    } finally {
+      await handle.terminate('test: a retried batch').catch(() => undefined);
+    }
+    expect(h.emulator.snapshot().users.cron0).toBeUndefined();
+  });
+
+  it('a forged "done" notice does not count; a part cannot squat a person’s id; a project in two workspaces is refused', async () => {
+    const taskQueue = t.taskQueue();
+    const worker = await t.worker(taskQueue, h.emulator.url);
+    const prefix = t.prefixOf(taskQueue);
+    const approver = await h.person({ username: 'jo', password: 'Jo-P@88w0rd12' }, 'platform-admin');
+    await h.admin.createWorkspace({ name: 'w2', clusters: ['host'] });
+    await h.admin.createProject({ workspace: 'w2', name: 'p-secret' });
+    await worker.runUntil(async () => {
+      // Someone holds onboard-victim with a part workflow: refused at once, the id is free again.
+      const squat = await t.client.workflow.start('importPart', {
+        taskQueue,
+        workflowId: `${prefix}onboard-victim`,
+        args: [{ batchId: 'squat', part: 2, people: generate(1, 1, 'x') }],
+      });
+      expect((await failureOf(squat)).message).toMatch(/an import part runs only as .*import-squat-part-NNNN/);
+      const people: BatchPerson[] = [
+        {
+          username: 'victim',
+          email: 'victim@example.com',
+          placements: [{ workspace: 'w2', project: 'p-secret', line: 2 }],
+          lines: [2],
+        },
+        {
+          username: 'boss2',
+          email: 'boss2@example.com',
+          placements: [{ workspace: 'w1', workspaceRole: 'admin', project: 'p-secret', projectRole: 'admin', line: 3 }],
+          lines: [3],
+        },
+        {
+          username: 'wait',
+          email: 'wait@example.com',
+          placements: [{ workspace: 'w2', workspaceRole: 'admin', line: 4 }],
+          lines: [4],
+        },
+      ];
+      const { handle } = await t.startImport(taskQueue, request('forged', people), people);
+      const waiting = await eventually(async () => {
+        const p = await handle.query(progressQuery);
+        if (p.awaitingApproval !== 1 || p.done + p.failed !== 2) throw new Error(JSON.stringify(p));
+        return p;
+      }, 30_000);
+      expect(waiting).toMatchObject({ done: 1, failed: 1 });
+      expect(waiting.firstFailures).toEqual([
+        expect.objectContaining({
+          username: 'boss2',
+          type: 'PolicyViolation',
+          message: expect.stringMatching(/project host\/p-secret is placed in workspace w2 by another row, not w1/),
+        }),
+      ]);
+      const row = t.client.workflow.getHandle(`${prefix}onboard-wait`);
+      const { runId } = await row.describe();
+      await handle.signal(rowUpdateSignal, {
+        workflowId: row.workflowId,
+        runId: runId!,
+        username: 'wait',
+        lifecycle: 'done',
+      });
+      await sleep(1500);
+      expect(await handle.query(progressQuery)).toMatchObject({ done: 1, awaitingApproval: 1 });
+      await t.decide(taskQueue, row, true, approver);
+      expect(await handle.result()).toMatchObject({ lifecycle: 'done', done: 2, failed: 1 });
+    });
+    expect(peopleState(h).filter((l) => l.includes('boss2'))).toEqual([]);
+  });
+
+  it('a person in flight for another requester is not merged into the batch', async () => {
+    const taskQueue = t.taskQueue();
+    const worker = await t.worker(taskQueue, h.emulator.url);
+    const other = await h.person({ username: 'kim', password: 'Kim-P@88w0rd12' }, 'platform-admin');
+    await worker.runUntil(async () => {
+      const request1 = { username: 'ivy', email: 'ivy@example.com', workspace: 'iv', workspaceRole: 'admin' };
+      const theirs = await t.propose(taskQueue, request1, other);
+      const people: BatchPerson[] = [
+        {
+          username: 'ivy',
+          email: 'ivy@example.com',
+          placements: [{ workspace: 'iv', workspaceRole: 'admin', line: 2 }],
+          lines: [2],
+        },
+      ];
+      const { handle } = await t.startImport(taskQueue, request('not-merged', people), people);
+      const result = (await handle.result()) as BatchProgress;
+      expect(result).toMatchObject({ failed: 1, notStarted: 1 });
+      expect(result.firstFailures[0]!.message).toMatch(
+        /already requested by kim; a row requested by ops-admin is not merged/,
+      );
+      await theirs.handle.terminate('test done');
+    });
   });
 });
