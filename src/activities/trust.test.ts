@@ -175,7 +175,7 @@ describe('a batch carry', () => {
   const carry = { requester: { username: 'boss', platformAdmin: true, workspaceAdminOf: [] }, verifiedAt: 'x' };
 
   it('is signed for one batch and checked by any worker with the key ring; a change or another batch fails', async () => {
-    const mac = await env.run(trust.signCarry, { workflowId: 'import-a', carry });
+    const mac = (await env.run(trust.signCarry, { workflowId: 'import-a', carry })) as string;
     expect(await env.run(trust.checkCarry, { workflowId: 'import-a', carry, mac })).toBe(true);
     expect(await env.run(trust.checkCarry, { workflowId: 'import-b', carry, mac })).toBe(false);
     const forged = { ...carry, requester: { ...carry.requester, username: 'rita' } };

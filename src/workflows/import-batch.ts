@@ -126,6 +126,8 @@ export async function importBatch(
    * update (resume, cancel) answered in it.
    */
   const childEnds = new Map<string, Promise<unknown>>();
+  /** Rows being started (their start, or attaching to a run already going). */
+  const starting = new Set<Promise<void>>();
   const finishedChildEnds = () => Promise.all([...childEnds].filter(([id]) => !inFlight[id]).map(([, end]) => end));
 
   const failRow = (failure: RowFailure) => {
@@ -338,6 +340,7 @@ export async function importBatch(
   const shouldContinueAsNew = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > limit;
 
   async function continueWithRest(rest: BatchPerson[]): Promise<never> {
+    await Promise.all(starting);
     await finishedChildEnds();
     await condition(allHandlersFinished);
     const next: BatchCarry = {
@@ -376,8 +379,11 @@ export async function importBatch(
       }
       if (shouldContinueAsNew()) return continueWithRest(people.slice(i));
       await freshRequester([]);
-      await startRow(plans[i]!);
+      // Not awaited: a start completes in a later workflow task, and the window fills with many starts per task.
+      const start: Promise<void> = startRow(plans[i]!).finally(() => starting.delete(start));
+      starting.add(start);
     }
+    await Promise.all(starting);
     if (cancelled) {
       // Parts not taken: their rows are counted as not started, and their workflows let go.
       for (const part of batch.parts.slice(nextPart)) {
@@ -614,7 +620,15 @@ function planPart(people: BatchPerson[], policy: WorkerPolicy, requester: Author
   // A project is in one workspace: rows that place it in two are refused, as the CSV check does (a raw start
   // skips that check). The first row's workspace stands.
   const projectWorkspace = new Map<string, string>();
+  const seen = new Set<string>();
   return people.map((person) => {
+    if (seen.has(person.username))
+      return {
+        person,
+        pending: false,
+        refusal: `${person.username} appears twice in the batch: one person, one row set`,
+      };
+    seen.add(person.username);
     const row = planPerson(person, policy, requester);
     for (const p of row.plan?.projects ?? []) {
       const target = projectTarget(p.cluster, p.name);
