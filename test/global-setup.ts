@@ -38,13 +38,22 @@ export default async function setup(project: TestProject) {
     }),
     findTemporalTestServer({ explicit: process.env.TEMPORAL_TEST_SERVER, cacheDir, log: (l) => console.log(l) }),
   ]);
-  const [server, bundle] = await Promise.all([
-    startDevServer({ binary, port: 0 }),
-    bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quietLogger }),
-    // CLI tests run the built CLI as users do (dist/), so it is built from the current source first.
-    // (KS_TEST_NO_BUILD=1 skips it when iterating on tests that do not run the CLI.)
-    process.env.KS_TEST_NO_BUILD ? Promise.resolve() : exec('npm', ['run', '--silent', 'build'], { cwd: ROOT }),
-  ]);
+  const starting = startDevServer({ binary, port: 0 });
+  let server: Awaited<typeof starting>;
+  let bundle: Awaited<ReturnType<typeof bundleWorkflowCode>>;
+  try {
+    [server, bundle] = await Promise.all([
+      starting,
+      bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quietLogger }),
+      // CLI tests run the built CLI as users do (dist/), so it is built from the current source first.
+      // (KS_TEST_NO_BUILD=1 skips it when iterating on tests that do not run the CLI.)
+      process.env.KS_TEST_NO_BUILD ? Promise.resolve() : exec('npm', ['run', '--silent', 'build'], { cwd: ROOT }),
+    ]);
+  } catch (error) {
+    // A failed build or bundle must not leave the dev server running.
+    await starting.then((s) => s.stop()).catch(() => undefined);
+    throw error;
+  }
   const bundlePath = join(mkdtempSync(join(tmpdir(), 'ks-bundle-')), 'workflows.js');
   writeFileSync(bundlePath, bundle.code);
   project.provide('temporalAddress', server.address);

@@ -68,8 +68,8 @@ const REFRESH_AUTHORITY_AFTER_MS = 45 * 60_000;
 /** Workspaces and projects ensured at once by the batch. */
 const ENSURE_IN_PARALLEL = 10;
 const FIRST_FAILURES = 10;
-/** Rows-not-started kept with their reasons (carried from run to run); beyond, only counted. */
-const MAX_NOT_STARTED_KEPT = 2000;
+/** Rows-not-started kept with their reasons (carried from run to run), by size; beyond, only counted. */
+const MAX_NOT_STARTED_BYTES = 150_000;
 /** A failure's message as the batch keeps it (the row's own workflow has all of it). */
 const MAX_MESSAGE = 300;
 
@@ -113,6 +113,10 @@ export async function importBatch(
   progress.run += 1;
   const inFlight: BatchCarry['inFlight'] = carry?.inFlight ?? {};
   const notStarted: RowFailure[] = carry?.notStarted ?? [];
+  let notStartedBytes = notStarted.reduce(
+    (n, f) => n + f.message.length + f.username.length + 12 * f.lines.length + 40,
+    0,
+  );
   const ensured: BatchCarry['ensured'] = carry?.ensured ?? {};
   const unavailable: BatchCarry['unavailable'] = carry?.unavailable ?? {};
   const blockedCounted = new Set(carry?.blockedCounted ?? []);
@@ -428,7 +432,12 @@ export async function importBatch(
     const failure = { username: person.username, lines: person.lines, type, message };
     progress.notStarted += 1;
     failRow(failure);
-    if (notStarted.length < MAX_NOT_STARTED_KEPT) notStarted.push(failure);
+    // Kept within a size, so that the carry (with a part's rows) stays far below Temporal's payload limits.
+    const size = failure.message.length + failure.username.length + 12 * failure.lines.length + 40;
+    if (notStartedBytes + size <= MAX_NOT_STARTED_BYTES) {
+      notStarted.push(failure);
+      notStartedBytes += size;
+    }
   }
 
   /** Each distinct workspace, then project, once for the batch: only those wanted by rows that need no approval. */
