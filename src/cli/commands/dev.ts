@@ -46,6 +46,8 @@ export function registerDev(program: Command): void {
           '  npx ks-onboard onboard --username alice --email alice@example.com --workspace team-a --project team-a-dev --wait',
           '  npx ks-onboard onboard --username bob --email bob@example.com --workspace team-a --workspace-role admin',
           `  KUBESPHERE_USERNAME=${DEV_APPROVER.username} KUBESPHERE_PASSWORD='${DEV_APPROVER.password}' npx ks-onboard approve onboard-bob --reason lead`,
+          '  npx ks-onboard import samples/onboarding.csv --dry-run     # then without --dry-run, with --wait',
+          `  KUBESPHERE_USERNAME=${DEV_APPROVER.username} KUBESPHERE_PASSWORD='${DEV_APPROVER.password}' npx ks-onboard approve import-<batchId> --all --yes`,
           '',
           'Ctrl-C stops everything.',
           '',
