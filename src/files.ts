@@ -87,7 +87,8 @@ function readText(path: string, fail: (problem: string) => Error): string {
   }
 }
 
-function describeFileError(error: NodeJS.ErrnoException): string {
+/** Why a file cannot be read, in a few words (`does not exist`, `is a directory`, …). */
+export function describeFileError(error: NodeJS.ErrnoException): string {
   switch (error.code) {
     case 'ENOENT':
       return 'does not exist';

@@ -1,3 +1,4 @@
+import { describeFileError } from '../files.js';
 import { stat } from 'node:fs/promises';
 import { ImportFileError } from './problems.js';
 
@@ -29,20 +30,4 @@ export function sameStamp(a: FileStamp, b: FileStamp): boolean {
 export function fileReadError(path: string, error: unknown): ImportFileError {
   if (error instanceof ImportFileError) return error;
   return new ImportFileError(`${path}: ${describeFileError(error as NodeJS.ErrnoException)}`);
-}
-
-function describeFileError(error: NodeJS.ErrnoException): string {
-  switch (error.code) {
-    case 'ENOENT':
-      return 'does not exist';
-    case 'ENOTDIR':
-      return 'does not exist (a part of the path is not a directory)';
-    case 'EISDIR':
-      return 'is a directory, not a CSV file';
-    case 'EACCES':
-    case 'EPERM':
-      return 'cannot be read: permission denied';
-    default:
-      return `cannot be read (${error.code ?? error.message})`;
-  }
 }

@@ -12,7 +12,7 @@ import {
 import { rowUpdateSignal, type OnboardingState } from '../../src/workflows/definitions.js';
 import { eventually, sleep, startEmulator, type EmulatorHarness } from '../helpers/emulator.js';
 import { saveHistory } from '../helpers/histories.js';
-import { peopleState } from '../helpers/kubesphere-state.js';
+import { expectedPeopleState, peopleState } from '../helpers/kubesphere-state.js';
 import { failureOf, temporalHarness, type TemporalHarness } from '../helpers/temporal.js';
 
 let t: TemporalHarness;
@@ -32,23 +32,6 @@ function generate(n: number, workspaces: number, prefix = 'u'): BatchPerson[] {
     if (i % 7 === 0) placements.push({ workspace: ws, project: `${ws}-p${(i + 1) % 3}`, line: i + 2 });
     return { username: `${prefix}${i}`, email: `${prefix}${i}@example.com`, placements, lines: [i + 2] };
   });
-}
-
-/** What KubeSphere must hold after those people are onboarded, in peopleState's form. */
-function expectedState(people: BatchPerson[]): string[] {
-  const lines = new Set<string>();
-  for (const p of people) {
-    lines.add(`user ${p.username} ${p.email} platform-regular`);
-    for (const pl of p.placements) {
-      lines.add(`workspace ${pl.workspace}`);
-      lines.add(`member ${pl.workspace} ${p.username} ${pl.workspace}-${pl.workspaceRole ?? 'regular'}`);
-      if (pl.project) {
-        lines.add(`project host/${pl.project} in ${pl.workspace}`);
-        lines.add(`member host/${pl.project} ${p.username} ${pl.projectRole ?? 'viewer'}`);
-      }
-    }
-  }
-  return [...lines].sort();
 }
 
 const request = (batchId: string, people: BatchPerson[], extra: object = {}) => ({
@@ -82,7 +65,7 @@ describe('importBatch', () => {
     const requests = h.emulator.requests.total - before;
     expect(result).toMatchObject({ lifecycle: 'done', people: 60, started: 60, done: 60, failed: 0, running: 0 });
     expect(result.run).toBeGreaterThan(1); // continued as new at least once
-    expect(peopleState(h)).toEqual(expectedState(people));
+    expect(peopleState(h)).toEqual(expectedPeopleState(people));
     // 3 workspaces and 9 projects once each; per person: user, workspace member, project member(s).
     expect(
       h.count('POST /kapis/tenant.kubesphere.io/v1beta1/workspacetemplates') +

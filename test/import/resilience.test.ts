@@ -5,7 +5,7 @@ import type { BatchPerson, ImportBatchInput } from '../../src/policy/batch.js';
 import { progressQuery, type BatchProgress } from '../../src/workflows/batch-definitions.js';
 import { startCli, type RunningCli } from '../helpers/cli.js';
 import { ADMIN_PASSWORD, eventually, startEmulator } from '../helpers/emulator.js';
-import { peopleState } from '../helpers/kubesphere-state.js';
+import { expectedPeopleState, peopleState } from '../helpers/kubesphere-state.js';
 import { temporalHarness, type TemporalHarness } from '../helpers/temporal.js';
 
 /**
@@ -44,23 +44,6 @@ function generate(n: number, workspaces: number, prefix: string, passwordEvery =
       lines: [i + 2],
     };
   });
-}
-
-/** What KubeSphere must hold after those people are onboarded, in peopleState's form (nothing else). */
-function expectedState(people: BatchPerson[]): string[] {
-  const lines = new Set<string>();
-  for (const p of people) {
-    lines.add(`user ${p.username} ${p.email} platform-regular`);
-    for (const pl of p.placements) {
-      lines.add(`workspace ${pl.workspace}`);
-      lines.add(`member ${pl.workspace} ${p.username} ${pl.workspace}-${pl.workspaceRole ?? 'regular'}`);
-      if (pl.project) {
-        lines.add(`project host/${pl.project} in ${pl.workspace}`);
-        lines.add(`member host/${pl.project} ${p.username} ${pl.projectRole ?? 'viewer'}`);
-      }
-    }
-  }
-  return [...lines].sort();
 }
 
 /** A batch id of its own: the OnboardingBatchId search attribute is shared by every test on the dev server. */
@@ -172,7 +155,7 @@ describe.concurrent('importBatch: scale, faults, a killed worker', () => {
         });
         expect(result.run).toBeGreaterThan(1);
         // Every user, workspace, project and membership asked for; nothing else.
-        expect(peopleState(h)).toEqual(expectedState(people));
+        expect(peopleState(h)).toEqual(expectedPeopleState(people));
         const snapshot = h.emulator.snapshot();
         const withPassword = people.filter((p) => p.sealedPassword).map((p) => p.username);
         expect(withPassword).toHaveLength(10);
@@ -258,7 +241,7 @@ describe.concurrent('importBatch: scale, faults, a killed worker', () => {
           failed: 0,
           notStarted: 0,
         });
-        expect(peopleState(h)).toEqual(expectedState(people));
+        expect(peopleState(h)).toEqual(expectedPeopleState(people));
         const snapshot = h.emulator.snapshot();
         expect(people.filter((p) => Boolean(p.sealedPassword) !== snapshot.users[p.username]?.hasPassword)).toEqual([]);
         // The faults really happened: creates whose answer was lost were sent again and met "already exists".
@@ -330,7 +313,7 @@ describe.concurrent('importBatch: scale, faults, a killed worker', () => {
           notStarted: 0,
         });
         expect(result.run).toBeGreaterThan(1);
-        expect(peopleState(h)).toEqual(expectedState(people));
+        expect(peopleState(h)).toEqual(expectedPeopleState(people));
         const { found, expected } = await rowWorkflows(batchId, taskQueue, people);
         expect(found).toEqual(expected);
       } finally {
