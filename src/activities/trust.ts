@@ -7,7 +7,7 @@ import { FailureType } from '../failures.js';
 import { covers, describeGrant, type Authority } from '../policy/authority.js';
 import type { Grant } from '../policy/plan.js';
 import type { WorkerPolicy } from '../policy/worker-policy.js';
-import { canonicalJson } from '../policy/batch.js';
+import { canonicalJson } from '../policy/canonical.js';
 import { failure, mapFailures } from './to-failure.js';
 
 /** How far the clocks of the sealer and the worker may disagree. */

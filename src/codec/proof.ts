@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { canonicalJson } from '../policy/canonical.js';
 import { SealError, sealLarge, type Unsealer } from './seal.js';
 
 /**
@@ -28,17 +29,6 @@ export const PROOF_LIFETIME_MS = 15 * 60_000;
 /** sha256 of a canonical JSON form (keys sorted), so both sides digest the same thing the same way. */
 export function digestOf(value: unknown): string {
   return createHash('sha256').update(canonicalJson(value)).digest('hex');
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 /** The digest a requester's proof is bound to: the request's fields (`onboardingFields`, `roleChangeFields`). */

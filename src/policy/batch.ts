@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { canonicalJson } from './canonical.js';
 import { MAX_PLACEMENTS, MAX_SEALED_LENGTH, placementSchema, requestSourceSchema } from './requests.js';
 
 /**
@@ -75,18 +76,6 @@ export const importBatchInputSchema = z.strictObject({
   source: requestSourceSchema,
 });
 export type ImportBatchInput = z.infer<typeof importBatchInputSchema>;
-
-/** JSON with object keys sorted: the same rows give the same text whichever order their keys came in. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object')
-    return `{${Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`)
-      .join(',')}}`;
-  return JSON.stringify(value);
-}
 
 /** What the requester's proof for a batch is bound to: everything the batch will do, parts included. */
 export function batchProofFields(input: Omit<ImportBatchInput, 'source'>): Record<string, string> {

@@ -53,8 +53,8 @@ export type OnboardingSource = z.infer<typeof onboardingSourceSchema>;
  * two projects (the common migration case) has two placements. `line` is the CSV line it came from, if any:
  * a label for reports, never part of what is compared.
  */
-export const placementSchema = z.strictObject({
-  workspace: text(),
+/** What places a person, beside the workspace's name (shared by a placement and the single-placement fields). */
+const placementFields = {
   workspaceRole: text().optional(),
   /** false: the workspace must already exist (default true: create it when missing) */
   createWorkspace: z.boolean({ error: 'must be true or false' }).optional(),
@@ -63,6 +63,11 @@ export const placementSchema = z.strictObject({
   createProject: z.boolean({ error: 'must be true or false' }).optional(),
   /** cluster of the project; absent means the host cluster without a /clusters prefix */
   cluster: text().optional(),
+};
+
+export const placementSchema = z.strictObject({
+  workspace: text(),
+  ...placementFields,
   line: z.number().int().positive().optional(),
 });
 export type Placement = z.infer<typeof placementSchema>;
@@ -73,15 +78,9 @@ export const onboardUserInputSchema = z.strictObject({
   /** the password sealed for the workers (src/codec/seal.ts); absent for users of an identity provider */
   sealedPassword: sealed.optional(),
   globalRole: text().optional(),
+  /** one placement (what `onboard` sends) */
   workspace: text().optional(),
-  workspaceRole: text().optional(),
-  /** false: the workspace must already exist (default true: create it when missing) */
-  createWorkspace: z.boolean({ error: 'must be true or false' }).optional(),
-  project: text().optional(),
-  projectRole: text().optional(),
-  createProject: z.boolean({ error: 'must be true or false' }).optional(),
-  /** cluster of the project; absent means the host cluster without a /clusters prefix */
-  cluster: text().optional(),
+  ...placementFields,
   /** several placements; the single-placement fields above and this list are not used together */
   placements: z.array(placementSchema).max(MAX_PLACEMENTS, `at most ${MAX_PLACEMENTS} placements`).optional(),
   batchId: text(128).optional(),

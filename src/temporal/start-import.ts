@@ -6,7 +6,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { digestOf, requestDigest, sealProof } from '../codec/proof.js';
+import { digestOf } from '../codec/proof.js';
 import { randomBytes } from 'node:crypto';
 import {
   batchProofFields,
@@ -21,7 +21,7 @@ import { WORKFLOW_ID } from '../workflows/definitions.js';
 import type { importBatch } from '../workflows/import-batch.js';
 import type { importPart } from '../workflows/import-part.js';
 import type { DryRunResult, importDryRun } from '../workflows/import-dry-run.js';
-import { RequestConflictError, type Requester } from './start.js';
+import { RequestConflictError, requesterSource, type Requester } from './start.js';
 
 export interface BatchRequest {
   batchId: string;
@@ -114,9 +114,10 @@ export async function startImport(
     ...(request.errorBudget ? { errorBudget: request.errorBudget } : {}),
     ...(request.continueAsNewAfter ? { continueAsNewAfter: request.continueAsNewAfter } : {}),
   };
-  const digest = requestDigest(batchProofFields(unsigned));
-  const proof = sealProof({ purpose: 'request', token: requester.token, workflowId, digest }, requester.publicKey);
-  const input: ImportBatchInput = { ...unsigned, source: { kind: 'requester', proof } };
+  const input: ImportBatchInput = {
+    ...unsigned,
+    source: requesterSource(requester, workflowId, batchProofFields(unsigned)),
+  };
   const start = new WithStartWorkflowOperation<typeof importBatch>('importBatch', {
     taskQueue,
     workflowId,
@@ -180,12 +181,10 @@ export async function dryRunImport(
     index += 1;
     const workflowId = `${prefix}import-${batchId}.dry-run-${index}-${nonce}`;
     const unsigned = { batchId, part: index, nonce, people: part };
-    const digest = requestDigest(dryRunProofFields(unsigned));
-    const proof = sealProof({ purpose: 'request', token: requester.token, workflowId, digest }, requester.publicKey);
     const answer = await client.workflow.execute<typeof importDryRun>('importDryRun', {
       taskQueue,
       workflowId,
-      args: [{ ...unsigned, source: { kind: 'requester', proof } }],
+      args: [{ ...unsigned, source: requesterSource(requester, workflowId, dryRunProofFields(unsigned)) }],
       staticSummary: `dry run of batch ${batchId}, part ${index} (${part.length} people): reads only`,
     });
     result.requestedBy = answer.requestedBy;

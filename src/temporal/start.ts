@@ -77,6 +77,17 @@ export interface Requester {
   publicKey: string;
 }
 
+/** The source of a request: the requester's token sealed into a proof bound to the workflow and these fields. */
+export function requesterSource(
+  requester: Requester,
+  workflowId: string,
+  fields: Record<string, string>,
+): { kind: 'requester'; proof: string } {
+  const digest = requestDigest(fields);
+  const proof = sealProof({ purpose: 'request', token: requester.token, workflowId, digest }, requester.publicKey);
+  return { kind: 'requester', proof };
+}
+
 /**
  * The workflow input for a request, with the requester's proof bound to exactly what is asked. Throws
  * on an invalid request: check it with planOnboarding first to report the problems.
@@ -88,9 +99,10 @@ export function onboardingInput(
 ): OnboardUserInput {
   const planned = planOnboarding(request);
   if (!planned.ok) throw new Error(`invalid onboarding request: ${planned.problems.map((p) => p.field).join(', ')}`);
-  const digest = requestDigest(onboardingProofFields(planned.plan, request.batchId));
-  const proof = sealProof({ purpose: 'request', token: requester.token, workflowId, digest }, requester.publicKey);
-  return { ...request, source: { kind: 'requester', proof } };
+  return {
+    ...request,
+    source: requesterSource(requester, workflowId, onboardingProofFields(planned.plan, request.batchId)),
+  };
 }
 
 export function roleChangeInput(
@@ -100,9 +112,7 @@ export function roleChangeInput(
 ): ChangeRoleInput {
   const planned = planRoleChange(request);
   if (!planned.ok) throw new Error(`invalid role change: ${planned.problems.map((p) => p.field).join(', ')}`);
-  const digest = requestDigest(roleChangeFields(planned.plan));
-  const proof = sealProof({ purpose: 'request', token: requester.token, workflowId, digest }, requester.publicKey);
-  return { ...request, source: { kind: 'requester', proof } };
+  return { ...request, source: requesterSource(requester, workflowId, roleChangeFields(planned.plan)) };
 }
 
 /** A decision on the grants a run waits for, with the decider's proof bound to that run and those grants. */

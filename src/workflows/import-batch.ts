@@ -113,10 +113,7 @@ export async function importBatch(
   progress.run += 1;
   const inFlight: BatchCarry['inFlight'] = carry?.inFlight ?? {};
   const notStarted: RowFailure[] = carry?.notStarted ?? [];
-  let notStartedBytes = notStarted.reduce(
-    (n, f) => n + f.message.length + f.username.length + 12 * f.lines.length + 40,
-    0,
-  );
+  let notStartedBytes = notStarted.reduce((n, f) => n + sizeOf(f), 0);
   const ensured: BatchCarry['ensured'] = carry?.ensured ?? {};
   const unavailable: BatchCarry['unavailable'] = carry?.unavailable ?? {};
   const blockedCounted = new Set(carry?.blockedCounted ?? []);
@@ -433,7 +430,7 @@ export async function importBatch(
     progress.notStarted += 1;
     failRow(failure);
     // Kept within a size, so that the carry (with a part's rows) stays far below Temporal's payload limits.
-    const size = failure.message.length + failure.username.length + 12 * failure.lines.length + 40;
+    const size = sizeOf(failure);
     if (notStartedBytes + size <= MAX_NOT_STARTED_BYTES) {
       notStarted.push(failure);
       notStartedBytes += size;
@@ -611,6 +608,11 @@ export async function importBatch(
     }
     return out;
   }
+}
+
+/** About how many bytes a row-not-started adds to the carried state. */
+function sizeOf(failure: RowFailure): number {
+  return failure.message.length + failure.username.length + 12 * failure.lines.length + 40;
 }
 
 interface PlannedRow {
