@@ -3,6 +3,8 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { APPROVAL_TIMEOUT_BOUNDS, DEFAULT_APPROVAL_TIMEOUT, parseDuration } from './policy/duration.js';
 import { DEFAULT_ELEVATED_ROLES, elevatedRolesFrom } from './policy/worker-policy.js';
+import { parseHrConfig, parseIntakeConfig, type HrConfig, type IntakeConfig } from './intake/config.js';
+import { hrVendorConfig } from './intake/vendors/config.js';
 
 /**
  * Configuration from the environment, parsed once per concern with zod. A bad or missing value fails
@@ -239,4 +241,24 @@ export function pathsConfig(env: NodeJS.ProcessEnv = process.env) {
     temporalTestServer: parsed.TEMPORAL_TEST_SERVER,
     devKeys: { private: join(dataDir, 'keys', 'seal-private.pem'), public: join(dataDir, 'keys', 'seal-public.pem') },
   };
+}
+
+/** HR deliveries (src/intake/config.ts): undefined when none is configured. */
+export function hrConfig(env: NodeJS.ProcessEnv = process.env): HrConfig | undefined {
+  return parseHrConfig(env);
+}
+
+/** The HR intake service's settings (src/intake/config.ts). */
+export function intakeConfig(env: NodeJS.ProcessEnv = process.env): IntakeConfig {
+  return parseIntakeConfig(env);
+}
+
+/** What `ks-onboard hire` signs with and where it delivers. */
+export function hireSenderConfig(env: NodeJS.ProcessEnv = process.env): { secret?: string; port: number } {
+  const intake = z
+    .object({ KS_ONBOARD_INTAKE_PORT: z.coerce.number().int().min(1).max(65535).default(8787) })
+    .safeParse(env);
+  if (!intake.success) throw new ConfigError('bad configuration: KS_ONBOARD_INTAKE_PORT: must be a port number');
+  const secret = hrVendorConfig(env).secrets.generic[0];
+  return { port: intake.data.KS_ONBOARD_INTAKE_PORT, ...(secret ? { secret } : {}) };
 }

@@ -19,6 +19,8 @@ export const FailureType = {
   SealError: 'SealError',
   /** the requester's proof is missing, expired, bound to something else, or KubeSphere does not know its token */
   RequesterRefused: 'RequesterRefused',
+  /** an HR delivery the worker does not accept: signature, body, mapping, or not what the request asks */
+  DeliveryRefused: 'DeliveryRefused',
   /** an approval whose proof or approver does not hold (not authorized, requester, the person, the worker) */
   ApprovalRefused: 'ApprovalRefused',
   /** the worker's own account, or the last platform-admin: never changed */

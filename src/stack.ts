@@ -1,13 +1,16 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ensureDevKeyPair } from './codec/seal.js';
-import { pathsConfig, searchPath, workerConfig, workerPolicyConfig } from './config.js';
+import { hrConfig, pathsConfig, searchPath, workerConfig, workerPolicyConfig } from './config.js';
 import { createEmulator, type Emulator } from './emulator/server.js';
 import { DEV_APPROVER, EMULATOR_ADMIN } from './emulator-accounts.js';
 import { isKubeSphereError } from './kubesphere/errors.js';
 import { findTemporalCli } from './temporal/cli-binary.js';
 import { startDevServer, type DevServer } from './temporal/dev-server.js';
 import { buildWorker, type RunningWorker } from './temporal/run-worker.js';
+import { createTemporalClient } from './temporal/client.js';
+import { devHrConfig, ensureDevHrSecrets, type DevHrSecrets } from './intake/dev.js';
+import { startIntake, temporalReady, type RunningIntake } from './intake/server.js';
 
 export interface StackOptions {
   /** keep Temporal's SQLite file and the emulator's store under the data dir */
@@ -17,6 +20,8 @@ export interface StackOptions {
   uiPort: number | undefined;
   emulatorPort: number;
   controllerDelayMs: number;
+  /** the HR intake's port (0 = any free port); undefined = no intake */
+  intakePort?: number;
   log: Logger;
 }
 
@@ -26,6 +31,8 @@ export interface Stack {
   worker: RunningWorker;
   taskQueue: string;
   sealPublicKey: string;
+  /** the HR intake, with the dev webhook secret and status token */
+  intake?: RunningIntake & DevHrSecrets & { mappingFile: string };
   stop(): Promise<void>;
 }
 
@@ -66,7 +73,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     }),
   ]);
   const taskQueue = 'ks-onboard';
+  const hrSecrets = ensureDevHrSecrets(paths.dataDir);
+  const hr = devHrConfig(hrConfig(), hrSecrets);
   let worker: RunningWorker;
+  let intake: Stack['intake'];
   try {
     worker = await buildWorker({
       temporal: { address: temporal.address, namespace: temporal.namespace, taskQueue, workflowIdPrefix: '' },
@@ -77,9 +87,26 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       },
       worker: { ...workerConfig(), sealPrivateKeys: [paths.devKeys.private] },
       policy: workerPolicyConfig(),
+      hr,
       log,
     });
     await ensureApprover(worker);
+    if (options.intakePort !== undefined) {
+      const client = await createTemporalClient(temporal);
+      const running = await startIntake(
+        { client, taskQueue, prefix: '', hr, log, token: hrSecrets.intakeToken, ready: temporalReady(client) },
+        { port: options.intakePort, host: '127.0.0.1' },
+      );
+      intake = {
+        ...hrSecrets,
+        mappingFile: hr.mappingFile ?? '',
+        url: running.url,
+        close: async () => {
+          await running.close();
+          await client.connection.close();
+        },
+      };
+    }
   } catch (error) {
     await Promise.all([emulator.close(), temporal.stop()]);
     throw error;
@@ -90,7 +117,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     worker,
     taskQueue,
     sealPublicKey: paths.devKeys.public,
+    ...(intake ? { intake } : {}),
     async stop() {
+      await intake?.close();
       await worker.close();
       await Promise.all([emulator.close(), temporal.stop()]);
     },

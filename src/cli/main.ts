@@ -14,6 +14,8 @@ import { registerResume } from './commands/resume.js';
 import { registerReject } from './commands/reject.js';
 import { registerStatus } from './commands/status.js';
 import { registerOnboard } from './commands/onboard.js';
+import { registerServe } from './commands/serve.js';
+import { registerHire } from './commands/hire.js';
 import { registerSetup } from './commands/setup.js';
 import { registerWorker } from './commands/worker.js';
 import { ConfigError } from '../config.js';
@@ -42,6 +44,8 @@ registerApprove(program);
 registerReject(program);
 registerChangeRole(program);
 registerWorker(program);
+registerServe(program);
+registerHire(program);
 registerEmulator(program);
 registerSetup(program);
 

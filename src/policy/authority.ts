@@ -10,11 +10,13 @@ export interface Authority {
   platformAdmin: boolean;
   /** workspaces whose `<ws>-admin` role this person holds */
   workspaceAdminOf: string[];
+  /** an HR delivery: the worker's mapping lets it create users as platform-regular (nothing more on the platform) */
+  createsRegularUsers?: boolean;
 }
 
 export function covers(authority: Authority, grant: Grant): boolean {
   if (authority.platformAdmin) return true;
-  if (grant.scope === 'platform') return false;
+  if (grant.scope === 'platform') return authority.createsRegularUsers === true && grant.role === 'platform-regular';
   return grant.workspace !== undefined && authority.workspaceAdminOf.includes(grant.workspace);
 }
 
@@ -36,6 +38,19 @@ export function grantsNeedingApproval(grants: Grant[], policy: WorkerPolicy, req
     else if (!covers(requester, grant)) pending.push({ ...grant, why: 'beyond the requester' });
   }
   return pending;
+}
+
+/**
+ * What an HR delivery may ask without an approval: the worker's own placement mapping says which workspaces HR
+ * places people in (as least privilege); anything beyond them, and anything elevated, waits for an approver.
+ */
+export function hrAuthority(vendor: string, mappedWorkspaces: string[]): Authority {
+  return {
+    username: `hr:${vendor}`,
+    platformAdmin: false,
+    workspaceAdminOf: mappedWorkspaces,
+    createsRegularUsers: true,
+  };
 }
 
 /** The workspaces whose admin role matters for these grants (read once per request). */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HR_VENDORS } from '../intake/hire-event.js';
 import type { Problem } from './names.js';
 
 /**
@@ -43,8 +44,30 @@ export const batchSourceSchema = z.strictObject({
 });
 export type BatchSource = z.infer<typeof batchSourceSchema>;
 
-const onboardingSourceSchema = z.discriminatedUnion('kind', [requestSourceSchema, batchSourceSchema], {
-  error: 'must be a requester or a batch',
+/** A signed HR delivery's size limit, as the intake accepts it (src/intake/server.ts). */
+export const MAX_DELIVERY_BODY = 64 * 1024;
+
+/**
+ * A new hire from an HR system: the delivery exactly as received. The worker verifies its signature with its
+ * own secrets, reads it (fetching the vendor's record where the webhook names only ids) and places the person
+ * with its own mapping: the request must be what the delivery says, nothing else.
+ */
+export const hrSourceSchema = z.strictObject({
+  kind: z.literal('hr'),
+  vendor: z.enum(HR_VENDORS, { error: `must be one of ${HR_VENDORS.join(', ')}` }),
+  /** `<vendor>:<event id>` as the intake read it; the worker reads it again from the delivery */
+  eventId: text(200),
+  delivery: z.strictObject({
+    headers: z.record(text(64), text(4096)).refine((h) => Object.keys(h).length <= 8, 'at most 8 headers'),
+    body: z.string().max(MAX_DELIVERY_BODY, 'is too long'),
+  }),
+  /** the intake's id of this receipt: tells the delivery that started a run from its duplicates; never compared */
+  receiptId: text(64),
+});
+export type HrSource = z.infer<typeof hrSourceSchema>;
+
+const onboardingSourceSchema = z.discriminatedUnion('kind', [requestSourceSchema, batchSourceSchema, hrSourceSchema], {
+  error: 'must be a requester, a batch or an HR delivery',
 });
 export type OnboardingSource = z.infer<typeof onboardingSourceSchema>;
 

@@ -8,6 +8,7 @@ import type { Credentials } from '../kubesphere/auth.js';
 import { KubeSphereClient } from '../kubesphere/client.js';
 import { isKubeSphereError } from '../kubesphere/errors.js';
 import type { WorkerPolicy } from '../policy/worker-policy.js';
+import type { HrConfig } from '../intake/config.js';
 import { ensureSearchAttributes } from './search-attributes.js';
 import { createOnboardingWorker } from './worker.js';
 
@@ -55,6 +56,8 @@ export async function buildWorker(options: {
   kubesphere: KubeSphereConfig;
   worker: ReturnType<typeof workerConfig>;
   policy: ReturnType<typeof workerPolicyConfig>;
+  /** HR deliveries (hrConfig()); undefined: this worker refuses them */
+  hr?: HrConfig;
   log: Logger;
 }): Promise<RunningWorker> {
   const { temporal, kubesphere, worker: tuning, log } = options;
@@ -110,6 +113,7 @@ export async function buildWorker(options: {
     taskQueue: temporal.taskQueue,
     activities: { client, unsealer, creator: workerAccount },
     policy,
+    ...(options.hr ? { hr: options.hr } : {}),
     maxConcurrentActivities: tuning.maxConcurrentActivities,
     activitiesPerSecond: tuning.activitiesPerSecond,
     shutdownGraceTime: tuning.shutdownGraceTime,
@@ -125,6 +129,16 @@ export async function buildWorker(options: {
       elevatedRoles: policy.elevatedRoles,
       approvalTimeoutMs: policy.approvalTimeoutMs,
       protectedWorkspaces: policy.protectedWorkspaces,
+      hr: options.hr
+        ? {
+            vendors: Object.entries(options.hr.vendors.secrets).flatMap(([vendor, secrets]) =>
+              secrets.length ? [vendor] : [],
+            ),
+            mapping: options.hr.mappingFile,
+            timeZone: options.hr.timeZone,
+            leadTimeMs: options.hr.leadTimeMs,
+          }
+        : 'off',
     },
     'worker ready',
   );

@@ -20,6 +20,7 @@ import type { ChangeRoleInput, OnboardUserInput } from '../policy/requests.js';
 import type { changeRole } from '../workflows/change-role.js';
 import { WORKFLOW_ID, proposeUpdate, type DecisionInput, type RequestAnswer } from '../workflows/definitions.js';
 import type { onboardUser } from '../workflows/onboard-user.js';
+import type { StartLabels } from '../intake/start-options.js';
 
 /** A request another run of the same workflow id is already working on differently: never merged, never dropped. */
 export class RequestConflictError extends Error {
@@ -42,6 +43,7 @@ export function proposeOnboarding(
   taskQueue: string,
   input: OnboardUserInput,
   workflowId = WORKFLOW_ID.onboard(input.username),
+  labels?: StartLabels,
 ): Promise<Proposed<typeof onboardUser>> {
   const where = [input.workspace, input.project].filter(Boolean).join('/');
   const start = new WithStartWorkflowOperation<typeof onboardUser>('onboardUser', {
@@ -51,6 +53,8 @@ export function proposeOnboarding(
     workflowIdConflictPolicy: 'USE_EXISTING',
     staticSummary: `onboard ${input.username}${where ? ` into ${where}` : ''}`,
     ...(input.batchId ? { staticDetails: `in batch ${input.batchId}` } : {}),
+    ...(input.source.kind === 'hr' ? { staticDetails: `new hire, HR event ${input.source.eventId}` } : {}),
+    ...labels,
   });
   return propose(client, start, input);
 }

@@ -10,6 +10,9 @@ import { createBatchActivities } from '../activities/batch.js';
 import { createInspectActivities } from '../activities/inspect.js';
 import { Client } from '@temporalio/client';
 import type { WorkerPolicy } from '../policy/worker-policy.js';
+import { createHrActivities } from '../activities/hr.js';
+import type { HrConfig } from '../intake/config.js';
+import { createVendorApi } from '../intake/vendors/api.js';
 
 export interface OnboardingWorkerOptions {
   connection: NativeConnection;
@@ -18,6 +21,8 @@ export interface OnboardingWorkerOptions {
   activities: KubeSphereActivityDeps;
   /** what this worker decides, whoever starts a workflow */
   policy: WorkerPolicy;
+  /** HR deliveries: the secrets to verify them, the mapping to place hires (none: HR deliveries are refused) */
+  hr?: HrConfig;
   /** a prebuilt bundle (tests build one per run); by default the workflows are bundled at start */
   workflowBundle?: { codePath: string } | { code: string };
   maxConcurrentActivities?: number;
@@ -41,6 +46,7 @@ const OUR_WORKFLOWS: ReadonlySet<string> = new Set([
   'importBatch',
   'importDryRun',
   'importPart',
+  'hireEvent',
 ]);
 
 /**
@@ -69,6 +75,7 @@ export function onlyForOurWorkflows<T extends Record<string, (...args: never[]) 
 }
 
 export async function createOnboardingWorker(options: OnboardingWorkerOptions): Promise<Worker> {
+  const temporal = new Client({ connection: options.connection, namespace: options.namespace });
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
@@ -79,7 +86,12 @@ export async function createOnboardingWorker(options: OnboardingWorkerOptions): 
       ...createTrustActivities({ ...options.activities, policy: options.policy }),
       ...createInspectActivities(options.activities),
       // The batch's questions to Temporal itself (parts, people already in flight), with the worker's connection.
-      ...createBatchActivities(new Client({ connection: options.connection, namespace: options.namespace })),
+      ...createBatchActivities(temporal),
+      ...createHrActivities({
+        hr: options.hr,
+        vendorApi: options.hr ? createVendorApi(options.hr.vendors.api) : undefined,
+        client: temporal,
+      }),
     }),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 20,
     ...(options.activitiesPerSecond ? { maxTaskQueueActivitiesPerSecond: options.activitiesPerSecond } : {}),

@@ -44,3 +44,14 @@ export const kubeCallLocal: LocalActivityOptions = {
   scheduleToCloseTimeout: kubeCall.scheduleToCloseTimeout,
   retry: kubeCall.retry,
 };
+
+/**
+ * Reading an HR delivery: verifying its signature, fetching the vendor's record where the webhook names only ids
+ * (an HR API may be slow or down for a while), placing the person. A local activity like every check that decides
+ * what a request may do; a vendor outage is retried for five minutes, then reported.
+ */
+export const hrCall: LocalActivityOptions = {
+  startToCloseTimeout: '30s',
+  scheduleToCloseTimeout: '5m',
+  retry: kubeCall.retry,
+};

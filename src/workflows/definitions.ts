@@ -13,10 +13,23 @@ export const SA = {
   workspace: defineSearchAttributeKey('OnboardingWorkspace', SearchAttributeType.KEYWORD_LIST),
   batchId: defineSearchAttributeKey('OnboardingBatchId', SearchAttributeType.KEYWORD),
   state: defineSearchAttributeKey('OnboardingState', SearchAttributeType.KEYWORD),
+  /** who proposed it: `cli`, `batch`, `hr:<vendor>` */
+  source: defineSearchAttributeKey('OnboardingSource', SearchAttributeType.KEYWORD),
+  /** an HR delivery's `<vendor>:<event id>`: a delivery seen before starts nothing, even after its run closed */
+  eventId: defineSearchAttributeKey('OnboardingEventId', SearchAttributeType.KEYWORD),
 };
 export const SEARCH_ATTRIBUTE_KEYS = Object.values(SA);
 
-export type Lifecycle = 'validating' | 'awaiting-approval' | 'running' | 'done' | 'failed';
+export type Lifecycle =
+  | 'validating'
+  /** waits for the hire's start date (less the lead time) before any change */
+  | 'scheduled'
+  | 'awaiting-approval'
+  | 'running'
+  | 'done'
+  | 'failed'
+  /** cancelled while it waited (`ks-onboard cancel`): nothing was changed after that */
+  | 'cancelled';
 export type StepName = 'user' | 'workspace' | 'project' | 'workspace-member' | 'project-member' | 'role';
 
 export interface StepReport {
@@ -59,6 +72,8 @@ export interface OnboardingState {
   requestedBy?: string;
   steps: StepReport[];
   approval?: ApprovalState;
+  /** an HR hire: when the person is provisioned (the start date less the lead time) */
+  scheduledFor?: string;
   error?: { type: string; message: string };
 }
 
@@ -80,6 +95,9 @@ export interface RequestAnswer {
   /** the grants that wait for an approval, with why */
   approvals: PendingGrant[];
   deadline?: string;
+  /** for an HR delivery: the receipt whose delivery started this run (a duplicate's differs) */
+  receiptId?: string;
+  scheduledFor?: string;
   error?: { type: string; message: string };
 }
 
@@ -116,6 +134,8 @@ export const PLATFORM_ADMIN_DEMOTION_ID = 'platform-admin-demotion';
 export const WORKFLOW_ID = {
   onboard: (username: string, prefix = '') => `${prefix}onboard-${username}`,
   importBatch: (batchId: string, prefix = '') => `${prefix}import-${batchId}`,
+  /** an HR delivery that names the hire only by ids: it finds the person, then proposes `onboard-<username>` */
+  hireEvent: (vendor: string, eventKey: string, prefix = '') => `${prefix}hr-${vendor}-${eventKey}`,
   changeRole: (username: string, scope: string, target: string, prefix = '') =>
     `${prefix}change-role-${username}-${scope}-${target.replace(/\//g, '.')}`,
 };

@@ -4,3 +4,4 @@ export { changeRole, setPlatformRole } from './change-role.js';
 export { importBatch } from './import-batch.js';
 export { importPart } from './import-part.js';
 export { importDryRun } from './import-dry-run.js';
+export { hireEvent } from './hire-event.js';

@@ -8,6 +8,7 @@ export interface Labels {
   workspace?: unknown;
   placements?: unknown;
   batchId?: unknown;
+  source?: unknown;
 }
 
 /** Records the lifecycle in the state query and in `OnboardingState`, with the other labels. */
@@ -26,5 +27,19 @@ export function setLifecycle(state: { lifecycle: Lifecycle }, lifecycle: Lifecyc
   if (username) attributes.push({ key: SA.username, value: username });
   if (workspaces.length) attributes.push({ key: SA.workspace, value: workspaces.slice(0, 50) });
   if (batchId) attributes.push({ key: SA.batchId, value: batchId });
+  const source = sourceLabel(labels.source);
+  if (source) attributes.push({ key: SA.source, value: source.source });
+  if (source?.eventId) attributes.push({ key: SA.eventId, value: source.eventId });
   upsertSearchAttributes(attributes);
+}
+
+/** `cli`, `batch` or `hr:<vendor>` (with the HR event's key), from a request's source. */
+function sourceLabel(source: unknown): { source: string; eventId?: string } | undefined {
+  if (typeof source !== 'object' || source === null) return undefined;
+  const { kind, vendor, eventId } = source as { kind?: unknown; vendor?: unknown; eventId?: unknown };
+  if (kind === 'requester') return { source: 'cli' };
+  if (kind === 'batch') return { source: 'batch' };
+  if (kind === 'hr' && typeof vendor === 'string' && /^[a-z]{1,20}$/.test(vendor))
+    return { source: `hr:${vendor}`, ...(typeof eventId === 'string' && eventId.length <= 200 ? { eventId } : {}) };
+  return undefined;
 }

@@ -52,6 +52,10 @@ export async function onboardUser(input: OnboardUserInput): Promise<OnboardingSt
   const planned = parsed.ok ? planOnboarding(parsed.value) : parsed;
   if (!parsed.ok || !planned.ok) return session.refuse('onboarding request', planned.ok ? [] : planned.problems);
   const plan = planned.plan;
+  if (parsed.value.source.kind === 'hr' && parsed.value.batchId !== undefined)
+    return session.refuse('onboarding request', [
+      { field: 'batchId', message: 'an HR delivery is not part of a batch' },
+    ]);
   state.steps = plannedSteps(plan);
   return session.run(
     {
@@ -66,6 +70,10 @@ export async function onboardUser(input: OnboardUserInput): Promise<OnboardingSt
             nonRetryable: true,
           });
         return [];
+      },
+      hireFields: (reading) => {
+        const read = planOnboarding(reading.request);
+        return read.ok ? onboardingFields(read.plan) : undefined;
       },
     },
     async () => {

@@ -1,21 +1,33 @@
 import {
   allHandlersFinished,
   ApplicationFailure,
+  CancellationScope,
   condition,
   getExternalWorkflowHandle,
+  isCancellation,
   proxyLocalActivities,
+  setCurrentDetails,
   setHandler,
+  sleep,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { HireReading, HrActivities } from '../activities/hr.js';
 import type { TrustActivities } from '../activities/trust.js';
 import { FailureType } from '../failures.js';
-import { grantsNeedingApproval, workspacesOf, type Authority, type PendingGrant } from '../policy/authority.js';
+import {
+  describeGrant,
+  grantsNeedingApproval,
+  hrAuthority,
+  workspacesOf,
+  type Authority,
+  type PendingGrant,
+} from '../policy/authority.js';
 import { checkDuration, APPROVAL_TIMEOUT_BOUNDS } from '../policy/duration.js';
 import { formatProblems, quote, type Problem } from '../policy/names.js';
 import { requestDifferences, type Grant } from '../policy/plan.js';
-import type { BatchSource, OnboardingSource } from '../policy/requests.js';
+import type { BatchSource, HrSource, OnboardingSource } from '../policy/requests.js';
 import { isProtectedWorkspace, type WorkerPolicy } from '../policy/worker-policy.js';
-import { policyCall, verifyCall } from './activity-options.js';
+import { hrCall, policyCall, verifyCall } from './activity-options.js';
 import { ApprovalGate } from './approval.js';
 import {
   proposeUpdate,
@@ -32,6 +44,7 @@ import { setLifecycle, type Labels } from './labels.js';
 
 const local = proxyLocalActivities<TrustActivities>(policyCall);
 const trust = proxyLocalActivities<TrustActivities>(verifyCall);
+const hr = proxyLocalActivities<HrActivities>(hrCall);
 
 /** What a workflow checks beyond its requester, once the worker's policy is known (e.g. protected accounts). */
 export type ExtraChecks = (policy: WorkerPolicy, requester: Authority) => Promise<PendingGrant[]>;
@@ -44,6 +57,9 @@ export interface ProposedRequest {
   proofFields: Record<string, string>;
   source: OnboardingSource;
 }
+
+/** What an HR delivery's reading must give for its request to run: the request it asks, as the worker reads it. */
+export type HireCheck = (reading: HireReading) => Record<string, string> | undefined;
 
 /** A check of KubeSphere (who asks, what they may do) covers work done within this long after it. */
 const VERIFIED_FRESH_MS = 60 * 60_000;
@@ -106,7 +122,14 @@ export class RequestSession {
     if (!this.own) return; // our own input is invalid: the answer says so
     const asked = this.requestOf(proposal);
     if (!asked) throw new Error(`${workflowInfo().workflowId} runs another request; this one is invalid`);
-    if (asked.source.kind !== 'requester') throw new Error('a batch row is proposed only by its batch, as its child');
+    if (asked.source.kind === 'batch') throw new Error('a batch row is proposed only by its batch, as its child');
+    if (
+      asked.source.kind === 'hr' &&
+      (this.own.source.kind !== 'hr' || this.own.source.eventId !== asked.source.eventId)
+    )
+      throw new Error(
+        `${workflowInfo().workflowId} is already running ${this.runningRequest()}; HR event ${quote(asked.source.eventId)} is not merged into it`,
+      );
     const differences = requestDifferences(this.own.fields, asked.fields);
     if (differences.length) {
       const list = differences
@@ -114,6 +137,13 @@ export class RequestSession {
         .join('; ');
       throw new Error(`${workflowInfo().workflowId} is already running a different request: ${list}`);
     }
+  }
+
+  /** The request this run works on, as a conflict names it. */
+  private runningRequest(): string {
+    const source = this.own?.source;
+    if (source?.kind === 'hr') return `HR event ${quote(source.eventId)}`;
+    return `the request of ${this.state.requestedBy ?? 'a requester not verified yet'}`;
   }
 
   private async answer(proposal: unknown): Promise<RequestAnswer> {
@@ -138,6 +168,8 @@ export class RequestSession {
       ...(this.state.requestedBy ? { requestedBy: this.state.requestedBy } : {}),
       approvals: this.gate.state?.grants ?? [],
       ...(this.gate.state ? { deadline: this.gate.state.deadline } : {}),
+      ...(this.own?.source.kind === 'hr' ? { receiptId: this.own.source.receiptId } : {}),
+      ...(this.state.scheduledFor ? { scheduledFor: this.state.scheduledFor } : {}),
       ...(this.state.error ? { error: this.state.error } : {}),
     };
   }
@@ -197,6 +229,68 @@ export class RequestSession {
     );
   }
 
+  /** Why an HR delivery does not hold, when readHire returned undefined. */
+  private hireProblems: Problem[] = [];
+
+  /**
+   * The worker verifies the delivery with its own secrets and places the person with its own mapping; the
+   * request runs only if that is exactly what it asks. Undefined (with hireProblems) when it does not hold.
+   */
+  private async readHire(
+    source: HrSource,
+    fields: Record<string, string>,
+    request: { hireFields?: HireCheck },
+  ): Promise<HireReading | undefined> {
+    let reading: HireReading;
+    try {
+      reading = await hr.readHire({ vendor: source.vendor, eventId: source.eventId, delivery: source.delivery });
+    } catch (error) {
+      const cause = describeFailure(error);
+      if (cause.type !== FailureType.DeliveryRefused) throw error;
+      this.hireProblems = [{ field: 'source', message: cause.message }];
+      return undefined;
+    }
+    const read = request.hireFields?.(reading);
+    if (!read) {
+      this.hireProblems = [{ field: 'source', message: 'an HR delivery proposes only onboardings' }];
+      return undefined;
+    }
+    const differences = requestDifferences(read, fields);
+    if (differences.length) {
+      this.hireProblems = differences.map((d) => ({
+        field: d.field,
+        message: `the delivery, read by the worker, says ${quote(d.running)}, not ${quote(d.asked)}`,
+      }));
+      return undefined;
+    }
+    return reading;
+  }
+
+  private async awaitApproval(): Promise<void> {
+    const gate = this.gate.state!;
+    setLifecycle(this.state, 'awaiting-approval', this.labels);
+    setCurrentDetails(
+      `waiting for approval of ${gate.grants.map(describeGrant).join(', ')} until ${gate.deadline}` +
+        (this.state.scheduledFor ? `; provisioned at ${this.state.scheduledFor}` : ''),
+    );
+    await this.notify();
+    await this.gate.wait();
+    if (this.state.scheduledFor && Date.now() < Date.parse(this.state.scheduledFor)) this.showScheduled();
+  }
+
+  /** Waits for a hire's provisioning time; `ks-onboard cancel` ends the wait (nothing was changed yet). */
+  private async awaitStart(at: number): Promise<void> {
+    if (!this.gate.pending) this.showScheduled();
+    await sleep(at - Date.now(), { summary: `until ${new Date(at).toISOString()}: the start date less the lead time` });
+  }
+
+  private showScheduled(): void {
+    setLifecycle(this.state, 'scheduled', this.labels);
+    setCurrentDetails(
+      `scheduled: provisioned at ${this.state.scheduledFor} (the start date less the lead time); ks-onboard cancel ${workflowInfo().workflowId} stops it`,
+    );
+  }
+
   /**
    * Called before each change the request makes: the last check with KubeSphere (the requester's
    * verification, or the approval that followed it, however long it was awaited) covers work done soon after;
@@ -238,6 +332,8 @@ export class RequestSession {
       workflowId: string;
       grants: Grant[];
       extraChecks?: ExtraChecks;
+      /** for an HR delivery: the request's fields as the worker reads the delivery (undefined: not a request of this kind) */
+      hireFields?: HireCheck;
     },
     body: () => Promise<T>,
     failure: (cause: { type: string; message: string }, error: unknown) => ApplicationFailure,
@@ -269,7 +365,14 @@ export class RequestSession {
         );
 
       let requester: Authority;
-      if (own.source.kind === 'batch') {
+      let provisionAt: number | undefined;
+      if (own.source.kind === 'hr') {
+        const reading = await this.readHire(own.source, own.fields, request);
+        if (!reading) return await this.refuse(request.what, this.hireProblems, FailureType.DeliveryRefused);
+        requester = hrAuthority(own.source.vendor, reading.mappedWorkspaces);
+        provisionAt = Date.parse(reading.provisionAt);
+        this.verifiedAt = Date.now();
+      } else if (own.source.kind === 'batch') {
         const problem = this.batchProblem(own.source, policy);
         if (problem) return await this.refuse(request.what, [{ field: 'source', message: problem }]);
         requester = own.source.requester;
@@ -297,14 +400,22 @@ export class RequestSession {
         const same = pending.some((p) => p.scope === extra.scope && p.role === extra.role && p.target === extra.target);
         if (!same) pending.push(extra);
       }
-      this.gate.open(pending, policy.approvalTimeoutMs);
+      // A hire to provision later asks for its approval now, decided by the time it is provisioned.
+      const scheduled = provisionAt !== undefined && provisionAt > Date.now();
+      this.gate.open(pending, scheduled ? provisionAt! - Date.now() : policy.approvalTimeoutMs);
       state.approval = this.gate.state;
-      if (this.gate.pending) {
-        setLifecycle(state, 'awaiting-approval', labels);
-        await this.notify();
-        await this.gate.wait();
+      if (scheduled) state.scheduledFor = new Date(provisionAt!).toISOString();
+      const approval = this.gate.pending ? this.awaitApproval() : Promise.resolve();
+      if (scheduled) await Promise.all([approval, this.awaitStart(provisionAt!)]);
+      else await approval;
+      if (scheduled && own.source.kind === 'hr') {
+        // Weeks may have passed: the worker reads the delivery again (secrets and mapping as they are now).
+        if (!(await this.readHire(own.source, own.fields, request)))
+          return await this.refuse(request.what, this.hireProblems, FailureType.DeliveryRefused);
+        this.verifiedAt = Date.now();
       }
       setLifecycle(state, 'running', labels);
+      setCurrentDetails('running the steps');
       const result = await body();
       setLifecycle(state, 'done', labels);
       await this.notify();
@@ -312,6 +423,16 @@ export class RequestSession {
       return result;
     } catch (error) {
       if (state.lifecycle === 'failed') throw error; // refused above: already reported
+      if (isCancellation(error)) {
+        // Cancelled while it waited (or between steps): recorded as such; nothing already done is undone.
+        setLifecycle(state, 'cancelled', labels);
+        setCurrentDetails('cancelled: nothing more is changed; nothing was undone');
+        await CancellationScope.nonCancellable(async () => {
+          await this.notify();
+          await condition(allHandlersFinished);
+        });
+        throw error;
+      }
       state.error = describeFailure(error);
       setLifecycle(state, 'failed', labels);
       await this.notify();

@@ -24,6 +24,7 @@ import {
 import { createOnboardingWorker } from '../../src/temporal/worker.js';
 import { startImport, type BatchRequest } from '../../src/temporal/start-import.js';
 import type { BatchPerson } from '../../src/policy/batch.js';
+import type { HrConfig } from '../../src/intake/config.js';
 import { ADMIN_PASSWORD } from './emulator.js';
 
 /** The emulator's second platform-admin (seeded): asks for things in tests; `admin` is the worker. */
@@ -85,6 +86,7 @@ export async function temporalHarness() {
       emulatorUrl: string,
       policy: Partial<WorkerPolicy> = {},
       credentials = { username: 'admin', password: ADMIN_PASSWORD },
+      options: { hr?: HrConfig } = {},
     ): Promise<Worker> {
       const ks = new KubeSphereClient({ baseUrl: emulatorUrl, credentials });
       workers.push(ks);
@@ -97,6 +99,7 @@ export async function temporalHarness() {
         workflowBundle: { codePath: inject('workflowBundlePath') },
         activities: { client: ks, unsealer: new Unsealer([readPem(keys.private)]), creator: 'admin' },
         policy: { ...TEST_POLICY, workflowIdPrefix: prefixOf(taskQueue), ...policy },
+        ...(options.hr ? { hr: options.hr } : {}),
         shutdownGraceTime: '1s',
       });
     },

@@ -8,6 +8,7 @@ interface DevFlags {
   uiPort: number;
   emulatorPort: number;
   controllerDelay: number;
+  intakePort: number;
 }
 
 export function registerDev(program: Command): void {
@@ -20,6 +21,7 @@ export function registerDev(program: Command): void {
     .option('--ui-port <n>', 'Temporal Web UI port', integerIn(1, 65535), 8233)
     .option('--emulator-port <n>', 'KubeSphere emulator port', integerIn(1, 65535), 9090)
     .option('--controller-delay <ms>', "emulated KubeSphere controllers' delay", integerIn(0, 600_000), 300)
+    .option('--intake-port <n>', 'HR intake port', integerIn(1, 65535), 8787)
     .action(async (flags: DevFlags) => {
       const log = createLogger();
       await installRuntime(log);
@@ -30,8 +32,10 @@ export function registerDev(program: Command): void {
         uiPort: flags.uiPort,
         emulatorPort: flags.emulatorPort,
         controllerDelayMs: flags.controllerDelay,
+        intakePort: flags.intakePort,
         log,
       });
+      const intake = stack.intake!;
       process.stdout.write(
         [
           '',
@@ -39,6 +43,8 @@ export function registerDev(program: Command): void {
           `Web UI       ${stack.temporal.uiUrl}`,
           `KubeSphere   ${stack.emulator.url} (emulator; state in .data/emulator.json)`,
           `             the worker acts as ${EMULATOR_ADMIN.username}; you ask as ${EMULATOR_OPS.username} / ${EMULATOR_OPS.password}; ${DEV_APPROVER.username} / ${DEV_APPROVER.password} approves`,
+          `HR intake    ${intake.url} (POST /v1/hr/events, /v1/hr/bamboohr, /v1/hr/hibob; mapping ${intake.mappingFile})`,
+          `             webhook secret and status token in .data/keys/dev-hr-secrets.json`,
           '',
           'In another shell:',
           `  export TEMPORAL_ADDRESS=${stack.temporal.address} KUBESPHERE_HOST=${stack.emulator.url}`,
@@ -48,6 +54,8 @@ export function registerDev(program: Command): void {
           `  KUBESPHERE_USERNAME=${DEV_APPROVER.username} KUBESPHERE_PASSWORD='${DEV_APPROVER.password}' npx ks-onboard approve onboard-bob --reason lead`,
           '  npx ks-onboard import samples/onboarding.csv --dry-run     # then without --dry-run, with --wait',
           `  KUBESPHERE_USERNAME=${DEV_APPROVER.username} KUBESPHERE_PASSWORD='${DEV_APPROVER.password}' npx ks-onboard approve import-<batchId> --all --yes`,
+          `  npx ks-onboard hire --username dana --email dana@example.com --first-name Dana --last-name Ito --department Payments --team 'Payments Web'${flags.intakePort === 8787 ? '' : ` --url ${intake.url}`}`,
+          `  curl -H 'Authorization: Bearer ${intake.intakeToken}' ${intake.url}/v1/onboardings/onboard-dana`,
           '',
           'Ctrl-C stops everything.',
           '',

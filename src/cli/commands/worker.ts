@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { kubesphereConfig, temporalConfig, workerConfig, workerPolicyConfig } from '../../config.js';
+import { hrConfig, kubesphereConfig, temporalConfig, workerConfig, workerPolicyConfig } from '../../config.js';
 import { startHealthServer } from '../../temporal/health.js';
 import { createLogger, installRuntime } from '../logger.js';
 
@@ -17,7 +17,10 @@ Environment:
   KS_ONBOARD_PROTECTED_WORKSPACES (besides system-workspace)
   KS_ONBOARD_MAX_CONCURRENT_ACTIVITIES (default 20), KS_ONBOARD_ACTIVITIES_PER_SECOND (task queue wide, default 50)
   KS_ONBOARD_SEAL_PRIVATE_KEYS (comma-separated PEM files), KS_ONBOARD_SHUTDOWN_GRACE (default 30s)
-  KS_ONBOARD_HEALTH_PORT (serves /healthz and /readyz)`,
+  KS_ONBOARD_HEALTH_PORT (serves /healthz and /readyz)
+  HR deliveries (verified again here): KS_ONBOARD_WEBHOOK_SECRETS, KS_ONBOARD_BAMBOOHR_SECRETS, KS_ONBOARD_HIBOB_SECRETS,
+  KS_ONBOARD_PLACEMENT (mapping file), KS_ONBOARD_HR_TIME_ZONE (default UTC), KS_ONBOARD_HR_LEAD_TIME (default 2d),
+  vendor APIs: KS_ONBOARD_BAMBOOHR_API_URL + KS_ONBOARD_BAMBOOHR_API_KEY, KS_ONBOARD_HIBOB_API_URL + KS_ONBOARD_HIBOB_SERVICE_USER`,
     )
     .action(async () => {
       const log = createLogger();
@@ -26,10 +29,11 @@ Environment:
         kubesphere: kubesphereConfig(),
         worker: workerConfig(),
         policy: workerPolicyConfig(),
+        hr: hrConfig(),
       };
       await installRuntime(log);
       const { buildWorker } = await import('../../temporal/run-worker.js');
-      const running = await buildWorker({ ...config, log });
+      const running = await buildWorker({ ...config, ...(config.hr ? { hr: config.hr } : {}), log });
       const health =
         config.worker.healthPort === undefined
           ? undefined

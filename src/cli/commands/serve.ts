@@ -1,0 +1,73 @@
+import type { Command } from 'commander';
+import { intakeConfig, temporalConfig } from '../../config.js';
+import { startIntake, temporalReady } from '../../intake/server.js';
+import { createTemporalClient } from '../../temporal/client.js';
+import { createLogger } from '../logger.js';
+import { integerIn } from '../options.js';
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('run the HR intake: signed new-hire webhooks start onboardings (stops gracefully on SIGINT/SIGTERM)')
+    .option('--port <n>', 'port (default KS_ONBOARD_INTAKE_PORT or 8787)', integerIn(0, 65535))
+    .option('--host <address>', 'address to listen on (default KS_ONBOARD_INTAKE_HOST or 127.0.0.1)')
+    .addHelpText(
+      'after',
+      `
+Endpoints:
+  POST /v1/hr/events     Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature), generic body
+  POST /v1/hr/bamboohr   BambooHR (X-BambooHR-Signature, X-BambooHR-Timestamp)
+  POST /v1/hr/hibob      HiBob webhooks v2 (Bob-Signature)
+  GET  /v1/onboardings/<workflowId>   lifecycle and steps (Authorization: Bearer KS_ONBOARD_INTAKE_TOKEN)
+  GET  /healthz, /readyz (ready when Temporal answers)
+
+Environment:
+  TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, KS_ONBOARD_TASK_QUEUE, KS_ONBOARD_WORKFLOW_ID_PREFIX
+  KS_ONBOARD_WEBHOOK_SECRETS (whsec_… list), KS_ONBOARD_BAMBOOHR_SECRETS, KS_ONBOARD_HIBOB_SECRETS (rotation: several)
+  KS_ONBOARD_PLACEMENT (mapping file, YAML or JSON), KS_ONBOARD_INTAKE_TOKEN, KS_ONBOARD_INTAKE_PUBLIC_URL
+  The workers need the same secrets and mapping: they verify every delivery again and decide.`,
+    )
+    .action(async (flags: { port?: number; host?: string }) => {
+      const log = createLogger();
+      const config = intakeConfig();
+      const temporal = temporalConfig();
+      const client = await createTemporalClient(temporal).catch((error: Error) => {
+        throw new Error(`cannot reach Temporal at ${temporal.address}: ${error.message}`);
+      });
+      const intake = await startIntake(
+        {
+          client,
+          taskQueue: temporal.taskQueue,
+          prefix: temporal.workflowIdPrefix,
+          hr: config.hr,
+          log,
+          ...(config.token ? { token: config.token } : {}),
+          ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+          ready: temporalReady(client),
+        },
+        { port: flags.port ?? config.port, host: flags.host ?? config.host },
+      );
+      log.info(
+        {
+          url: intake.url,
+          vendors: Object.entries(config.hr.vendors.secrets).flatMap(([vendor, secrets]) =>
+            secrets.length ? [vendor] : [],
+          ),
+          mapping: config.hr.mappingFile,
+          statusEndpoint: config.token ? 'on' : 'off (no KS_ONBOARD_INTAKE_TOKEN)',
+        },
+        'HR intake ready',
+      );
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          log.info({ signal }, 'HR intake stopping: no new requests; those in flight finish');
+          resolve();
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+      await intake.close();
+      await client.connection.close();
+      log.info('HR intake stopped');
+    });
+}

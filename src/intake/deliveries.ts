@@ -1,0 +1,207 @@
+import { randomUUID } from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client } from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
+import type { Logger } from 'pino';
+import type { OnboardRequest } from '../policy/plan.js';
+import type { HrSource } from '../policy/requests.js';
+import { proposeOnboarding, RequestConflictError } from '../temporal/start.js';
+import { SA, WORKFLOW_ID } from '../workflows/definitions.js';
+import type { hireEvent } from '../workflows/hire-event.js';
+import type { HrConfig } from './config.js';
+import { DeliveryError, eventIdForWorkflowId, type Delivery, type HrVendor } from './hire-event.js';
+import { eventKey, hireRequest } from './hire-request.js';
+import type { PlacementMapping } from './placement.js';
+import { hrStartOptions } from './start-options.js';
+import { adapterFor } from './vendors/index.js';
+
+/** How far a delivery's timestamp may be from our clock (Standard Webhooks' recommendation). */
+export const TIMESTAMP_TOLERANCE_MS = 5 * 60_000;
+/** How long a request waits for the worker's first answer before it acknowledges with the workflow id alone. */
+const ANSWER_WAIT_MS = 5_000;
+
+export interface DeliveryDeps {
+  client: Client;
+  taskQueue: string;
+  /** KS_ONBOARD_WORKFLOW_ID_PREFIX */
+  prefix: string;
+  hr: HrConfig & { mapping: PlacementMapping };
+  log: Logger;
+  now?: () => number;
+}
+
+/** The HTTP answer to a delivery: a status and a JSON body (never a secret, never how close a signature was). */
+export interface DeliveryAnswer {
+  status: 200 | 202 | 400 | 401 | 409 | 422 | 503;
+  body: Record<string, unknown>;
+}
+
+/**
+ * One delivery, in the request path: verify, read, deduplicate, place, propose. Everything that may take long
+ * (a vendor's API, KubeSphere) happens in workflows; the worker verifies the delivery again and decides.
+ */
+export async function receiveDelivery(
+  deps: DeliveryDeps,
+  vendor: HrVendor,
+  delivery: Delivery,
+): Promise<DeliveryAnswer> {
+  const adapter = adapterFor(vendor);
+  const now = deps.now ?? Date.now;
+  try {
+    adapter.verify(delivery, deps.hr.vendors.secrets[vendor], { now: now(), toleranceMs: TIMESTAMP_TOLERANCE_MS });
+    const content = adapter.read(delivery);
+    if (content.kind === 'ignored')
+      return {
+        status: 202,
+        body: {
+          ignored: true,
+          type: content.type,
+          reason: 'ks-onboard acts on hires only; it never removes or downgrades anyone from an HR feed',
+        },
+      };
+    const eventId = eventKey(vendor, content.kind === 'hire' ? content.event.eventId : content.eventId);
+    const seen = await findEvent(deps, eventId);
+    if (seen) return duplicate(deps, seen, eventId);
+    const source: HrSource = { kind: 'hr', vendor, eventId, delivery, receiptId: randomUUID() };
+    if (content.kind === 'hire-by-id') return await startLookup(deps, source);
+    const asked = hireRequest(deps.hr.mapping, content.event);
+    if (!asked.ok)
+      return {
+        status: 422,
+        body: {
+          error: `the hire cannot be placed: ${asked.problems.map((p) => p.message).join('; ')}`,
+          problems: asked.problems,
+          eventId,
+        },
+      };
+    return await propose(deps, source, asked.request);
+  } catch (error) {
+    if (error instanceof DeliveryError)
+      return {
+        status: error.status,
+        body: { error: error.message, ...(error.problems.length ? { problems: error.problems } : {}) },
+      };
+    throw error;
+  }
+}
+
+/**
+ * A delivery of an event seen before: its workflow, found by the `OnboardingEventId` search attribute. Visibility
+ * lags the start by up to a second or so; duplicates inside that window meet the running workflow instead.
+ */
+async function findEvent(deps: DeliveryDeps, eventId: string): Promise<string | undefined> {
+  const query = `${SA.eventId.name} = ${JSON.stringify(eventId)}`;
+  const found: string[] = [];
+  for await (const execution of deps.client.workflow.list({ query, pageSize: 10 })) {
+    found.push(execution.workflowId);
+    if (found.length >= 10) break;
+  }
+  // The onboarding itself rather than the lookup that proposed it.
+  return found.find((id) => id.startsWith(`${deps.prefix}onboard-`)) ?? found[0];
+}
+
+function statusUrl(workflowId: string): string {
+  return `/v1/onboardings/${encodeURIComponent(workflowId)}`;
+}
+
+function duplicate(deps: DeliveryDeps, workflowId: string, eventId: string): DeliveryAnswer {
+  deps.log.info({ workflowId, eventId }, 'duplicate HR delivery: nothing started');
+  return { status: 200, body: { duplicate: true, workflowId, statusUrl: statusUrl(workflowId), eventId } };
+}
+
+/** A hire with everything needed: `onboard-<username>`, or the run already going for the same event. */
+async function propose(deps: DeliveryDeps, source: HrSource, request: OnboardRequest): Promise<DeliveryAnswer> {
+  const workflowId = WORKFLOW_ID.onboard(request.username, deps.prefix);
+  const proposed = proposeOnboarding(
+    deps.client,
+    deps.taskQueue,
+    { ...request, source },
+    workflowId,
+    hrStartOptions(source),
+  );
+  let answer;
+  try {
+    const outcome = await Promise.race([proposed, delay(ANSWER_WAIT_MS)]);
+    if (!outcome) {
+      // No worker answered yet: the workflow is started (the start and the proposal are one call); its answer follows.
+      proposed.catch(() => undefined);
+      return {
+        status: 202,
+        body: { workflowId, statusUrl: statusUrl(workflowId), eventId: source.eventId, lifecycle: 'pending' },
+      };
+    }
+    answer = outcome.answer;
+  } catch (error) {
+    if (error instanceof RequestConflictError)
+      return {
+        status: 409,
+        body: { error: error.message, workflowId, statusUrl: statusUrl(workflowId), eventId: source.eventId },
+      };
+    throw error;
+  }
+  if (answer.receiptId !== source.receiptId) return duplicate(deps, workflowId, source.eventId);
+  if (answer.error)
+    return {
+      status: 422,
+      body: { error: `the worker refused the hire: ${answer.error.message}`, workflowId, eventId: source.eventId },
+    };
+  return {
+    status: 202,
+    body: {
+      workflowId,
+      statusUrl: statusUrl(workflowId),
+      eventId: source.eventId,
+      lifecycle: answer.lifecycle,
+      ...(answer.scheduledFor ? { scheduledFor: answer.scheduledFor } : {}),
+      ...(answer.approvals.length
+        ? { awaitingApproval: answer.approvals.map((g) => `${g.scope}:${g.role} on ${g.target}`) }
+        : {}),
+    },
+  };
+}
+
+/** A hire named only by ids: a workflow per event reads the vendor's record, then proposes the onboarding. */
+async function startLookup(deps: DeliveryDeps, source: HrSource): Promise<DeliveryAnswer> {
+  const id = source.eventId.slice(source.vendor.length + 1);
+  const workflowId = WORKFLOW_ID.hireEvent(source.vendor, eventIdForWorkflowId(id), deps.prefix);
+  try {
+    await deps.client.workflow.start<typeof hireEvent>('hireEvent', {
+      taskQueue: deps.taskQueue,
+      workflowId,
+      args: [source],
+      // Once per event, ever (while Temporal keeps the closed run): a duplicate is refused, not run again.
+      workflowIdConflictPolicy: 'FAIL',
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      staticSummary: `new hire: HR event ${source.eventId}`,
+      memo: hrStartOptions(source).memo,
+      typedSearchAttributes: new TypedSearchAttributes([
+        { key: SA.source, value: `hr:${source.vendor}` },
+        { key: SA.eventId, value: source.eventId },
+      ]),
+    });
+  } catch (error) {
+    if (error instanceof WorkflowExecutionAlreadyStartedError)
+      return duplicate(deps, await lookedUp(deps, workflowId), source.eventId);
+    throw error;
+  }
+  return {
+    status: 202,
+    body: { workflowId, statusUrl: statusUrl(workflowId), eventId: source.eventId, lifecycle: 'reading-record' },
+  };
+}
+
+/** The onboarding a finished lookup proposed, else the lookup itself. */
+async function lookedUp(deps: DeliveryDeps, workflowId: string): Promise<string> {
+  const handle = deps.client.workflow.getHandle<typeof hireEvent>(workflowId);
+  try {
+    const description = await handle.describe();
+    if (description.status.name !== 'COMPLETED') return workflowId;
+    return (await handle.result()).onboardingWorkflowId;
+  } catch (error) {
+    if (error instanceof WorkflowFailedError) return workflowId;
+    throw error;
+  }
+}
+
+function delay(ms: number): Promise<undefined> {
+  return new Promise((resolve) => setTimeout(() => resolve(undefined), ms).unref());
+}

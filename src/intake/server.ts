@@ -1,0 +1,182 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import type { Client } from '@temporalio/client';
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { timeout } from 'hono/timeout';
+import type { Logger } from 'pino';
+import { MAX_DELIVERY_BODY } from '../policy/requests.js';
+import { receiveDelivery, type DeliveryAnswer, type DeliveryDeps } from './deliveries.js';
+import type { Delivery, HrVendor } from './hire-event.js';
+import { onboardingStatus } from './status.js';
+import { adapterFor } from './vendors/index.js';
+
+export interface IntakeOptions extends DeliveryDeps {
+  /** the bearer token of the status endpoint; without one it answers 401 */
+  token?: string;
+  /** how the answer's status URLs start (KS_ONBOARD_INTAKE_PUBLIC_URL) */
+  publicUrl?: string;
+  /** whether Temporal answers, for /readyz */
+  ready?: () => Promise<boolean>;
+}
+
+/** The vendors' paths: `generic` is the Standard Webhooks format. */
+const PATHS: Record<string, HrVendor> = { events: 'generic', bamboohr: 'bamboohr', hibob: 'hibob' };
+/** A request that takes longer is answered 503 (the delivery will come again: vendors retry). */
+const REQUEST_TIMEOUT_MS = 10_000;
+
+/** The HR intake's HTTP API (Hono): deliveries in, status out, health for the orchestrator. */
+export function createIntakeApp(options: IntakeOptions): Hono {
+  const { log } = options;
+  const app = new Hono();
+  app.use(
+    '*',
+    timeout(
+      REQUEST_TIMEOUT_MS,
+      () => new HTTPException(503, { message: 'the request took too long: deliver again later' }),
+    ),
+  );
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    const ready = options.ready ? await options.ready().catch(() => false) : true;
+    return c.json({ status: ready ? 'ready' : 'Temporal is not reachable' }, ready ? 200 : 503);
+  });
+
+  app.post(
+    '/v1/hr/:vendor',
+    bodyLimit({
+      maxSize: MAX_DELIVERY_BODY,
+      onError: (c) => refuse(c, log, 413, `the body is larger than ${MAX_DELIVERY_BODY} bytes`),
+    }),
+    async (c) => {
+      const vendor = PATHS[c.req.param('vendor')];
+      if (!vendor)
+        return refuse(c, log, 404, `no HR vendor at this path: POST /v1/hr/{${Object.keys(PATHS).join(',')}}`);
+      const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+      if (type !== 'application/json')
+        return refuse(
+          c,
+          log,
+          415,
+          `the body must be application/json, not ${JSON.stringify(type || 'nothing')}`,
+          vendor,
+        );
+      const adapter = adapterFor(vendor);
+      const headers: Record<string, string> = {};
+      for (const name of adapter.headers) {
+        const value = c.req.header(name);
+        if (value !== undefined) headers[name] = value.slice(0, 4096);
+      }
+      const delivery: Delivery = { headers, body: await c.req.text() };
+      const deliveryId = safeId(adapter.deliveryId(delivery));
+      const started = performance.now();
+      const answer: DeliveryAnswer = await receiveDelivery(options, vendor, delivery).catch((error: unknown) => {
+        log.error({ vendor, deliveryId, err: describe(error) }, 'HR delivery could not be handed to Temporal');
+        return { status: 503, body: { error: 'Temporal is not reachable right now: deliver again later' } };
+      });
+      const body: Record<string, unknown> = { ...answer.body };
+      if (typeof body.statusUrl === 'string' && options.publicUrl)
+        body.statusUrl = `${options.publicUrl}${body.statusUrl}`;
+      log.info(
+        {
+          vendor,
+          deliveryId,
+          status: answer.status,
+          ...(body.workflowId ? { workflowId: body.workflowId } : {}),
+          ...(body.eventId ? { eventId: body.eventId } : {}),
+          ...(answer.status >= 400 && typeof body.error === 'string' ? { reason: body.error } : {}),
+          ms: Math.round(performance.now() - started),
+        },
+        'HR delivery',
+      );
+      return c.json(body, answer.status);
+    },
+  );
+
+  app.get('/v1/onboardings/:workflowId', async (c) => {
+    if (!options.token || !sameSecret(bearerOf(c.req.header('authorization')), options.token))
+      return c.json({ error: 'a bearer token is required (KS_ONBOARD_INTAKE_TOKEN)' }, 401, {
+        'WWW-Authenticate': 'Bearer',
+      });
+    const status = await onboardingStatus(options.client, options.prefix, c.req.param('workflowId'));
+    if (!status) return c.json({ error: 'no such onboarding' }, 404);
+    return c.json(status);
+  });
+
+  app.notFound((c) => c.json({ error: `no such endpoint: ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
+  app.onError((error, c) => {
+    if (error instanceof HTTPException) return c.json({ error: error.message }, error.status);
+    log.error({ err: describe(error) }, 'HR intake request failed');
+    return c.json({ error: 'internal error' }, 500);
+  });
+  return app;
+}
+
+function refuse(c: Context, log: Logger, status: 404 | 413 | 415, error: string, vendor?: HrVendor) {
+  log.warn({ vendor: vendor ?? c.req.param('vendor'), status, reason: error }, 'HR delivery refused');
+  return c.json({ error }, status);
+}
+
+function bearerOf(header: string | undefined): string {
+  const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
+  return match?.[1] ?? '';
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** A delivery id for logs: never trusted, so kept short and printable. */
+function safeId(id: string | undefined): string | undefined {
+  return id?.replace(/[^\w.:-]/g, '?').slice(0, 100);
+}
+
+function describe(error: unknown): { type: string; message: string } {
+  return error instanceof Error
+    ? { type: error.name, message: error.message }
+    : { type: 'Error', message: String(error) };
+}
+
+export interface RunningIntake {
+  url: string;
+  /** stops taking requests, lets those in flight finish */
+  close(): Promise<void>;
+}
+
+/** Serves the intake; close() is the graceful shutdown (no new connections, in-flight requests finish). */
+export async function startIntake(
+  options: IntakeOptions,
+  listen: { port: number; host: string },
+): Promise<RunningIntake> {
+  const app = createIntakeApp(options);
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: listen.port, hostname: listen.host }, () => resolve(s));
+    s.once('error', reject);
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${host}:${address.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Idle keep-alive connections would hold close() open; busy ones finish their request first.
+        (server as Server).closeIdleConnections?.();
+      }),
+  };
+}
+
+/** Temporal is reachable: for /readyz. */
+export function temporalReady(client: Client): () => Promise<boolean> {
+  return async () => {
+    const check = client.workflowService.getSystemInfo({}).then(() => true);
+    const timer = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2_000).unref());
+    return Promise.race([check, timer]);
+  };
+}

@@ -1,0 +1,100 @@
+import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { stateQuery, type OnboardingState } from '../workflows/definitions.js';
+import type { HireEventResult } from '../workflows/hire-event.js';
+
+/** What `GET /v1/onboardings/<id>` shows: where a hire stands, with no secret and no email. */
+export interface OnboardingStatus {
+  workflowId: string;
+  status: string;
+  lifecycle?: string;
+  scheduledFor?: string;
+  requestedBy?: string;
+  steps?: { step: string; target: string; outcome: string; error?: string }[];
+  approval?: { grants: string[]; deadline: string; decision?: { approve: boolean; by: string; at: string } };
+  error?: string;
+  /** a lookup (a hire named by ids) that proposed this onboarding */
+  onboardingWorkflowId?: string;
+}
+
+// Failure messages may name a mismatching account's email: never shown here.
+const EMAIL = /[^\s"'<>(),;:]+@[^\s"'<>(),;:]+\.[^\s"'<>(),;:]+/g;
+const scrub = (text: string) => text.replace(EMAIL, '<email>').slice(0, 500);
+
+/** Undefined: no such workflow of ours. */
+export async function onboardingStatus(
+  client: Client,
+  prefix: string,
+  workflowId: string,
+): Promise<OnboardingStatus | undefined> {
+  if (!workflowId.startsWith(`${prefix}onboard-`) && !workflowId.startsWith(`${prefix}hr-`)) return undefined;
+  const handle = client.workflow.getHandle(workflowId);
+  let description;
+  try {
+    description = await handle.describe();
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return undefined;
+    throw error;
+  }
+  const status = description.status.name;
+  if (description.type === 'hireEvent') {
+    if (status === 'RUNNING') return { workflowId, status };
+    if (status !== 'COMPLETED') return { workflowId, status, ...(await failureOf(handle)) };
+    const result = (await handle.result()) as HireEventResult;
+    return { workflowId, status, onboardingWorkflowId: result.onboardingWorkflowId };
+  }
+  if (description.type !== 'onboardUser') return undefined;
+  let state: OnboardingState | undefined;
+  if (status === 'RUNNING') state = await handle.query(stateQuery);
+  else if (status === 'COMPLETED') state = (await handle.result()) as OnboardingState;
+  else {
+    try {
+      state = await handle.query(stateQuery);
+    } catch {
+      state = undefined; // a closed run answers queries only while a worker has it; its failure says enough
+    }
+  }
+  return { workflowId, status, ...(state ? view(state) : {}), ...(status === 'FAILED' ? await failureOf(handle) : {}) };
+}
+
+function view(state: OnboardingState): Omit<OnboardingStatus, 'workflowId' | 'status'> {
+  return {
+    lifecycle: state.lifecycle,
+    ...(state.scheduledFor ? { scheduledFor: state.scheduledFor } : {}),
+    ...(state.requestedBy ? { requestedBy: state.requestedBy } : {}),
+    steps: state.steps.map((s) => ({
+      step: s.step,
+      target: s.target,
+      outcome: s.outcome,
+      ...(s.error ? { error: scrub(s.error.message) } : {}),
+    })),
+    ...(state.approval
+      ? {
+          approval: {
+            grants: state.approval.grants.map((g) => `${g.scope}:${g.role} on ${g.target}`),
+            deadline: state.approval.deadline,
+            ...(state.approval.decision
+              ? {
+                  decision: {
+                    approve: state.approval.decision.approve,
+                    by: state.approval.decision.by,
+                    at: state.approval.decision.at,
+                  },
+                }
+              : {}),
+          },
+        }
+      : {}),
+    ...(state.error ? { error: scrub(state.error.message) } : {}),
+  };
+}
+
+/** Why a closed run did not complete. */
+async function failureOf(handle: { result(): Promise<unknown> }): Promise<{ error?: string }> {
+  try {
+    await handle.result();
+    return {};
+  } catch (error) {
+    const cause = error instanceof WorkflowFailedError ? (error.cause ?? error) : error;
+    return { error: scrub(cause instanceof Error ? cause.message : String(cause)) };
+  }
+}

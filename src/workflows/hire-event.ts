@@ -1,0 +1,43 @@
+import { ApplicationFailure, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import type { HrActivities } from '../activities/hr.js';
+import type { TrustActivities } from '../activities/trust.js';
+import { FailureType } from '../failures.js';
+import { eventIdForWorkflowId } from '../intake/hire-event.js';
+import { formatProblems, quote } from '../policy/names.js';
+import { hrSourceSchema, parseInput } from '../policy/requests.js';
+import { hrCall, policyCall } from './activity-options.js';
+import { WORKFLOW_ID, type Lifecycle } from './definitions.js';
+
+const hr = proxyLocalActivities<HrActivities>(hrCall);
+const local = proxyLocalActivities<TrustActivities>(policyCall);
+
+export interface HireEventResult {
+  /** the person's onboarding, proposed with this delivery */
+  onboardingWorkflowId: string;
+  /** where it stood when proposed */
+  lifecycle: Lifecycle;
+}
+
+/**
+ * A hire the webhook named only by ids (HiBob, BambooHR's event webhooks): the worker reads the employee's record
+ * from the vendor's API, then proposes `onboard-<username>` with the delivery. The onboarding verifies the delivery
+ * again itself; this workflow decides nothing. Its id is the event's, so a duplicate delivery starts nothing.
+ */
+export async function hireEvent(input: unknown): Promise<HireEventResult> {
+  const parsed = parseInput(hrSourceSchema, input);
+  const fail = (type: string, message: string) => ApplicationFailure.create({ type, message, nonRetryable: true });
+  if (!parsed.ok) throw fail(FailureType.DeliveryRefused, `invalid HR delivery: ${formatProblems(parsed.problems)}`);
+  const source = parsed.value;
+  const policy = await local.workerPolicy();
+  const prefix = policy.workflowIdPrefix ?? '';
+  const eventId = source.eventId.slice(source.vendor.length + 1);
+  const expected = WORKFLOW_ID.hireEvent(source.vendor, eventIdForWorkflowId(eventId), prefix);
+  if (workflowInfo().workflowId !== expected || !source.eventId.startsWith(`${source.vendor}:`))
+    throw fail(FailureType.PolicyViolation, `this delivery runs only as workflow ${quote(expected)}: once per event`);
+  const reading = await hr.readHire({ vendor: source.vendor, eventId: source.eventId, delivery: source.delivery });
+  const proposed = await hr.proposeHire({ source, request: reading.request, prefix });
+  if ('conflict' in proposed) throw fail(FailureType.RequestConflict, proposed.conflict);
+  if (proposed.answer.error)
+    throw fail(proposed.answer.error.type, `${proposed.workflowId}: ${proposed.answer.error.message}`);
+  return { onboardingWorkflowId: proposed.workflowId, lifecycle: proposed.answer.lifecycle };
+}

@@ -1,0 +1,383 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WorkflowFailedError } from '@temporalio/client';
+import { stateQuery, type OnboardingState } from '../../src/workflows/definitions.js';
+import { eventually, startEmulator, type EmulatorHarness } from '../helpers/emulator.js';
+import { genericHireBody, newWebhookSecret, signGeneric } from '../helpers/hr-vendors.js';
+import { intakeHarness, today } from '../helpers/intake.js';
+import { peopleState } from '../helpers/kubesphere-state.js';
+import { decodedHistory, failureOf, OPS, temporalHarness, type TemporalHarness } from '../helpers/temporal.js';
+
+let t: TemporalHarness;
+let h: EmulatorHarness;
+
+beforeAll(async () => {
+  t = await temporalHarness();
+  h = await startEmulator();
+});
+afterAll(async () => {
+  await h.close();
+  await t.close();
+});
+
+const mine = (username: string) =>
+  peopleState(h).filter((line) => line.includes(` ${username} `) || line.endsWith(` ${username}`));
+
+describe('HR intake: a signed new hire', () => {
+  it('starts exactly one onboarding that completes with a least-privilege placement', async () => {
+    const x = await intakeHarness(t, h.emulator.url);
+    try {
+      await x.worker.runUntil(async () => {
+        const res = await x.deliver({ username: 'hana.ito', email: 'hana.ito@example.com' });
+        expect(res.status).toBe(202);
+        const body = (await res.json()) as {
+          workflowId: string;
+          statusUrl: string;
+          lifecycle: string;
+          eventId: string;
+        };
+        expect(body.workflowId).toBe(`${x.prefix}onboard-hana.ito`);
+        expect(body.statusUrl).toBe(`/v1/onboardings/${encodeURIComponent(body.workflowId)}`);
+        const handle = t.client.workflow.getHandle(body.workflowId);
+        const state = (await handle.result()) as OnboardingState;
+        expect(state.lifecycle).toBe('done');
+        expect(state.requestedBy).toBe('hr:generic');
+        expect(mine('hana.ito')).toEqual([
+          'member host/payments-web hana.ito viewer',
+          'member payments hana.ito payments-regular',
+          'user hana.ito hana.ito@example.com platform-regular',
+        ]);
+        // Labels for operators: the vendor and the event in search attributes, the delivery id in the memo.
+        const description = await handle.describe();
+        expect(description.searchAttributes['OnboardingSource']).toEqual(['hr:generic']);
+        expect(description.searchAttributes['OnboardingEventId']).toEqual([body.eventId]);
+        expect((await description.memo) ?? {}).toMatchObject({ source: 'hr:generic', eventId: body.eventId });
+        expect(((description.memo ?? {}) as { deliveryId?: string }).deliveryId).toMatch(/^msg_/);
+        // Status: lifecycle and steps, no email.
+        const status = await x.status(body.workflowId);
+        expect(status.status).toBe(200);
+        const text = await status.text();
+        expect(JSON.parse(text)).toMatchObject({ workflowId: body.workflowId, lifecycle: 'done', status: 'COMPLETED' });
+        expect(text).not.toContain('@example.com');
+        expect(await x.workflows()).toEqual([body.workflowId]);
+      });
+    } finally {
+      await x.close();
+    }
+  });
+
+  it('answers each bad delivery with its status and starts nothing; logs carry the delivery id, never a secret', async () => {
+    const x = await intakeHarness(t, h.emulator.url);
+    try {
+      await x.worker.runUntil(async () => {
+        const body = genericHireBody({
+          eventId: 'bad-1',
+          department: 'Payments',
+          team: 'Payments Web',
+          startDate: today(),
+        });
+        const now = Math.floor(Date.now() / 1000);
+        const signed = (b = body, at = { id: 'msg_bad', timestamp: now }, secret = x.secret) =>
+          signGeneric(secret, b, at);
+        const cases: [string, Promise<Response>, number][] = [
+          ['no signature', x.post('/v1/hr/events', body), 401],
+          ['wrong secret', x.post('/v1/hr/events', body, signed(body, undefined, newWebhookSecret())), 401],
+          ['tampered body', x.post('/v1/hr/events', body.replace('Payments Web', 'Payments API'), signed()), 401],
+          ['old timestamp', x.post('/v1/hr/events', body, signed(body, { id: 'msg_old', timestamp: now - 600 })), 401],
+          [
+            'future timestamp',
+            x.post('/v1/hr/events', body, signed(body, { id: 'msg_new', timestamp: now + 600 })),
+            401,
+          ],
+          ['unknown vendor', x.post('/v1/hr/workday', body, signed()), 404],
+          ['wrong content type', x.post('/v1/hr/events', body, { ...signed(), 'content-type': 'text/plain' }), 415],
+          ['oversized', x.post('/v1/hr/events', 'x'.repeat(70_000), signed('x'.repeat(70_000))), 413],
+          ['malformed JSON', x.post('/v1/hr/events', '{"type":', signed('{"type":')), 400],
+        ];
+        for (const [what, response, status] of cases) {
+          const res = await response;
+          const text = await res.text();
+          expect({ what, status: res.status }).toEqual({ what, status });
+          expect(text).not.toContain(x.secret.slice(6, 20));
+        }
+        const missing = genericHireBody({ eventId: 'bad-2', email: 'not-an-email', startDate: '2026-02-30' });
+        const res = await x.post('/v1/hr/events', missing, signed(missing));
+        expect(res.status).toBe(400);
+        const problems = ((await res.json()) as { problems: { field: string }[] }).problems.map((p) => p.field);
+        expect(problems).toContain('data.startDate');
+        const unknown = genericHireBody({ eventId: 'bad-3', department: 'Sales', startDate: today() });
+        const refused = await x.post('/v1/hr/events', unknown, signed(unknown));
+        expect(refused.status).toBe(422);
+        expect(((await refused.json()) as { error: string }).error).toBe(
+          'the hire cannot be placed: department "Sales" is not in the placement mapping',
+        );
+        expect(await x.workflows()).toEqual([]);
+        expect(x.logs.join('\n')).toContain('msg_bad');
+        expect(x.logs.join('\n')).not.toContain(x.secret.slice(6, 20));
+      });
+    } finally {
+      await x.close();
+    }
+  });
+
+  it('turns 50 concurrent deliveries of one event into one onboarding; a later delivery after it ended starts nothing', async () => {
+    const x = await intakeHarness(t, h.emulator.url);
+    try {
+      await x.worker.runUntil(async () => {
+        const body = genericHireBody({
+          eventId: 'dup-1',
+          username: 'dup.person',
+          email: 'dup@example.com',
+          department: 'Search',
+          team: 'Search UI',
+          startDate: today(),
+        });
+        const headers = signGeneric(x.secret, body, { id: 'msg_dup', timestamp: Math.floor(Date.now() / 1000) });
+        const answers = await Promise.all(
+          Array.from({ length: 50 }, () =>
+            x
+              .post('/v1/hr/events', body, headers)
+              .then(async (r) => ({ status: r.status, body: (await r.json()) as { workflowId: string } })),
+          ),
+        );
+        expect(answers.filter((a) => a.status === 202)).toHaveLength(1);
+        expect(answers.filter((a) => a.status === 200)).toHaveLength(49);
+        expect(new Set(answers.map((a) => a.body.workflowId))).toEqual(new Set([`${x.prefix}onboard-dup.person`]));
+        await t.client.workflow.getHandle(`${x.prefix}onboard-dup.person`).result();
+        // Days later, as a vendor's retry would: found by its event id, nothing started.
+        await eventually(async () => {
+          const again = await x.post(
+            '/v1/hr/events',
+            body,
+            signGeneric(x.secret, body, { id: 'msg_dup2', timestamp: Math.floor(Date.now() / 1000) }),
+          );
+          expect(again.status).toBe(200);
+          expect(await again.json()).toMatchObject({ duplicate: true, workflowId: `${x.prefix}onboard-dup.person` });
+        });
+        const runs: string[] = [];
+        for await (const w of t.client.workflow.list({ query: `WorkflowId = "${x.prefix}onboard-dup.person"` }))
+          runs.push(w.runId);
+        expect(runs).toHaveLength(1);
+        expect(mine('dup.person')).toHaveLength(3);
+      });
+    } finally {
+      await x.close();
+    }
+  });
+
+  it('reports a second, different hire event for a person in flight (409), never merges it', async () => {
+    const x = await intakeHarness(t, h.emulator.url, { leadTimeMs: 0 });
+    try {
+      await x.worker.runUntil(async () => {
+        const first = await x.deliver({ username: 'two.events', email: 'two@example.com', startDate: today(10) });
+        expect(first.status).toBe(202);
+        expect(await first.json()).toMatchObject({ lifecycle: 'scheduled' });
+        const second = await x.deliver({
+          username: 'two.events',
+          email: 'two@example.com',
+          startDate: today(10),
+          team: 'Payments API',
+        });
+        expect(second.status).toBe(409);
+        const conflict = (await second.json()) as { error: string; workflowId: string };
+        expect(conflict.workflowId).toBe(`${x.prefix}onboard-two.events`);
+        expect(conflict.error).toMatch(/already running HR event "generic:evt-/);
+        await t.client.workflow.getHandle(`${x.prefix}onboard-two.events`).cancel();
+      });
+    } finally {
+      await x.close();
+    }
+  });
+
+  it('accepts the old and the new secret during a rotation, and refuses a removed one', async () => {
+    const old = newWebhookSecret();
+    const current = newWebhookSecret();
+    const x = await intakeHarness(t, h.emulator.url, { secrets: { generic: [current, old] } });
+    try {
+      await x.worker.runUntil(async () => {
+        expect((await x.deliver({ username: 'rot.old', email: 'rot.old@example.com' }, { secret: old })).status).toBe(
+          202,
+        );
+        expect(
+          (await x.deliver({ username: 'rot.new', email: 'rot.new@example.com' }, { secret: current })).status,
+        ).toBe(202);
+        expect(
+          (await x.deliver({ username: 'rot.gone', email: 'rot.gone@example.com' }, { secret: x.secret })).status,
+        ).toBe(401);
+      });
+    } finally {
+      await x.close();
+    }
+  });
+
+  it('waits, scheduled, until the start date less the lead time, then provisions', async () => {
+    // Provisioned 4 s from now: the start date is tomorrow, the lead time all of the wait but 4 s.
+    const tomorrow = today(1);
+    const leadTimeMs = Date.parse(`${tomorrow}T00:00:00Z`) - Date.now() - 4_000;
+    const x = await intakeHarness(t, h.emulator.url, { leadTimeMs });
+    try {
+      await x.worker.runUntil(async () => {
+        const res = await x.deliver({ username: 'later.hire', email: 'later@example.com', startDate: tomorrow });
+        expect(res.status).toBe(202);
+        const body = (await res.json()) as { workflowId: string; lifecycle: string; scheduledFor: string };
+        expect(body.lifecycle).toBe('scheduled');
+        const handle = t.client.workflow.getHandle(body.workflowId);
+        expect((await handle.query(stateQuery)).lifecycle).toBe('scheduled');
+        expect(mine('later.hire')).toEqual([]);
+        const described = await handle.describe();
+        expect(described.searchAttributes['OnboardingState']).toEqual(['scheduled']);
+        // The wait is a durable timer, with a summary the Web UI shows.
+        expect(decodedHistory(await handle.fetchHistory())).toContain('the start date less the lead time');
+        const state = (await handle.result()) as OnboardingState;
+        expect(state.lifecycle).toBe('done');
+        expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(body.scheduledFor));
+        expect(mine('later.hire')).toHaveLength(3);
+      });
+    } finally {
+      await x.close();
+    }
+  });
+
+  it('asks for an approval of an elevated role at once, due when the hire is provisioned', async () => {
+    const x = await intakeHarness(t, h.emulator.url, { leadTimeMs: 0 });
+    try {
+      await x.worker.runUntil(async () => {
+        const start = today(5);
+        const res = await x.deliver({
+          username: 'api.dev',
+          email: 'api.dev@example.com',
+          team: 'Payments API',
+          startDate: start,
+        });
+        expect(res.status).toBe(202);
+        const body = (await res.json()) as {
+          workflowId: string;
+          lifecycle: string;
+          awaitingApproval: string[];
+          scheduledFor: string;
+        };
+        expect(body.lifecycle).toBe('awaiting-approval');
+        expect(body.awaitingApproval).toEqual(['project:operator on host/payments-api']);
+        const handle = t.client.workflow.getHandle(body.workflowId);
+        const state = await handle.query(stateQuery);
+        expect(state.approval?.deadline).toBe(`${start}T00:00:00.000Z`);
+        expect(state.scheduledFor).toBe(`${start}T00:00:00.000Z`);
+        // Approved by a platform-admin: it then waits for its date.
+        await t.decide(x.taskQueue, handle, true, OPS, 'team lead asked');
+        await eventually(async () => expect((await handle.query(stateQuery)).lifecycle).toBe('scheduled'));
+        expect(mine('api.dev')).toEqual([]);
+        // A new hire who will not start after all: cancelled, nothing in KubeSphere.
+        await handle.cancel();
+        await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+        expect((await handle.query(stateQuery)).lifecycle).toBe('cancelled');
+        expect((await handle.describe()).searchAttributes['OnboardingState']).toEqual(['cancelled']);
+        expect(mine('api.dev')).toEqual([]);
+      });
+    } finally {
+      await x.close();
+    }
+  });
+
+  it('acknowledges other event types (202) and acts on none', async () => {
+    const x = await intakeHarness(t, h.emulator.url);
+    try {
+      await x.worker.runUntil(async () => {
+        const res = await x.deliver({ username: 'leaver' }, { type: 'employee.terminated' });
+        expect(res.status).toBe(202);
+        expect(await res.json()).toMatchObject({ ignored: true, type: 'employee.terminated' });
+        expect(await x.workflows()).toEqual([]);
+      });
+    } finally {
+      await x.close();
+    }
+  });
+
+  it('keeps the status endpoint behind its bearer token', async () => {
+    const x = await intakeHarness(t, h.emulator.url);
+    try {
+      await x.worker.runUntil(async () => {
+        expect((await x.status(`${x.prefix}onboard-nobody`, 'wrong-token-wrong-token-wrong')).status).toBe(401);
+        expect((await fetch(`${x.intake.url}/v1/onboardings/x`)).status).toBe(401);
+        expect((await x.status(`${x.prefix}onboard-nobody`)).status).toBe(404);
+        expect((await x.status('change-role-someone')).status).toBe(404);
+        expect((await fetch(`${x.intake.url}/healthz`)).status).toBe(200);
+        expect((await fetch(`${x.intake.url}/readyz`)).status).toBe(200);
+      });
+    } finally {
+      await x.close();
+    }
+  });
+});
+
+describe('HR deliveries as an attacker would send them straight to Temporal', () => {
+  it('refuses an unsigned or altered delivery, and a request beyond what the delivery says', async () => {
+    const x = await intakeHarness(t, h.emulator.url);
+    try {
+      await x.worker.runUntil(async () => {
+        const body = genericHireBody({
+          eventId: 'forged-1',
+          username: 'mallory',
+          email: 'mallory@example.com',
+          department: 'Payments',
+          team: 'Payments Web',
+          startDate: today(),
+        });
+        const genuine = signGeneric(x.secret, body, { id: 'msg_f', timestamp: Math.floor(Date.now() / 1000) });
+        const source = (headers: Record<string, string>, b = body) => ({
+          kind: 'hr',
+          vendor: 'generic',
+          eventId: 'generic:forged-1',
+          delivery: { headers, body: b },
+          receiptId: 'r-1',
+        });
+        const asked = {
+          username: 'mallory',
+          email: 'mallory@example.com',
+          globalRole: 'platform-regular',
+          workspace: 'payments',
+          project: 'payments-web',
+        };
+        const start = (input: object) =>
+          t.client.workflow.start('onboardUser', {
+            taskQueue: x.taskQueue,
+            workflowId: `${x.prefix}onboard-mallory`,
+            args: [input],
+            workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+          });
+
+        const unsigned = await failureOf(
+          await start({ ...asked, source: source({ ...genuine, 'webhook-signature': 'v1,AAAA' }) }),
+        );
+        expect(unsigned.type).toBe('DeliveryRefused');
+        expect(unsigned.message).toMatch(/signature does not hold/);
+
+        const elevated = await failureOf(
+          await start({ ...asked, workspaceRole: 'admin', globalRole: 'platform-admin', source: source(genuine) }),
+        );
+        expect(elevated.type).toBe('DeliveryRefused');
+        expect(elevated.message).toMatch(/globalRole.*platform-regular/);
+
+        const elsewhere = await failureOf(
+          await start({ ...asked, workspace: 'search', project: 'search-ui', source: source(genuine) }),
+        );
+        expect(elsewhere.type).toBe('DeliveryRefused');
+        expect(mine('mallory')).toEqual([]);
+      });
+    } finally {
+      await x.close();
+    }
+  });
+
+  it('is refused by a worker that takes no HR deliveries', async () => {
+    const x = await intakeHarness(t, h.emulator.url, { workerHr: null });
+    try {
+      await x.worker.runUntil(async () => {
+        const res = await x.deliver({ username: 'no.hr', email: 'no.hr@example.com' });
+        expect(res.status).toBe(422);
+        expect(await res.text()).toMatch(/takes no HR deliveries/);
+        expect(mine('no.hr')).toEqual([]);
+      });
+    } finally {
+      await x.close();
+    }
+  });
+});

@@ -1,0 +1,168 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HireEventResult } from '../../src/workflows/hire-event.js';
+import type { OnboardingState } from '../../src/workflows/definitions.js';
+import { startEmulator, type EmulatorHarness } from '../helpers/emulator.js';
+import {
+  bambooHrEventBody,
+  bambooHrFieldsBody,
+  hiBobEventBody,
+  signBambooHr,
+  signHiBob,
+  startHrVendorStandIn,
+  STAND_IN_CREDENTIALS,
+  type HrVendorStandIn,
+} from '../helpers/hr-vendors.js';
+import { intakeHarness, today } from '../helpers/intake.js';
+import { peopleState } from '../helpers/kubesphere-state.js';
+import { failureOf, temporalHarness, type TemporalHarness } from '../helpers/temporal.js';
+
+let t: TemporalHarness;
+let h: EmulatorHarness;
+let vendors: HrVendorStandIn;
+
+beforeAll(async () => {
+  t = await temporalHarness();
+  h = await startEmulator();
+  vendors = await startHrVendorStandIn();
+});
+afterAll(async () => {
+  await vendors.close();
+  await h.close();
+  await t.close();
+});
+
+const BAMBOO_SECRET = 'bamboo-private-key-0123456789abcdef0123';
+const BOB_SECRET = 'bob-webhook-secret-0123456789abcdef0123';
+
+function harness() {
+  return intakeHarness(t, h.emulator.url, {
+    secrets: { bamboohr: [BAMBOO_SECRET], hibob: [BOB_SECRET] },
+    api: {
+      bamboohr: { baseUrl: vendors.bambooHrUrl, apiKey: STAND_IN_CREDENTIALS.bamboohr.apiKey },
+      hibob: {
+        baseUrl: vendors.url,
+        serviceUserId: STAND_IN_CREDENTIALS.hibob.serviceUserId,
+        token: STAND_IN_CREDENTIALS.hibob.token,
+      },
+    },
+  });
+}
+
+const mine = (username: string) => peopleState(h).filter((line) => line.includes(` ${username} `));
+
+describe('HR vendors end to end', () => {
+  it('HiBob: a delivery naming only the employee reads the record from Bob, then onboards; a retry starts nothing', async () => {
+    const x = await harness();
+    vendors.employees.set('7001', {
+      id: '7001',
+      firstName: 'Bea',
+      lastName: 'Moreau',
+      email: 'Bea.Moreau@example.com',
+      department: 'Search',
+      startDate: today(),
+    });
+    try {
+      await x.worker.runUntil(async () => {
+        const body = hiBobEventBody({ employeeId: '7001', triggeredAt: new Date().toISOString().slice(0, 23) });
+        const res = await x.post('/v1/hr/hibob', body, signHiBob(BOB_SECRET, body));
+        expect(res.status).toBe(202);
+        const answer = (await res.json()) as { workflowId: string; lifecycle: string };
+        expect(answer.workflowId).toMatch(new RegExp(`^${x.prefix.replace('.', '\\.')}hr-hibob-`));
+        expect(answer.lifecycle).toBe('reading-record');
+        const lookup = t.client.workflow.getHandle(answer.workflowId);
+        const result = (await lookup.result()) as HireEventResult;
+        expect(result.onboardingWorkflowId).toBe(`${x.prefix}onboard-bea.moreau`);
+        const state = (await t.client.workflow.getHandle(result.onboardingWorkflowId).result()) as OnboardingState;
+        expect(state.lifecycle).toBe('done');
+        expect(mine('bea.moreau')).toEqual([
+          'member search bea.moreau search-regular',
+          'user bea.moreau Bea.Moreau@example.com platform-regular',
+        ]);
+        // Bob retries the same body: the lookup's id is the event's, nothing starts again.
+        const again = await x.post('/v1/hr/hibob', body, signHiBob(BOB_SECRET, body));
+        expect(again.status).toBe(200);
+        expect(await again.json()).toMatchObject({ duplicate: true, workflowId: result.onboardingWorkflowId });
+        // The record was read by the lookup and again by the onboarding, which trusts no one's reading but its own.
+        expect(vendors.count('hibob')).toBe(2);
+        // Status through the lookup's id names the onboarding it proposed.
+        const status = (await (await x.status(answer.workflowId)).json()) as { onboardingWorkflowId: string };
+        expect(status.onboardingWorkflowId).toBe(result.onboardingWorkflowId);
+      });
+    } finally {
+      await x.close();
+    }
+  });
+
+  it('BambooHR: an event webhook is read through the API, retried while the API is down', async () => {
+    const x = await harness();
+    vendors.employees.set('8001', {
+      id: '8001',
+      firstName: 'Cai',
+      lastName: 'Lin',
+      email: 'cai.lin@example.com',
+      department: 'Payments',
+      startDate: today(),
+    });
+    vendors.state.failWith.bamboohr = 503;
+    try {
+      await x.worker.runUntil(async () => {
+        const body = bambooHrEventBody({ employeeId: '8001', timestamp: new Date().toISOString() });
+        const stamp = String(Math.floor(Date.now() / 1000));
+        const res = await x.post('/v1/hr/bamboohr', body, signBambooHr(BAMBOO_SECRET, body, stamp));
+        expect(res.status).toBe(202);
+        const { workflowId } = (await res.json()) as { workflowId: string };
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        expect(vendors.count('bamboohr')).toBeGreaterThan(0);
+        vendors.state.failWith.bamboohr = undefined;
+        const result = (await t.client.workflow.getHandle(workflowId).result()) as HireEventResult;
+        await t.client.workflow.getHandle(result.onboardingWorkflowId).result();
+        expect(mine('cai.lin')).toEqual([
+          'member payments cai.lin payments-regular',
+          'user cai.lin cai.lin@example.com platform-regular',
+        ]);
+      });
+    } finally {
+      vendors.state.failWith.bamboohr = undefined;
+      await x.close();
+    }
+  });
+
+  it('BambooHR: a field webhook with every field is a full hire; an unknown employee fails the lookup, naming why', async () => {
+    const x = await harness();
+    try {
+      await x.worker.runUntil(async () => {
+        const body = bambooHrFieldsBody([
+          {
+            id: '9001',
+            action: 'Created',
+            fields: {
+              'First Name': 'Dee',
+              'Last Name': 'Okoro',
+              'Work Email': 'dee.okoro@example.com',
+              Department: 'Payments',
+              'Hire Date': today(),
+            },
+          },
+        ]);
+        const stamp = String(Math.floor(Date.now() / 1000));
+        const res = await x.post('/v1/hr/bamboohr', body, signBambooHr(BAMBOO_SECRET, body, stamp));
+        expect(res.status).toBe(202);
+        const { workflowId } = (await res.json()) as { workflowId: string };
+        expect(workflowId).toBe(`${x.prefix}onboard-dee.okoro`);
+        await t.client.workflow.getHandle(workflowId).result();
+        expect(mine('dee.okoro')).toHaveLength(2);
+
+        const missing = bambooHrEventBody({ employeeId: '404404', timestamp: new Date().toISOString() });
+        const refused = await x.post('/v1/hr/bamboohr', missing, signBambooHr(BAMBOO_SECRET, missing, stamp));
+        expect(refused.status).toBe(202);
+        const failure = await failureOf(
+          t.client.workflow.getHandle(((await refused.json()) as { workflowId: string }).workflowId),
+        );
+        expect(failure.type).toBe('DeliveryRefused');
+        expect(failure.message).not.toContain(STAND_IN_CREDENTIALS.bamboohr.apiKey);
+      });
+    } finally {
+      await x.close();
+    }
+  });
+});
