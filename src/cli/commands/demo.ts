@@ -15,10 +15,21 @@ import { decideUpdate, stateQuery, WORKFLOW_ID, type OnboardingState } from '../
 import { batchFilter } from '../batch.js';
 import { createLogger, installRuntime } from '../logger.js';
 import { ExitError } from '../options.js';
-import { outcomeOf } from '../temporal-context.js';
+import { outcomeOf, type Outcome } from '../temporal-context.js';
+import { formatState } from '../output.js';
+import { describeAnswer, sendHire, type HireToSend } from '../../intake/send.js';
 
 /** The sample migration shipped with the package: three teams, one row that needs an approval. */
 const SAMPLE = fileURLToPath(new URL('../../../samples/onboarding.csv', import.meta.url));
+/** A new hire delivered through the HR intake after the import (placed by samples/placement.yaml). */
+const DEMO_HIRE: HireToSend & { team: string } = {
+  username: 'nina.berg',
+  email: 'nina.berg@example.com',
+  firstName: 'Nina',
+  lastName: 'Berg',
+  department: 'Search',
+  team: 'Search UI',
+};
 
 /**
  * The main job end to end on the embedded defaults: import samples/onboarding.csv as a platform-admin,
@@ -28,7 +39,7 @@ export function registerDemo(program: Command): void {
   program
     .command('demo')
     .description(
-      'start the embedded stack on free ports, import samples/onboarding.csv, approve the waiting row, print every row, stop',
+      'start the embedded stack on free ports, import samples/onboarding.csv, approve the waiting row, deliver a new hire through the HR intake, print everything, stop',
     )
     .option('--report <file>', 'also write the outcome as JSON')
     .action(async (flags: { report?: string }) => {
@@ -45,6 +56,7 @@ export function registerDemo(program: Command): void {
         uiPort: undefined,
         emulatorPort: 0,
         controllerDelayMs: 300,
+        intakePort: 0,
         log,
       });
       const connection = await Connection.connect({ address: stack.temporal.address });
@@ -67,6 +79,7 @@ export function registerDemo(program: Command): void {
       try {
         const started = Date.now();
         const people: Array<{ username: string; placements: Placement[] }> = [];
+        let hire: Outcome | undefined;
         const final = await stack.worker.worker.runUntil(async () => {
           const { handle } = await startImport(
             client,
@@ -84,7 +97,15 @@ export function registerDemo(program: Command): void {
             `importing samples/onboarding.csv as ${DEV_APPROVER.username}: ${check.rows} rows, ${check.people} people (batch ${check.batchId})\n`,
           );
           await approveWaitingRows(client, handle, approver);
-          return (await handle.result()) as BatchProgress;
+          const batch = (await handle.result()) as BatchProgress;
+          // A new hire from HR, as a signed webhook: placed by the sample mapping, verified again by the worker.
+          const intake = stack.intake!;
+          const sent = await sendHire(intake.url, intake.webhookSecret, DEMO_HIRE);
+          process.stdout.write(
+            `HR intake: new hire ${DEMO_HIRE.username} (${DEMO_HIRE.department} / ${DEMO_HIRE.team}): ${sent.status} ${describeAnswer(sent.answer)}\n`,
+          );
+          hire = await outcomeOf(client.workflow.getHandle(WORKFLOW_ID.onboard(DEMO_HIRE.username)));
+          return batch;
         });
         const rows = await Promise.all(
           people.map(async (p) => ({
@@ -95,14 +116,18 @@ export function registerDemo(program: Command): void {
         process.stdout.write(
           `\n${table(rows.map((r) => ({ username: r.person.username, state: r.outcome.state })))}\n`,
         );
+        if (hire?.state)
+          process.stdout.write(`\n${formatState(WORKFLOW_ID.onboard(DEMO_HIRE.username), hire.state)}\n`);
         process.stdout.write(
           `\nbatch ${final.batchId} ${final.lifecycle} in ${Date.now() - started} ms: ${final.done} people done, ${final.failed} failed\n` +
             `KubeSphere requests: ${JSON.stringify(stack.emulator.requests.byMethod)} (never a DELETE)\n` +
             `Web UI (the same import under \`ks-onboard dev\`): http://127.0.0.1:8233/namespaces/default/workflows?query=${encodeURIComponent(batchFilter(final.batchId))}\n`,
         );
-        if (flags.report) writeFileSync(flags.report, JSON.stringify({ final, rows }, null, 2), { mode: 0o600 });
+        if (flags.report) writeFileSync(flags.report, JSON.stringify({ final, rows, hire }, null, 2), { mode: 0o600 });
         if (final.lifecycle !== 'done' || final.failed > 0)
           throw new ExitError(`batch ${final.lifecycle}: ${final.failed} failed`);
+        if (!hire?.ok)
+          throw new ExitError(`the HR hire did not complete: ${hire && !hire.ok ? hire.message : 'no answer'}`);
       } finally {
         await connection.close();
         await stack.stop();

@@ -1,30 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
-import { Webhook } from 'standardwebhooks';
 import { hireSenderConfig, pathsConfig } from '../../config.js';
 import { ensureDevHrSecrets } from '../../intake/dev.js';
-import { GENERIC_HIRE_TYPE } from '../../intake/vendors/generic.js';
+import { describeAnswer, sendHire, type HireToSend } from '../../intake/send.js';
 import { ExitError } from '../options.js';
 import { printJson } from '../output.js';
 
-interface HireFlags {
-  username: string;
-  email: string;
-  firstName: string;
-  lastName: string;
-  department: string;
-  team?: string;
-  startDate?: string;
-  employeeId?: string;
-  eventId?: string;
-  url?: string;
-  json?: boolean;
-}
+/** Answers that the same delivery will never change (bad input, refused signature): exit 2. */
+const REFUSED = [400, 401, 404, 413, 415, 422];
 
-/**
- * A generic Standard Webhooks sender, as an HR system would deliver a new hire: to try the intake, and as a
- * reference for wiring one. Signs with the first KS_ONBOARD_WEBHOOK_SECRETS secret (the dev stack's otherwise).
- */
 export function registerHire(program: Command): void {
   program
     .command('hire')
@@ -40,65 +23,30 @@ export function registerHire(program: Command): void {
     .option('--event-id <id>', 'the event id: the same id twice is one hire (default a new one)')
     .option('--url <url>', 'the intake (default http://127.0.0.1:KS_ONBOARD_INTAKE_PORT)')
     .option('--json', 'print the intake answer as JSON')
-    .action(async (flags: HireFlags) => {
+    .addHelpText(
+      'after',
+      "\nSigns with the first of KS_ONBOARD_WEBHOOK_SECRETS, else with the dev stack's secret (.data/keys/dev-hr-secrets.json).",
+    )
+    .action(async (flags: HireToSend & { url?: string; json?: boolean }) => {
       const config = hireSenderConfig();
       const secret = config.secret ?? ensureDevHrSecrets(pathsConfig().dataDir).webhookSecret;
-      const body = JSON.stringify({
-        type: GENERIC_HIRE_TYPE,
-        timestamp: new Date().toISOString(),
-        data: {
-          eventId: flags.eventId ?? randomUUID(),
-          employeeId: flags.employeeId ?? flags.username,
-          username: flags.username,
-          email: flags.email,
-          firstName: flags.firstName,
-          lastName: flags.lastName,
-          department: flags.department,
-          ...(flags.team ? { team: flags.team } : {}),
-          startDate: flags.startDate ?? new Date().toISOString().slice(0, 10),
-        },
-      });
-      const id = `msg_${randomUUID()}`;
-      const signature = new Webhook(secret).sign(id, new Date(), body);
-      const url = `${(flags.url ?? `http://127.0.0.1:${config.port}`).replace(/\/$/, '')}/v1/hr/events`;
-      let response: Response;
+      const url = flags.url ?? `http://127.0.0.1:${config.port}`;
+      let sent;
       try {
-        response = await fetch(url, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'webhook-id': id,
-            'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
-            'webhook-signature': signature,
-          },
-          body,
-          signal: AbortSignal.timeout(15_000),
-        });
+        sent = await sendHire(url, secret, flags);
       } catch (error) {
         throw new ExitError(
           `cannot reach the HR intake at ${url}: ${(error as Error).message} (is ks-onboard serve or dev running?)`,
         );
       }
-      const answer = (await response.json().catch(() => ({}))) as Record<string, unknown>;
-      const code = [400, 401, 404, 413, 415, 422].includes(response.status) ? 2 : 1;
+      const code = REFUSED.includes(sent.status) ? 2 : 1;
       if (flags.json) {
-        printJson({ status: response.status, ...answer });
-        if (response.status >= 300) process.exitCode = code;
+        printJson({ status: sent.status, ...sent.answer });
+        if (sent.status >= 300) process.exitCode = code;
         return;
       }
-      if (response.status >= 300)
-        throw new ExitError(`HR intake answered ${response.status}: ${describe(answer)}`, code);
-      process.stdout.write(`${response.status} ${describe(answer)}\n`);
+      if (sent.status >= 300)
+        throw new ExitError(`HR intake answered ${sent.status}: ${describeAnswer(sent.answer)}`, code);
+      process.stdout.write(`${sent.status} ${describeAnswer(sent.answer)}\n`);
     });
-}
-
-function describe(answer: Record<string, unknown>): string {
-  if (typeof answer.error === 'string') return answer.error;
-  if (answer.ignored) return `ignored (${String(answer.type)})`;
-  const parts = [String(answer.workflowId ?? '')];
-  if (answer.duplicate) parts.push('(a duplicate: nothing started)');
-  if (answer.lifecycle) parts.push(String(answer.lifecycle));
-  if (answer.scheduledFor) parts.push(`provisioned at ${String(answer.scheduledFor)}`);
-  if (Array.isArray(answer.awaitingApproval)) parts.push(`awaiting approval of ${answer.awaitingApproval.join(', ')}`);
-  return parts.join(' ');
 }
