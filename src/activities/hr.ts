@@ -2,12 +2,13 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { FailureType } from '../failures.js';
 import { formatProblems } from '../policy/names.js';
-import type { OnboardRequest } from '../policy/plan.js';
+import type { Grant, OnboardRequest } from '../policy/plan.js';
 import type { HrSource } from '../policy/requests.js';
 import { DeliveryError, type Delivery, type HireEvent, type HrVendor } from '../intake/hire-event.js';
 import type { HrConfig } from '../intake/config.js';
-import { eventKey, hireRequest, mappedWorkspaces } from '../intake/hire-request.js';
-import { provisionTime } from '../intake/start-date.js';
+import { eventKey, hireRequest, mappedGrants } from '../intake/hire-request.js';
+import { MAX_DAYS_AHEAD, provisionTime, startOfDay } from '../intake/start-date.js';
+import { SA } from '../workflows/definitions.js';
 import { adapterFor } from '../intake/vendors/index.js';
 import { VendorRecordError } from '../intake/vendors/api.js';
 import type { VendorApi } from '../intake/vendors/types.js';
@@ -22,11 +23,28 @@ export interface HireReading {
   eventId: string;
   username: string;
   request: OnboardRequest;
-  /** the workspaces the worker's mapping places people in: HR may place there without an approval */
-  mappedWorkspaces: string[];
+  /** what the worker's mapping gives this hire: HR may grant exactly these without an approval */
+  mappedGrants: Grant[];
   startDate: string;
   /** when to provision: the start date's first moment in the configured time zone, less the lead time */
   provisionAt: string;
+}
+
+/**
+ * How long before its run started a delivery may have been signed: the intake acknowledges within seconds, and a
+ * lookup's proposal follows its reading of the vendor's record (retried up to five minutes). HiBob signs the
+ * event's own time, the same on every retry: its adapter allows four days. Older deliveries are replays.
+ */
+export const WORKER_DELIVERY_WINDOW_MS = 15 * 60_000;
+
+export interface ReadHireInput {
+  vendor: HrVendor;
+  eventId: string;
+  delivery: Delivery;
+  /** when the reading run started (its workflow time): the delivery must have been signed shortly before */
+  runStartedAt: number;
+  /** an onboarding, not a lookup: refused when another run already onboarded this event */
+  once?: boolean;
 }
 
 export interface HrActivityDeps {
@@ -42,14 +60,23 @@ export type ProposeHireResult =
 export function createHrActivities({ hr, vendorApi, client }: HrActivityDeps) {
   const refuse = (message: string) => failure(FailureType.DeliveryRefused, message, true);
 
-  async function hireOf(vendor: HrVendor, delivery: Delivery, config: HrConfig): Promise<HireEvent> {
+  async function hireOf(input: ReadHireInput, config: HrConfig): Promise<HireEvent> {
+    const { vendor, delivery } = input;
     const adapter = adapterFor(vendor);
     try {
-      // No time tolerance here: the intake checked it on arrival; the worker may read a delivery weeks later.
-      adapter.verify(delivery, config.vendors.secrets[vendor], { now: Date.now() });
+      // Measured from the run's start, not from now: a scheduled hire is read again weeks later, while a Reset long
+      // after, like a replay from a raw client, is refused.
+      adapter.verify(delivery, config.vendors.secrets[vendor], {
+        now: input.runStartedAt,
+        toleranceMs: WORKER_DELIVERY_WINDOW_MS,
+      });
     } catch (error) {
       if (error instanceof DeliveryError)
-        throw refuse(`the ${vendor} delivery's signature does not hold with this worker's secrets`);
+        throw refuse(
+          error.message.includes('replayed')
+            ? `the ${vendor} delivery was signed too long before this run started (${error.message}): deliver it again`
+            : `the ${vendor} delivery's signature does not hold with this worker's secrets`,
+        );
       throw error;
     }
     let content;
@@ -73,22 +100,44 @@ export function createHrActivities({ hr, vendorApi, client }: HrActivityDeps) {
     }
   }
 
+  /** A delivery is acted on once: another onboarding that completed this event refuses a replay of it. */
+  async function checkOnce(key: string): Promise<void> {
+    const { workflowExecution, taskQueue } = Context.current().info;
+    const ownRun = workflowExecution?.runId;
+    const query = [
+      `${SA.eventId.name} = ${JSON.stringify(key)}`,
+      `WorkflowType = "onboardUser"`,
+      `ExecutionStatus = "Completed"`,
+      `TaskQueue = ${JSON.stringify(taskQueue)}`,
+    ].join(' AND ');
+    for await (const run of client.workflow.list({ query, pageSize: 5 })) {
+      if (run.runId === ownRun) continue;
+      throw refuse(
+        `HR event ${key} was onboarded already by ${run.workflowId} (run ${run.runId}, closed ${run.closeTime?.toISOString() ?? ''}): a delivery is acted on once`,
+      );
+    }
+  }
+
   return mapFailures({
     /** Verifies a delivery with the worker's own secrets and places the person with the worker's own mapping. */
-    async readHire(input: { vendor: HrVendor; eventId: string; delivery: Delivery }): Promise<HireReading> {
+    async readHire(input: ReadHireInput): Promise<HireReading> {
       if (!hr)
         throw refuse('this worker takes no HR deliveries (no webhook secrets configured: see the README, HR intake)');
       if (!hr.mapping) throw refuse('this worker has no placement mapping (KS_ONBOARD_PLACEMENT)');
-      const event = await hireOf(input.vendor, input.delivery, hr);
+      const event = await hireOf(input, hr);
       const key = eventKey(input.vendor, event.eventId);
       if (key !== input.eventId) throw refuse(`the delivery is event ${key}, not ${input.eventId}`);
       const asked = hireRequest(hr.mapping, event);
       if (!asked.ok) throw refuse(`the hire cannot be placed: ${formatProblems(asked.problems)}`);
+      const latest = input.runStartedAt + MAX_DAYS_AHEAD * 86_400_000;
+      if (startOfDay(event.startDate, hr.timeZone) > latest)
+        throw refuse(`the start date ${event.startDate} is more than ${MAX_DAYS_AHEAD} days ahead`);
+      if (input.once) await checkOnce(key);
       return {
         eventId: key,
         username: asked.username,
         request: asked.request,
-        mappedWorkspaces: mappedWorkspaces(hr.mapping),
+        mappedGrants: mappedGrants(hr.mapping, event, asked.username),
         startDate: event.startDate,
         provisionAt: new Date(provisionTime(event.startDate, hr.timeZone, hr.leadTimeMs)).toISOString(),
       };

@@ -26,7 +26,7 @@ export const DEFAULT_LEAD_TIME = '2d';
 export const DEFAULT_LEAD_TIME_MS = 2 * 86_400_000;
 
 const hrSchema = z.object({
-  KS_ONBOARD_PLACEMENT: z.string().min(1).optional(),
+  KS_ONBOARD_PLACEMENT: z.string().min(1, 'must name the mapping file (or be unset)').optional(),
   KS_ONBOARD_HR_TIME_ZONE: z
     .string()
     .default('UTC')

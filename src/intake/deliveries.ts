@@ -12,6 +12,7 @@ import { DeliveryError, eventIdForWorkflowId, type Delivery, type HrVendor } fro
 import { eventKey, hireRequest } from './hire-request.js';
 import type { PlacementMapping } from './placement.js';
 import { hrStartOptions } from './start-options.js';
+import { MAX_DAYS_AHEAD, startOfDay } from './start-date.js';
 import { adapterFor } from './vendors/index.js';
 
 /** How far a delivery's timestamp may be from our clock (Standard Webhooks' recommendation). */
@@ -63,6 +64,12 @@ export async function receiveDelivery(
     if (seen) return duplicate(deps, seen, eventId);
     const source: HrSource = { kind: 'hr', vendor, eventId, delivery, receiptId: randomUUID() };
     if (content.kind === 'hire-by-id') return await startLookup(deps, source);
+    const latest = now() + MAX_DAYS_AHEAD * 86_400_000;
+    if (startOfDay(content.event.startDate, deps.hr.timeZone) > latest)
+      return {
+        status: 422,
+        body: { error: `the start date ${content.event.startDate} is more than ${MAX_DAYS_AHEAD} days ahead`, eventId },
+      };
     const asked = hireRequest(deps.hr.mapping, content.event);
     if (!asked.ok)
       return {
@@ -85,14 +92,22 @@ export async function receiveDelivery(
 }
 
 /**
- * A delivery of an event seen before: its workflow, found by the `OnboardingEventId` search attribute. Visibility
- * lags the start by up to a second or so; duplicates inside that window meet the running workflow instead.
+ * A delivery of an event seen before: its workflow, found by the `OnboardingEventId` search attribute. Only our own
+ * workflow types on our task queue count, and not runs that failed (the vendor's next delivery tries again): anyone
+ * may label a workflow of theirs with an event id. Visibility lags a start by about a second; duplicates inside that
+ * window meet the running workflow instead.
  */
 async function findEvent(deps: DeliveryDeps, eventId: string): Promise<string | undefined> {
-  const query = `${SA.eventId.name} = ${JSON.stringify(eventId)}`;
+  const query = [
+    `${SA.eventId.name} = ${JSON.stringify(eventId)}`,
+    `WorkflowType IN ("onboardUser", "hireEvent")`,
+    `TaskQueue = ${JSON.stringify(deps.taskQueue)}`,
+    `ExecutionStatus IN ("Running", "Completed", "Canceled")`,
+  ].join(' AND ');
   const found: string[] = [];
   for await (const execution of deps.client.workflow.list({ query, pageSize: 10 })) {
-    found.push(execution.workflowId);
+    const id = execution.workflowId;
+    if (id.startsWith(`${deps.prefix}onboard-`) || id.startsWith(`${deps.prefix}hr-`)) found.push(id);
     if (found.length >= 10) break;
   }
   // The onboarding itself rather than the lookup that proposed it.
@@ -168,9 +183,9 @@ async function startLookup(deps: DeliveryDeps, source: HrSource): Promise<Delive
       taskQueue: deps.taskQueue,
       workflowId,
       args: [source],
-      // Once per event, ever (while Temporal keeps the closed run): a duplicate is refused, not run again.
+      // Once per event (while Temporal keeps the closed run), unless that run failed: the next delivery tries again.
       workflowIdConflictPolicy: 'FAIL',
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
       staticSummary: `new hire: HR event ${source.eventId}`,
       memo: hrStartOptions(source).memo,
       typedSearchAttributes: new TypedSearchAttributes([

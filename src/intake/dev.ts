@@ -17,14 +17,18 @@ export type DevHrSecrets = z.infer<typeof devSecretsSchema>;
 export function ensureDevHrSecrets(dataDir: string): DevHrSecrets {
   const file = join(dataDir, 'keys', 'dev-hr-secrets.json');
   if (existsSync(file)) {
-    const parsed = devSecretsSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
-    if (parsed.success) return parsed.data;
+    try {
+      const parsed = devSecretsSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+      if (parsed.success) return parsed.data;
+    } catch {
+      // unreadable: made anew below (dev secrets only)
+    }
   }
   const secrets = {
     webhookSecret: `whsec_${randomBytes(32).toString('base64')}`,
     intakeToken: randomBytes(24).toString('hex'),
   };
-  mkdirSync(dirname(file), { recursive: true });
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   writeFileSync(file, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
   return secrets;
 }

@@ -1,4 +1,4 @@
-import { planOnboarding, type OnboardRequest } from '../policy/plan.js';
+import { planOnboarding, type Grant, type OnboardRequest } from '../policy/plan.js';
 import type { Problem } from '../policy/names.js';
 import type { HireEvent, HrVendor } from './hire-event.js';
 import { placeHire, type PlacementMapping } from './placement.js';
@@ -20,11 +20,16 @@ export function hireRequest(mapping: PlacementMapping, event: HireEvent): HireRe
   return { ok: true, username: name.username, request: placed.request };
 }
 
-/** The workspaces the mapping places people in: an HR delivery may place there without an approval. */
-export function mappedWorkspaces(mapping: PlacementMapping): string[] {
-  const departments = Object.values(mapping.departments).map((d) => d.workspace);
-  const teams = Object.values(mapping.teams ?? {}).map((t) => t.workspace);
-  return [...new Set([...departments, ...teams])].sort();
+/**
+ * What the mapping itself gives this hire's department and team (an explicit workspace or project on the event
+ * left aside): the grants an HR delivery may make without an approval. Only `platform-regular` when the mapping
+ * places them nowhere.
+ */
+export function mappedGrants(mapping: PlacementMapping, event: HireEvent, username: string): Grant[] {
+  const { workspace: _workspace, project: _project, ...byMapping } = event;
+  const placed = placeHire(mapping, byMapping, username);
+  const planned = placed.ok ? planOnboarding(placed.request) : undefined;
+  return planned?.ok ? planned.plan.grants : [{ scope: 'platform', role: 'platform-regular', target: 'platform' }];
 }
 
 /** How an event is known across deliveries and vendors (the `OnboardingEventId` search attribute). */

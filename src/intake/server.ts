@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { MAX_DELIVERY_BODY } from '../policy/requests.js';
 import { receiveDelivery, type DeliveryAnswer, type DeliveryDeps } from './deliveries.js';
 import type { Delivery, HrVendor } from './hire-event.js';
-import { onboardingStatus } from './status.js';
+import { onboardingStatus, scrubEmails } from './status.js';
 import { adapterFor } from './vendors/index.js';
 
 export interface IntakeOptions extends DeliveryDeps {
@@ -88,7 +88,7 @@ export function createIntakeApp(options: IntakeOptions): Hono {
           status: answer.status,
           ...(body.workflowId ? { workflowId: body.workflowId } : {}),
           ...(body.eventId ? { eventId: body.eventId } : {}),
-          ...(answer.status >= 400 && typeof body.error === 'string' ? { reason: body.error } : {}),
+          ...(answer.status >= 400 && typeof body.error === 'string' ? { reason: scrubEmails(body.error) } : {}),
           ms: Math.round(performance.now() - started),
         },
         'HR delivery',
@@ -117,7 +117,12 @@ export function createIntakeApp(options: IntakeOptions): Hono {
 }
 
 function refuse(c: Context, log: Logger, status: 404 | 413 | 415, error: string, vendor?: HrVendor) {
-  log.warn({ vendor: vendor ?? c.req.param('vendor'), status, reason: error }, 'HR delivery refused');
+  // Only Standard Webhooks names a delivery in a header; the vendors' own deliveries are told apart by time.
+  const deliveryId = safeId(c.req.header('webhook-id'));
+  log.warn(
+    { vendor: vendor ?? safeId(c.req.param('vendor')), ...(deliveryId ? { deliveryId } : {}), status, reason: error },
+    'HR delivery refused',
+  );
   return c.json({ error }, status);
 }
 
@@ -159,6 +164,12 @@ export async function startIntake(
     const s = serve({ fetch: app.fetch, port: listen.port, hostname: listen.host }, () => resolve(s));
     s.once('error', reject);
   });
+  // A sender that trickles its headers or body is cut off (the handler's own timeout starts only after them).
+  const http = server as Server;
+  http.headersTimeout = 10_000;
+  http.requestTimeout = 30_000;
+  // Beyond this, new connections wait in the kernel's backlog: one sender cannot take every socket.
+  http.maxConnections = 1_024;
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
@@ -167,7 +178,7 @@ export async function startIntake(
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         // Idle keep-alive connections would hold close() open; busy ones finish their request first.
-        (server as Server).closeIdleConnections?.();
+        http.closeIdleConnections();
       }),
   };
 }

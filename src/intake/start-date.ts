@@ -2,6 +2,9 @@
  * When a hire is provisioned: the first moment of their start date in the company's time zone, less the lead
  * time (so accounts exist on day one). Pure; uses Intl only, so a worker's time-zone data decides.
  */
+/** How far ahead a start date may be: further is a typo, or a way to hold someone's onboarding id for years. */
+export const MAX_DAYS_AHEAD = 366;
+
 export function startOfDay(startDate: string, timeZone: string): number {
   const [year, month, day] = startDate.split('-').map(Number) as [number, number, number];
   const wallClock = Date.UTC(year, month - 1, day);

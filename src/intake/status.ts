@@ -1,5 +1,5 @@
 import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { stateQuery, type OnboardingState } from '../workflows/definitions.js';
+import { SA, stateQuery, type OnboardingState } from '../workflows/definitions.js';
 import type { HireEventResult } from '../workflows/hire-event.js';
 
 /** What `GET /v1/onboardings/<id>` shows: where a hire stands, with no secret and no email. */
@@ -17,8 +17,8 @@ export interface OnboardingStatus {
 }
 
 // Failure messages may name a mismatching account's email: never shown here.
-const EMAIL = /[^\s"'<>(),;:]+@[^\s"'<>(),;:]+\.[^\s"'<>(),;:]+/g;
-const scrub = (text: string) => text.replace(EMAIL, '<email>').slice(0, 500);
+const EMAIL = /[^\s"'<>(),;:]+@[^\s"'<>(),;:]+/g;
+export const scrubEmails = (text: string) => text.replace(EMAIL, '<email>').slice(0, 500);
 
 /** Undefined: no such workflow of ours. */
 export async function onboardingStatus(
@@ -36,6 +36,9 @@ export async function onboardingStatus(
     throw error;
   }
   const status = description.status.name;
+  // HR's token reads HR's onboardings only: not who asked for one in ks-onboard, nor how it went.
+  const source = description.searchAttributes[SA.source.name];
+  if (!Array.isArray(source) || typeof source[0] !== 'string' || !source[0].startsWith('hr:')) return undefined;
   if (description.type === 'hireEvent') {
     if (status === 'RUNNING') return { workflowId, status };
     if (status !== 'COMPLETED') return { workflowId, status, ...(await failureOf(handle)) };
@@ -46,13 +49,6 @@ export async function onboardingStatus(
   let state: OnboardingState | undefined;
   if (status === 'RUNNING') state = await handle.query(stateQuery);
   else if (status === 'COMPLETED') state = (await handle.result()) as OnboardingState;
-  else {
-    try {
-      state = await handle.query(stateQuery);
-    } catch {
-      state = undefined; // a closed run answers queries only while a worker has it; its failure says enough
-    }
-  }
   return { workflowId, status, ...(state ? view(state) : {}), ...(status === 'FAILED' ? await failureOf(handle) : {}) };
 }
 
@@ -65,7 +61,7 @@ function view(state: OnboardingState): Omit<OnboardingStatus, 'workflowId' | 'st
       step: s.step,
       target: s.target,
       outcome: s.outcome,
-      ...(s.error ? { error: scrub(s.error.message) } : {}),
+      ...(s.error ? { error: scrubEmails(s.error.message) } : {}),
     })),
     ...(state.approval
       ? {
@@ -84,7 +80,7 @@ function view(state: OnboardingState): Omit<OnboardingStatus, 'workflowId' | 'st
           },
         }
       : {}),
-    ...(state.error ? { error: scrub(state.error.message) } : {}),
+    ...(state.error ? { error: scrubEmails(state.error.message) } : {}),
   };
 }
 
@@ -95,6 +91,6 @@ async function failureOf(handle: { result(): Promise<unknown> }): Promise<{ erro
     return {};
   } catch (error) {
     const cause = error instanceof WorkflowFailedError ? (error.cause ?? error) : error;
-    return { error: scrub(cause instanceof Error ? cause.message : String(cause)) };
+    return { error: scrubEmails(cause instanceof Error ? cause.message : String(cause)) };
   }
 }

@@ -10,13 +10,17 @@ export interface Authority {
   platformAdmin: boolean;
   /** workspaces whose `<ws>-admin` role this person holds */
   workspaceAdminOf: string[];
-  /** an HR delivery: the worker's mapping lets it create users as platform-regular (nothing more on the platform) */
-  createsRegularUsers?: boolean;
+  /**
+   * An HR delivery: exactly these grants (`scope:role:target`), what the worker's own mapping gives the hire's
+   * department and team; anything else waits for an approver.
+   */
+  allowedGrants?: string[];
 }
 
 export function covers(authority: Authority, grant: Grant): boolean {
   if (authority.platformAdmin) return true;
-  if (grant.scope === 'platform') return authority.createsRegularUsers === true && grant.role === 'platform-regular';
+  if (authority.allowedGrants) return authority.allowedGrants.includes(grantKey(grant));
+  if (grant.scope === 'platform') return false;
   return grant.workspace !== undefined && authority.workspaceAdminOf.includes(grant.workspace);
 }
 
@@ -41,16 +45,21 @@ export function grantsNeedingApproval(grants: Grant[], policy: WorkerPolicy, req
 }
 
 /**
- * What an HR delivery may ask without an approval: the worker's own placement mapping says which workspaces HR
- * places people in (as least privilege); anything beyond them, and anything elevated, waits for an approver.
+ * What an HR delivery may ask without an approval: what the worker's own placement mapping gives that hire's
+ * department and team (as least privilege as the mapping says). Anything else — an explicit workspace or role the
+ * mapping does not give, anything elevated — waits for an approver.
  */
-export function hrAuthority(vendor: string, mappedWorkspaces: string[]): Authority {
+export function hrAuthority(vendor: string, mappedGrants: Grant[]): Authority {
   return {
     username: `hr:${vendor}`,
     platformAdmin: false,
-    workspaceAdminOf: mappedWorkspaces,
-    createsRegularUsers: true,
+    workspaceAdminOf: [],
+    allowedGrants: mappedGrants.map(grantKey),
   };
+}
+
+export function grantKey(grant: Grant): string {
+  return `${grant.scope}:${grant.role}:${grant.target}`;
 }
 
 /** The workspaces whose admin role matters for these grants (read once per request). */

@@ -34,7 +34,12 @@ export async function hireEvent(input: unknown): Promise<HireEventResult> {
   const expected = WORKFLOW_ID.hireEvent(source.vendor, eventIdForWorkflowId(eventId), prefix);
   if (workflowInfo().workflowId !== expected || !source.eventId.startsWith(`${source.vendor}:`))
     throw fail(FailureType.PolicyViolation, `this delivery runs only as workflow ${quote(expected)}: once per event`);
-  const reading = await hr.readHire({ vendor: source.vendor, eventId: source.eventId, delivery: source.delivery });
+  const reading = await hr.readHire({
+    vendor: source.vendor,
+    eventId: source.eventId,
+    delivery: source.delivery,
+    runStartedAt: workflowInfo().runStartTime.getTime(),
+  });
   const proposed = await hr.proposeHire({ source, request: reading.request, prefix });
   if ('conflict' in proposed) throw fail(FailureType.RequestConflict, proposed.conflict);
   if (proposed.answer.error)

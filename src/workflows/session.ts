@@ -61,6 +61,32 @@ export interface ProposedRequest {
 /** What an HR delivery's reading must give for its request to run: the request it asks, as the worker reads it. */
 export type HireCheck = (reading: HireReading) => Record<string, string> | undefined;
 
+/** The least time a scheduled hire's approver has to decide, even when it is provisioned sooner. */
+const MIN_SCHEDULED_APPROVAL_MS = 24 * 3_600_000;
+
+/** A grant into a protected workspace is refused, named. */
+function protectedProblems(grants: Grant[], policy: WorkerPolicy): Problem[] {
+  return workspacesOf(grants)
+    .filter((ws) => isProtectedWorkspace(policy, ws))
+    .map((ws) => ({ field: 'workspace', message: `${quote(ws)} is protected: nobody is placed in it by ks-onboard` }));
+}
+
+function sameGrant(a: Grant, b: Grant): boolean {
+  return a.scope === b.scope && a.role === b.role && a.target === b.target;
+}
+
+/** The grants that wait for an approval: the policy's, and the request's own extra checks. */
+async function pendingGrants(
+  request: { grants: Grant[]; extraChecks?: ExtraChecks },
+  policy: WorkerPolicy,
+  requester: Authority,
+): Promise<PendingGrant[]> {
+  const pending = grantsNeedingApproval(request.grants, policy, requester);
+  for (const extra of (await request.extraChecks?.(policy, requester)) ?? [])
+    if (!pending.some((p) => sameGrant(p, extra))) pending.push(extra);
+  return pending;
+}
+
 /** A check of KubeSphere (who asks, what they may do) covers work done within this long after it. */
 const VERIFIED_FRESH_MS = 60 * 60_000;
 /** Proposals being verified at once (each may read KubeSphere); more are refused until these finish. */
@@ -139,11 +165,10 @@ export class RequestSession {
     }
   }
 
-  /** The request this run works on, as a conflict names it. */
+  /** The request this run works on, as a conflict with an HR delivery names it (never who asked: HR is told). */
   private runningRequest(): string {
     const source = this.own?.source;
-    if (source?.kind === 'hr') return `HR event ${quote(source.eventId)}`;
-    return `the request of ${this.state.requestedBy ?? 'a requester not verified yet'}`;
+    return source?.kind === 'hr' ? `HR event ${quote(source.eventId)}` : 'a request made in ks-onboard';
   }
 
   private async answer(proposal: unknown): Promise<RequestAnswer> {
@@ -243,7 +268,13 @@ export class RequestSession {
   ): Promise<HireReading | undefined> {
     let reading: HireReading;
     try {
-      reading = await hr.readHire({ vendor: source.vendor, eventId: source.eventId, delivery: source.delivery });
+      reading = await hr.readHire({
+        vendor: source.vendor,
+        eventId: source.eventId,
+        delivery: source.delivery,
+        runStartedAt: workflowInfo().runStartTime.getTime(),
+        once: true,
+      });
     } catch (error) {
       const cause = describeFailure(error);
       if (cause.type !== FailureType.DeliveryRefused) throw error;
@@ -354,22 +385,15 @@ export class RequestSession {
       const timeout = checkDuration(policy.approvalTimeoutMs, APPROVAL_TIMEOUT_BOUNDS);
       if (!timeout.ok)
         return await this.refuse('worker policy', [{ field: 'approvalTimeout', message: timeout.reason }]);
-      const protectedOnes = workspacesOf(request.grants).filter((ws) => isProtectedWorkspace(policy, ws));
-      if (protectedOnes.length)
-        return await this.refuse(
-          request.what,
-          protectedOnes.map((ws) => ({
-            field: 'workspace',
-            message: `${quote(ws)} is protected: nobody is placed in it by ks-onboard`,
-          })),
-        );
+      const protectedOnes = protectedProblems(request.grants, policy);
+      if (protectedOnes.length) return await this.refuse(request.what, protectedOnes);
 
       let requester: Authority;
       let provisionAt: number | undefined;
       if (own.source.kind === 'hr') {
         const reading = await this.readHire(own.source, own.fields, request);
         if (!reading) return await this.refuse(request.what, this.hireProblems, FailureType.DeliveryRefused);
-        requester = hrAuthority(own.source.vendor, reading.mappedWorkspaces);
+        requester = hrAuthority(own.source.vendor, reading.mappedGrants);
         provisionAt = Date.parse(reading.provisionAt);
         this.verifiedAt = Date.now();
       } else if (own.source.kind === 'batch') {
@@ -395,23 +419,37 @@ export class RequestSession {
         this.verifiedAt = Date.now();
       }
       state.requestedBy = requester.username;
-      const pending = grantsNeedingApproval(request.grants, policy, requester);
-      for (const extra of (await request.extraChecks?.(policy, requester)) ?? []) {
-        const same = pending.some((p) => p.scope === extra.scope && p.role === extra.role && p.target === extra.target);
-        if (!same) pending.push(extra);
-      }
-      // A hire to provision later asks for its approval now, decided by the time it is provisioned.
+      const pending = await pendingGrants(request, policy, requester);
+      // A hire to provision later asks for its approval now, due when it is provisioned (with at least a day, or the
+      // policy's timeout if shorter, to decide: a hire provisioned sooner waits for the decision).
       const scheduled = provisionAt !== undefined && provisionAt > Date.now();
-      this.gate.open(pending, scheduled ? provisionAt! - Date.now() : policy.approvalTimeoutMs);
+      const atLeast = Math.min(policy.approvalTimeoutMs, MIN_SCHEDULED_APPROVAL_MS);
+      this.gate.open(pending, scheduled ? Math.max(provisionAt! - Date.now(), atLeast) : policy.approvalTimeoutMs);
       state.approval = this.gate.state;
       if (scheduled) state.scheduledFor = new Date(provisionAt!).toISOString();
       const approval = this.gate.pending ? this.awaitApproval() : Promise.resolve();
       if (scheduled) await Promise.all([approval, this.awaitStart(provisionAt!)]);
       else await approval;
       if (scheduled && own.source.kind === 'hr') {
-        // Weeks may have passed: the worker reads the delivery again (secrets and mapping as they are now).
-        if (!(await this.readHire(own.source, own.fields, request)))
-          return await this.refuse(request.what, this.hireProblems, FailureType.DeliveryRefused);
+        // Weeks may have passed: the worker reads the delivery again and applies its policy and mapping as they
+        // are now. What would now wait for an approval this run did not get is refused, never granted.
+        const reading = await this.readHire(own.source, own.fields, request);
+        if (!reading) return await this.refuse(request.what, this.hireProblems, FailureType.DeliveryRefused);
+        const policyNow = await local.workerPolicy();
+        const protectedNow = protectedProblems(request.grants, policyNow);
+        if (protectedNow.length) return await this.refuse(request.what, protectedNow);
+        const approved = this.gate.state?.decision?.approve ? this.gate.state.grants : [];
+        const unapproved = (
+          await pendingGrants(request, policyNow, hrAuthority(own.source.vendor, reading.mappedGrants))
+        ).filter((grant) => !approved.some((a) => sameGrant(a, grant)));
+        if (unapproved.length)
+          return await this.refuse(
+            request.what,
+            unapproved.map((grant) => ({
+              field: 'source',
+              message: `while this hire waited, the worker's policy or mapping changed: ${describeGrant(grant)} now needs an approval (${grant.why}); deliver the hire again`,
+            })),
+          );
         this.verifiedAt = Date.now();
       }
       setLifecycle(state, 'running', labels);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
-import { stateQuery, type OnboardingState } from '../../src/workflows/definitions.js';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { SA, stateQuery, type OnboardingState } from '../../src/workflows/definitions.js';
 import { eventually, startEmulator, type EmulatorHarness } from '../helpers/emulator.js';
 import { genericHireBody, newWebhookSecret, signGeneric } from '../helpers/hr-vendors.js';
 import { intakeHarness, today } from '../helpers/intake.js';
@@ -225,6 +226,12 @@ describe('HR intake: a signed new hire', () => {
         expect(mine('later.hire')).toEqual([]);
         const described = await handle.describe();
         expect(described.searchAttributes['OnboardingState']).toEqual(['scheduled']);
+        const meta = (await handle.query('__temporal_workflow_metadata')) as { currentDetails?: string };
+        expect(meta.currentDetails).toMatch(
+          new RegExp(
+            `^scheduled: provisioned at ${body.scheduledFor.replace(/[.]/g, '\\.')} \\(the start date less the lead time\\)`,
+          ),
+        );
         // The wait is a durable timer, with a summary the Web UI shows.
         expect(decodedHistory(await handle.fetchHistory())).toContain('the start date less the lead time');
         const state = (await handle.result()) as OnboardingState;
@@ -261,6 +268,10 @@ describe('HR intake: a signed new hire', () => {
         const state = await handle.query(stateQuery);
         expect(state.approval?.deadline).toBe(`${start}T00:00:00.000Z`);
         expect(state.scheduledFor).toBe(`${start}T00:00:00.000Z`);
+        const meta = (await handle.query('__temporal_workflow_metadata')) as { currentDetails?: string };
+        expect(meta.currentDetails).toBe(
+          `waiting for approval of project:operator on host/payments-api until ${start}T00:00:00.000Z; provisioned at ${start}T00:00:00.000Z`,
+        );
         // Approved by a platform-admin: it then waits for its date.
         await t.decide(x.taskQueue, handle, true, OPS, 'team lead asked');
         await eventually(async () => expect((await handle.query(stateQuery)).lifecycle).toBe('scheduled'));
@@ -299,6 +310,14 @@ describe('HR intake: a signed new hire', () => {
         expect((await fetch(`${x.intake.url}/v1/onboardings/x`)).status).toBe(401);
         expect((await x.status(`${x.prefix}onboard-nobody`)).status).toBe(404);
         expect((await x.status('change-role-someone')).status).toBe(404);
+        // HR's token reads HR's onboardings only: one asked for in ks-onboard is not there for it.
+        const { handle } = await t.propose(x.taskQueue, {
+          username: 'cli.person',
+          email: 'cli.person@example.com',
+          workspace: 'search',
+        });
+        await handle.result();
+        expect((await x.status(handle.workflowId)).status).toBe(404);
         expect((await fetch(`${x.intake.url}/healthz`)).status).toBe(200);
         expect((await fetch(`${x.intake.url}/readyz`)).status).toBe(200);
       });
@@ -362,6 +381,169 @@ describe('HR deliveries as an attacker would send them straight to Temporal', ()
         expect(elsewhere.type).toBe('DeliveryRefused');
         expect(mine('mallory')).toEqual([]);
       });
+    } finally {
+      await x.close();
+    }
+  });
+
+  it('refuses a replay: a delivery signed long before its run, or an event another run already onboarded', async () => {
+    const x = await intakeHarness(t, h.emulator.url);
+    try {
+      await x.worker.runUntil(async () => {
+        const res = await x.deliver({ username: 'replayed', email: 'replayed@example.com' });
+        const { workflowId } = (await res.json()) as { workflowId: string };
+        await t.client.workflow.getHandle(workflowId).result();
+        // The genuine input, as anyone reading history sees it, started again from a raw client.
+        const history = await t.client.workflow.getHandle(workflowId).fetchHistory();
+        const input = defaultPayloadConverter.fromPayload<Record<string, unknown>>(
+          history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!,
+        );
+        const again = await t.client.workflow.start('onboardUser', {
+          taskQueue: x.taskQueue,
+          workflowId,
+          args: [input],
+        });
+        const once = await failureOf(again);
+        expect(once.type).toBe('DeliveryRefused');
+        expect(once.message).toMatch(/onboarded already by .*onboard-replayed.*a delivery is acted on once/);
+
+        // A delivery signed 30 minutes ago, started by a raw client (the intake would answer 401).
+        const body = genericHireBody({
+          eventId: 'old-1',
+          username: 'late',
+          email: 'late@example.com',
+          department: 'Payments',
+          team: 'Payments Web',
+          startDate: today(),
+        });
+        const old = signGeneric(x.secret, body, { id: 'msg_old', timestamp: Math.floor(Date.now() / 1000) - 1800 });
+        const late = await t.client.workflow.start('onboardUser', {
+          taskQueue: x.taskQueue,
+          workflowId: `${x.prefix}onboard-late`,
+          args: [
+            {
+              username: 'late',
+              email: 'late@example.com',
+              globalRole: 'platform-regular',
+              workspace: 'payments',
+              source: {
+                kind: 'hr',
+                vendor: 'generic',
+                eventId: 'generic:old-1',
+                delivery: { headers: old, body },
+                receiptId: 'r',
+              },
+            },
+          ],
+        });
+        const stale = await failureOf(late);
+        expect(stale.type).toBe('DeliveryRefused');
+        expect(stale.message).toMatch(/signed too long before this run started/);
+        expect(mine('late')).toEqual([]);
+      });
+    } finally {
+      await x.close();
+    }
+  });
+
+  it('is not fooled by a decoy labelled with a future event id', async () => {
+    const x = await intakeHarness(t, h.emulator.url);
+    try {
+      await x.worker.runUntil(async () => {
+        await t.client.workflow.start('decoy', {
+          taskQueue: `${x.taskQueue}-nobody`,
+          workflowId: `${x.prefix}onboard-decoy`,
+          typedSearchAttributes: [{ key: SA.eventId, value: `generic:evt-${x.taskQueue}-1` }],
+        });
+        const res = await x.deliver({ username: 'real.hire', email: 'real.hire@example.com' });
+        expect(res.status).toBe(202);
+        expect(await res.json()).toMatchObject({ workflowId: `${x.prefix}onboard-real.hire` });
+        await t.client.workflow.getHandle(`${x.prefix}onboard-real.hire`).result();
+        await t.client.workflow.getHandle(`${x.prefix}onboard-decoy`).terminate();
+      });
+    } finally {
+      await x.close();
+    }
+  });
+
+  it('asks an approval for an explicit placement the mapping does not give that department', async () => {
+    const x = await intakeHarness(t, h.emulator.url);
+    try {
+      await x.worker.runUntil(async () => {
+        const res = await x.deliver({
+          username: 'side.door',
+          email: 'side.door@example.com',
+          department: 'Search',
+          team: undefined,
+          workspace: 'payments',
+        });
+        expect(res.status).toBe(202);
+        const answer = (await res.json()) as { lifecycle: string; awaitingApproval: string[]; workflowId: string };
+        expect(answer.lifecycle).toBe('awaiting-approval');
+        expect(answer.awaitingApproval).toEqual(['workspace:regular on payments']);
+        await t.client.workflow.getHandle(answer.workflowId).cancel();
+        expect(mine('side.door')).toEqual([]);
+      });
+    } finally {
+      await x.close();
+    }
+  });
+
+  it('applies the policy as it is when a scheduled hire is provisioned', async () => {
+    const tomorrow = today(1);
+    const leadTimeMs = Date.parse(`${tomorrow}T00:00:00Z`) - Date.now() - 4_000;
+    const x = await intakeHarness(t, h.emulator.url, { leadTimeMs });
+    try {
+      const workflowId = `${x.prefix}onboard-policy.changed`;
+      await x.worker.runUntil(async () => {
+        const res = await x.deliver({ username: 'policy.changed', email: 'pc@example.com', startDate: tomorrow });
+        expect(await res.json()).toMatchObject({ workflowId, lifecycle: 'scheduled' });
+      });
+      // While it waits, the workers are redeployed with payments protected.
+      const stricter = await t.worker(x.taskQueue, h.emulator.url, { protectedWorkspaces: ['payments'] }, undefined, {
+        hr: x.hr,
+      });
+      const failure = await stricter.runUntil(failureOf(t.client.workflow.getHandle(workflowId)));
+      expect(failure.message).toMatch(/"payments" is protected/);
+      expect(mine('policy.changed')).toEqual([]);
+    } finally {
+      await x.close();
+    }
+  });
+
+  it('lets the next delivery try again after a refusal, and refuses start dates years ahead', async () => {
+    const x = await intakeHarness(t, h.emulator.url, { workerHr: null });
+    try {
+      const body = genericHireBody({
+        eventId: 'retry-1',
+        username: 'second.try',
+        email: 'second.try@example.com',
+        department: 'Payments',
+        team: 'Payments Web',
+        startDate: today(),
+      });
+      const send = () =>
+        x.post(
+          '/v1/hr/events',
+          body,
+          signGeneric(x.secret, body, { id: `msg_${Math.random()}`, timestamp: Math.floor(Date.now() / 1000) }),
+        );
+      await x.worker.runUntil(async () => {
+        const refused = await send();
+        expect(`${refused.status} ${await refused.text()}`).toMatch(/^422 .*takes no HR deliveries/);
+      });
+      const fixed = await t.worker(x.taskQueue, h.emulator.url, {}, undefined, { hr: x.hr });
+      await fixed.runUntil(async () => {
+        await eventually(async () => {
+          const again = await send();
+          expect(`${again.status} ${await again.text()}`).toMatch(/^202 /);
+        });
+        await t.client.workflow.getHandle(`${x.prefix}onboard-second.try`).result();
+        const far = await x.deliver({ username: 'far.future', email: 'far@example.com', startDate: '9999-12-31' });
+        expect(far.status).toBe(422);
+        expect(await far.json()).toMatchObject({ error: 'the start date 9999-12-31 is more than 366 days ahead' });
+      });
+      expect(mine('second.try')).toHaveLength(3);
     } finally {
       await x.close();
     }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { intakeConfig, temporalConfig } from '../../config.js';
 import { startIntake, temporalReady } from '../../intake/server.js';
-import { createTemporalClient } from '../../temporal/client.js';
+import { Client, Connection } from '@temporalio/client';
 import { createLogger } from '../logger.js';
 import { integerIn } from '../options.js';
 
@@ -31,8 +31,10 @@ Environment:
       const log = createLogger();
       const config = intakeConfig();
       const temporal = temporalConfig();
-      const client = await createTemporalClient(temporal).catch((error: Error) => {
-        throw new Error(`cannot reach Temporal at ${temporal.address}: ${error.message}`);
+      // Connected on first use: the intake starts while Temporal is down, and /readyz says so until it is up.
+      const client = new Client({
+        connection: Connection.lazy({ address: temporal.address }),
+        namespace: temporal.namespace,
       });
       const intake = await startIntake(
         {
@@ -67,7 +69,9 @@ Environment:
         process.once('SIGINT', () => stop('SIGINT'));
       });
       await intake.close();
-      await client.connection.close();
       log.info('HR intake stopped');
+      // A proposal still waiting for a worker's answer (the delivery was acknowledged already) must not hold the
+      // process: its workflow is started; Temporal keeps it.
+      process.exit(0);
     });
 }

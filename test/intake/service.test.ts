@@ -1,0 +1,93 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { describe, expect, inject, it } from 'vitest';
+import { startCli, runCli } from '../helpers/cli.js';
+import { newWebhookSecret } from '../helpers/hr-vendors.js';
+
+/** The intake as an operator runs it: `ks-onboard serve`, with `ks-onboard hire` as the HR system. */
+describe('ks-onboard serve', () => {
+  const secret = newWebhookSecret();
+  const env = (extra: NodeJS.ProcessEnv = {}) => ({
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    // No worker polls this queue: an onboarding is started but nobody answers it, so a request stays in flight.
+    KS_ONBOARD_TASK_QUEUE: `serve-${randomBytes(4).toString('hex')}`,
+    KS_ONBOARD_WEBHOOK_SECRETS: secret,
+    KS_ONBOARD_PLACEMENT: 'samples/placement.yaml',
+    KS_ONBOARD_INTAKE_TOKEN: randomBytes(24).toString('hex'),
+    LOG_LEVEL: 'info',
+    ...extra,
+  });
+  const dir = join(tmpdir(), `ks-serve-${randomBytes(4).toString('hex')}`);
+
+  it('finishes a request in flight on SIGTERM, takes no new one, and exits 0', async () => {
+    const serve = startCli(['serve', '--port', '0'], env());
+    try {
+      const [, url] = await serve.waitFor(/"url":"(http:\/\/[^"]+)".*HR intake ready/);
+      const hire = startCli(
+        [
+          'hire',
+          '--url',
+          url!,
+          '--username',
+          'sig.term',
+          '--email',
+          'sig.term@example.com',
+          '--first-name',
+          'Sig',
+          '--last-name',
+          'Term',
+          '--department',
+          'Search',
+        ],
+        env(),
+      );
+      // The delivery is in the intake, waiting for a worker's answer (none comes: it acknowledges after 5 s).
+      await serve.waitFor(/./);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      serve.child.kill('SIGTERM');
+      await serve.waitFor(/HR intake stopping/);
+      await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+      expect(await hire.exited).toBe(0);
+      expect(hire.output()).toMatch(/^202 .*onboard-sig\.term pending/m);
+      expect(await serve.exited).toBe(0);
+      expect(serve.output()).toContain('HR intake stopped');
+      expect(serve.output()).not.toContain(secret.slice(6));
+    } finally {
+      serve.child.kill('SIGKILL');
+    }
+  });
+
+  it('starts while Temporal is down and is not ready until it answers', async () => {
+    const serve = startCli(['serve', '--port', '0'], env({ TEMPORAL_ADDRESS: '127.0.0.1:1' }));
+    try {
+      const [, url] = await serve.waitFor(/"url":"(http:\/\/[^"]+)".*HR intake ready/);
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      const ready = await fetch(`${url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toEqual({ status: 'Temporal is not reachable' });
+    } finally {
+      serve.child.kill('SIGTERM');
+      await serve.exited;
+    }
+  });
+
+  it('refuses to start on a bad setting, naming it (exit 2)', async () => {
+    const { KS_ONBOARD_PLACEMENT: _unused, ...unset } = env();
+    const missing = await runCli(['serve'], unset);
+    expect(missing.code).toBe(2);
+    expect(missing.output).toMatch(/KS_ONBOARD_PLACEMENT: the HR intake needs a placement mapping file/);
+    const empty = await runCli(['serve'], env({ KS_ONBOARD_PLACEMENT: '' }));
+    expect(empty.output).toMatch(/KS_ONBOARD_PLACEMENT: must name the mapping file/);
+    const file = `${dir}-mapping.yaml`;
+    writeFileSync(file, 'departments:\n  Payments:\n    workspace: payments\n    workspaceRole: owner\n');
+    const bad = await runCli(['serve'], env({ KS_ONBOARD_PLACEMENT: file }));
+    expect(bad.code).toBe(2);
+    expect(bad.output).toContain(`KS_ONBOARD_PLACEMENT (${file}): departments.Payments.workspaceRole`);
+    const secretBad = await runCli(['serve'], env({ KS_ONBOARD_WEBHOOK_SECRETS: 'whsec_short' }));
+    expect(secretBad.code).toBe(2);
+    expect(secretBad.output).toMatch(/KS_ONBOARD_WEBHOOK_SECRETS: entry 1 of 1/);
+    expect(secretBad.output).not.toContain('whsec_short');
+  });
+});
