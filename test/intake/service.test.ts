@@ -22,7 +22,7 @@ describe('ks-onboard serve', () => {
   const dir = join(tmpdir(), `ks-serve-${randomBytes(4).toString('hex')}`);
 
   it('finishes a request in flight on SIGTERM, takes no new one, and exits 0', async () => {
-    const serve = startCli(['serve', '--port', '0'], env());
+    const serve = startCli(['serve', '--port', '0'], env({ KS_ONBOARD_HIBOB_SECRETS: 'bob-secret-0123456789abcdef' }));
     try {
       const [, url] = await serve.waitFor(/"url":"(http:\/\/[^"]+)".*HR intake ready/);
       const hire = startCli(
@@ -53,6 +53,8 @@ describe('ks-onboard serve', () => {
       expect(hire.output()).toMatch(/^202 .*onboard-sig\.term pending/m);
       expect(await serve.exited).toBe(0);
       expect(serve.output()).toContain('HR intake stopped');
+      // The dev server keeps closed runs for a day: shorter than HiBob's replay window, and said so.
+      expect(serve.output()).toMatch(/less than HiBob's 4-day replay window/);
       expect(serve.output()).not.toContain(secret.slice(6));
     } finally {
       serve.child.kill('SIGKILL');

@@ -4,6 +4,8 @@ import { startIntake, temporalReady } from '../../intake/server.js';
 import { Client, Connection } from '@temporalio/client';
 import { createLogger } from '../logger.js';
 import { integerIn } from '../options.js';
+import type { Logger } from 'pino';
+import { HIBOB_REPLAY_WINDOW_MS } from '../../intake/vendors/hibob.js';
 
 export function registerServe(program: Command): void {
   program
@@ -60,6 +62,7 @@ Environment:
         },
         'HR intake ready',
       );
+      if (config.hr.vendors.secrets.hibob.length) void warnShortRetention(client, temporal.namespace, log);
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           log.info({ signal }, 'HR intake stopping: no new requests; those in flight finish');
@@ -74,4 +77,22 @@ Environment:
       // process: its workflow is started; Temporal keeps it.
       process.exit(0);
     });
+}
+
+/**
+ * HiBob signs only the event's own time, so a replay is refused for four days by that time and afterwards only by
+ * the event id, which Temporal remembers as long as it keeps closed runs: the namespace's retention.
+ */
+async function warnShortRetention(client: Client, namespace: string, log: Logger): Promise<void> {
+  try {
+    const described = await client.workflowService.describeNamespace({ namespace });
+    const seconds = Number(described.config?.workflowExecutionRetentionTtl?.seconds ?? 0);
+    if (seconds > 0 && seconds < HIBOB_REPLAY_WINDOW_MS / 1000)
+      log.warn(
+        { namespace, retentionDays: seconds / 86_400 },
+        "the namespace keeps closed runs for less than HiBob's 4-day replay window: a HiBob delivery replayed after its run is gone could start a second onboarding; raise the retention (temporal operator namespace update --retention 7d)",
+      );
+  } catch (error) {
+    log.warn({ err: (error as Error).message }, 'could not read the namespace retention');
+  }
 }
