@@ -94,7 +94,16 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     if (options.intakePort !== undefined) {
       const client = await createTemporalClient(temporal);
       const running = await startIntake(
-        { client, taskQueue, prefix: '', hr, log, token: hrSecrets.intakeToken, ready: temporalReady(client) },
+        {
+          client,
+          taskQueue,
+          prefix: '',
+          hr,
+          log,
+          token: hrSecrets.intakeToken,
+          ready: temporalReady(client),
+          ...(options.intakePort ? { publicUrl: `http://127.0.0.1:${options.intakePort}` } : {}),
+        },
         { port: options.intakePort, host: '127.0.0.1' },
       );
       intake = {

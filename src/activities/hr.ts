@@ -7,7 +7,7 @@ import type { HrSource } from '../policy/requests.js';
 import { DeliveryError, type Delivery, type HireEvent, type HrVendor } from '../intake/hire-event.js';
 import type { HrConfig } from '../intake/config.js';
 import { eventKey, hireRequest, mappedGrants } from '../intake/hire-request.js';
-import { MAX_DAYS_AHEAD, provisionTime, startOfDay } from '../intake/start-date.js';
+import { provisionTime, startDateProblem } from '../intake/start-date.js';
 import { SA } from '../workflows/definitions.js';
 import { adapterFor } from '../intake/vendors/index.js';
 import { VendorRecordError } from '../intake/vendors/api.js';
@@ -129,9 +129,8 @@ export function createHrActivities({ hr, vendorApi, client }: HrActivityDeps) {
       if (key !== input.eventId) throw refuse(`the delivery is event ${key}, not ${input.eventId}`);
       const asked = hireRequest(hr.mapping, event);
       if (!asked.ok) throw refuse(`the hire cannot be placed: ${formatProblems(asked.problems)}`);
-      const latest = input.runStartedAt + MAX_DAYS_AHEAD * 86_400_000;
-      if (startOfDay(event.startDate, hr.timeZone) > latest)
-        throw refuse(`the start date ${event.startDate} is more than ${MAX_DAYS_AHEAD} days ahead`);
+      const dateProblem = startDateProblem(event.startDate, hr.timeZone, input.runStartedAt);
+      if (dateProblem) throw refuse(dateProblem);
       if (input.once) await checkOnce(key);
       return {
         eventId: key,

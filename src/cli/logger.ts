@@ -23,7 +23,32 @@ export async function installRuntime(log: Logger): Promise<void> {
   const { DefaultLogger, Runtime } = await import('@temporalio/worker');
   Runtime.install({
     logger: new DefaultLogger('WARN', (entry) =>
-      log[LEVELS[entry.level]]({ ...entry.meta, source: 'temporal' }, entry.message),
+      log[LEVELS[entry.level]]({ ...loggable(entry.meta), source: 'temporal' }, entry.message),
     ),
   });
+}
+
+/** Never logged: a task token completes an activity in the worker's place. */
+const DROPPED = new Set(['taskToken']);
+
+/**
+ * Temporal's log metadata as JSON can carry it: an Error (which pino would print as `{}`) as its type, message
+ * and causes; no task token.
+ */
+export function loggable(meta: Record<string, unknown> | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(meta ?? {})) {
+    if (DROPPED.has(key)) continue;
+    out[key] = value instanceof Error ? describeError(value) : value;
+  }
+  return out;
+}
+
+function describeError(error: Error, depth = 0): Record<string, unknown> {
+  const type = (error as { type?: unknown }).type;
+  return {
+    type: typeof type === 'string' ? type : error.name,
+    message: error.message,
+    ...(error.cause instanceof Error && depth < 5 ? { cause: describeError(error.cause, depth + 1) } : {}),
+  };
 }

@@ -29,6 +29,8 @@ export function formatSteps(steps: StepReport[]): string {
 export function formatState(workflowId: string, state: OnboardingState): string {
   const lines = [`${workflowId}: ${state.lifecycle}`];
   if (state.requestedBy) lines.push(`  requested by: ${state.requestedBy}`);
+  if (state.scheduledFor && ['scheduled', 'awaiting-approval', 'validating'].includes(state.lifecycle))
+    lines.push(`  provisioned at: ${state.scheduledFor} (the start date less the lead time)`);
   if (state.approval) {
     const grants = state.approval.grants.map((g) => `${g.scope}:${g.role} on ${g.target}`).join(', ');
     const decision = state.approval.decision;

@@ -61,6 +61,16 @@ export function parseHrConfig(env: NodeJS.ProcessEnv): HrConfig | undefined {
   } = parsed.data;
   const anySecret = Object.values(vendors.secrets).some((secrets) => secrets.length > 0);
   if (!anySecret && !file) return undefined;
+  // A worker with secrets but no mapping would refuse every hire (with a 4xx vendors do not retry): refused now.
+  if (!file)
+    throw new ConfigError(
+      'KS_ONBOARD_PLACEMENT: webhook secrets are set, so the placement mapping file is needed too (see samples/placement.yaml)',
+    );
+  // Bob's webhooks name only the employee: without API credentials no HiBob hire could ever be read.
+  if (vendors.secrets.hibob.length && !vendors.api.hibob)
+    throw new ConfigError(
+      'KS_ONBOARD_HIBOB_SERVICE_USER: HiBob secrets are set, but HiBob webhooks name only the employee: the worker needs a service user to read the record',
+    );
   return {
     vendors,
     ...(file ? { mapping: loadPlacementMapping(file), mappingFile: file } : {}),
@@ -70,9 +80,20 @@ export function parseHrConfig(env: NodeJS.ProcessEnv): HrConfig | undefined {
 }
 
 const intakeSchema = z.object({
-  KS_ONBOARD_INTAKE_PORT: z.coerce.number().int().min(0).max(65535).default(8787),
+  KS_ONBOARD_INTAKE_PORT: z.coerce
+    .number({ error: 'must be a port number' })
+    .int('must be a port number')
+    .min(0, 'must be a port number (0 to 65535)')
+    .max(65535, 'must be a port number (0 to 65535)')
+    .default(8787),
   /** 127.0.0.1 by default: put it behind your ingress, or set 0.0.0.0 to take deliveries directly */
-  KS_ONBOARD_INTAKE_HOST: z.string().min(1).default('127.0.0.1'),
+  KS_ONBOARD_INTAKE_HOST: z
+    .string()
+    .regex(
+      /^(?:[0-9.]+|\[?[0-9A-Fa-f:]+\]?|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)$/,
+      'must be an address or host name, e.g. 0.0.0.0',
+    )
+    .default('127.0.0.1'),
   /** the bearer token of GET /v1/onboardings/<id>; without it that endpoint answers 401 to everyone */
   KS_ONBOARD_INTAKE_TOKEN: z.string().min(24, 'must be at least 24 characters (e.g. openssl rand -hex 24)').optional(),
   /** how the intake's status URLs start, as HR systems and operators reach it */

@@ -12,11 +12,13 @@ import { DeliveryError, eventIdForWorkflowId, type Delivery, type HrVendor } fro
 import { eventKey, hireRequest } from './hire-request.js';
 import type { PlacementMapping } from './placement.js';
 import { hrStartOptions } from './start-options.js';
-import { MAX_DAYS_AHEAD, startOfDay } from './start-date.js';
+import { startDateProblem } from './start-date.js';
 import { adapterFor } from './vendors/index.js';
 
 /** How far a delivery's timestamp may be from our clock (Standard Webhooks' recommendation). */
 export const TIMESTAMP_TOLERANCE_MS = 5 * 60_000;
+/** How long the first call to Temporal may take before the delivery is answered 503. */
+const TEMPORAL_DEADLINE_MS = 3_000;
 /** How long a request waits for the worker's first answer before it acknowledges with the workflow id alone. */
 const ANSWER_WAIT_MS = 5_000;
 
@@ -64,18 +66,14 @@ export async function receiveDelivery(
     if (seen) return duplicate(deps, seen, eventId);
     const source: HrSource = { kind: 'hr', vendor, eventId, delivery, receiptId: randomUUID() };
     if (content.kind === 'hire-by-id') return await startLookup(deps, source);
-    const latest = now() + MAX_DAYS_AHEAD * 86_400_000;
-    if (startOfDay(content.event.startDate, deps.hr.timeZone) > latest)
-      return {
-        status: 422,
-        body: { error: `the start date ${content.event.startDate} is more than ${MAX_DAYS_AHEAD} days ahead`, eventId },
-      };
+    const dateProblem = startDateProblem(content.event.startDate, deps.hr.timeZone, now());
+    if (dateProblem) return { status: 422, body: { error: dateProblem, eventId } };
     const asked = hireRequest(deps.hr.mapping, content.event);
     if (!asked.ok)
       return {
         status: 422,
         body: {
-          error: `the hire cannot be placed: ${asked.problems.map((p) => p.message).join('; ')}`,
+          error: `the hire cannot be placed: ${asked.problems.map(namedProblem).join('; ')}`,
           problems: asked.problems,
           eventId,
         },
@@ -105,13 +103,21 @@ async function findEvent(deps: DeliveryDeps, eventId: string): Promise<string | 
     `ExecutionStatus IN ("Running", "Completed", "Canceled")`,
   ].join(' AND ');
   const found: string[] = [];
-  for await (const execution of deps.client.workflow.list({ query, pageSize: 10 })) {
-    const id = execution.workflowId;
-    if (id.startsWith(`${deps.prefix}onboard-`) || id.startsWith(`${deps.prefix}hr-`)) found.push(id);
-    if (found.length >= 10) break;
-  }
+  // A Temporal that does not answer is said so within seconds (503: the vendor delivers again), not at the timeout.
+  await deps.client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, async () => {
+    for await (const execution of deps.client.workflow.list({ query, pageSize: 10 })) {
+      const id = execution.workflowId;
+      if (id.startsWith(`${deps.prefix}onboard-`) || id.startsWith(`${deps.prefix}hr-`)) found.push(id);
+      if (found.length >= 10) break;
+    }
+  });
   // The onboarding itself rather than the lookup that proposed it.
   return found.find((id) => id.startsWith(`${deps.prefix}onboard-`)) ?? found[0];
+}
+
+/** A problem as one phrase that names its field (most messages already begin with it). */
+function namedProblem(problem: { field: string; message: string }): string {
+  return problem.message.startsWith(problem.field) ? problem.message : `${problem.field}: ${problem.message}`;
 }
 
 function statusUrl(workflowId: string): string {

@@ -454,3 +454,20 @@ describe('placeHire', () => {
     expect(placed.ok ? [] : placed.problems.map((p) => p.field).sort()).toEqual(['email', 'username']);
   });
 });
+
+describe('protected workspaces in the mapping', () => {
+  it('refuses system-workspace when the file is read', () => {
+    const checked = checkPlacementMapping({
+      departments: { Ops: { workspace: 'system-workspace' } },
+      teams: { Infra: { workspace: 'system-workspace', project: 'infra' } },
+    });
+    expect(checked.ok).toBe(false);
+    if (!checked.ok)
+      expect(checked.problems).toEqual(
+        expect.arrayContaining([
+          { path: 'departments.Ops.workspace', message: '"system-workspace" is protected: nobody is placed in it by ks-onboard' },
+          { path: 'teams.Infra.workspace', message: '"system-workspace" is protected: nobody is placed in it by ks-onboard' },
+        ]),
+      );
+  });
+});

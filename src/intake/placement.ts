@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ALWAYS_PROTECTED_WORKSPACES } from '../policy/worker-policy.js';
 import { checkClusterName, checkProjectName, checkWorkspaceName, quote, type Problem } from '../policy/names.js';
 import { planOnboarding, projectTarget, type OnboardRequest } from '../policy/plan.js';
 import {
@@ -57,6 +58,13 @@ const TOP_FIELDS = ['departments', 'teams', 'cluster'] as const;
 
 type Ctx = z.RefinementCtx;
 
+/** A workspace nobody is placed in (the worker would refuse every hire there): refused when the file is read. */
+function protectedWorkspace(workspace: string): Problem[] {
+  return ALWAYS_PROTECTED_WORKSPACES.includes(workspace)
+    ? [{ field: 'workspace', message: `${quote(workspace)} is protected: nobody is placed in it by ks-onboard` }]
+    : [];
+}
+
 function report(ctx: Ctx, problems: Problem[], at: PropertyKey[] = []): void {
   for (const problem of problems)
     ctx.addIssue({ code: 'custom', path: [...at, problem.field], message: problem.message });
@@ -66,6 +74,7 @@ const departmentSchema = z
   .strictObject({ workspace: text(), workspaceRole: text().optional() })
   .superRefine((department, ctx) => {
     report(ctx, checkWorkspaceName(department.workspace, 'workspace'));
+    report(ctx, protectedWorkspace(department.workspace));
     const role = parseWorkspaceRole(department.workspace, department.workspaceRole ?? DEFAULT_ROLES.workspace);
     if (!role.ok) ctx.addIssue({ code: 'custom', path: ['workspaceRole'], message: role.reason });
   });
@@ -80,6 +89,7 @@ const teamSchema = z
   })
   .superRefine((team, ctx) => {
     report(ctx, checkWorkspaceName(team.workspace, 'workspace'));
+    report(ctx, protectedWorkspace(team.workspace));
     report(ctx, checkProjectName(team.project, 'project'));
     const role = parseProjectRole(team.projectRole ?? DEFAULT_ROLES.project);
     if (!role.ok) ctx.addIssue({ code: 'custom', path: ['projectRole'], message: role.reason });

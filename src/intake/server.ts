@@ -25,6 +25,11 @@ export interface IntakeOptions extends DeliveryDeps {
 
 /** The vendors' paths: `generic` is the Standard Webhooks format. */
 const PATHS: Record<string, HrVendor> = { events: 'generic', bamboohr: 'bamboohr', hibob: 'hibob' };
+const SECRET_VARIABLE: Record<HrVendor, string> = {
+  generic: 'KS_ONBOARD_WEBHOOK_SECRETS',
+  bamboohr: 'KS_ONBOARD_BAMBOOHR_SECRETS',
+  hibob: 'KS_ONBOARD_HIBOB_SECRETS',
+};
 /** A request that takes longer is answered 503 (the delivery will come again: vendors retry). */
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -56,6 +61,14 @@ export function createIntakeApp(options: IntakeOptions): Hono {
       const vendor = PATHS[c.req.param('vendor')];
       if (!vendor)
         return refuse(c, log, 404, `no HR vendor at this path: POST /v1/hr/{${Object.keys(PATHS).join(',')}}`);
+      if (!options.hr.vendors.secrets[vendor].length)
+        return refuse(
+          c,
+          log,
+          404,
+          `${vendor} deliveries are not taken here: no secret is configured for it (${SECRET_VARIABLE[vendor]})`,
+          vendor,
+        );
       const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
       if (type !== 'application/json')
         return refuse(
@@ -98,10 +111,19 @@ export function createIntakeApp(options: IntakeOptions): Hono {
   );
 
   app.get('/v1/onboardings/:workflowId', async (c) => {
-    if (!options.token || !sameSecret(bearerOf(c.req.header('authorization')), options.token))
-      return c.json({ error: 'a bearer token is required (KS_ONBOARD_INTAKE_TOKEN)' }, 401, {
-        'WWW-Authenticate': 'Bearer',
-      });
+    const bearer = bearerOf(c.req.header('authorization'));
+    if (!options.token || !sameSecret(bearer, options.token))
+      return c.json(
+        {
+          error: !options.token
+            ? 'the status endpoint is off: KS_ONBOARD_INTAKE_TOKEN is not set'
+            : bearer
+              ? 'the bearer token is not valid'
+              : 'a bearer token is required (Authorization: Bearer <KS_ONBOARD_INTAKE_TOKEN>)',
+        },
+        401,
+        { 'WWW-Authenticate': 'Bearer' },
+      );
     const status = await onboardingStatus(options.client, options.prefix, c.req.param('workflowId'));
     if (!status) return c.json({ error: 'no such onboarding' }, 404);
     return c.json(status);
@@ -109,7 +131,10 @@ export function createIntakeApp(options: IntakeOptions): Hono {
 
   app.notFound((c) => c.json({ error: `no such endpoint: ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
   app.onError((error, c) => {
-    if (error instanceof HTTPException) return c.json({ error: error.message }, error.status);
+    if (error instanceof HTTPException) {
+      log.warn({ path: new URL(c.req.url).pathname, status: error.status, reason: error.message }, 'HR intake request');
+      return c.json({ error: error.message }, error.status);
+    }
     log.error({ err: describe(error) }, 'HR intake request failed');
     return c.json({ error: 'internal error' }, 500);
   });

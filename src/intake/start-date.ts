@@ -4,6 +4,18 @@
  */
 /** How far ahead a start date may be: further is a typo, or a way to hold someone's onboarding id for years. */
 export const MAX_DAYS_AHEAD = 366;
+/** How far back: a delivery that late is a mistake or a replay, not a new hire. */
+export const MAX_DAYS_BACK = 90;
+
+/** Why a start date is refused (measured from `now`), or undefined. */
+export function startDateProblem(startDate: string, timeZone: string, now: number): string | undefined {
+  const start = startOfDay(startDate, timeZone);
+  if (start > now + MAX_DAYS_AHEAD * 86_400_000)
+    return `the start date ${startDate} is more than ${MAX_DAYS_AHEAD} days ahead`;
+  if (start < now - MAX_DAYS_BACK * 86_400_000)
+    return `the start date ${startDate} is more than ${MAX_DAYS_BACK} days ago: not a new hire`;
+  return undefined;
+}
 
 export function startOfDay(startDate: string, timeZone: string): number {
   const [year, month, day] = startDate.split('-').map(Number) as [number, number, number];

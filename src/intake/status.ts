@@ -49,7 +49,14 @@ export async function onboardingStatus(
   let state: OnboardingState | undefined;
   if (status === 'RUNNING') state = await handle.query(stateQuery);
   else if (status === 'COMPLETED') state = (await handle.result()) as OnboardingState;
-  return { workflowId, status, ...(state ? view(state) : {}), ...(status === 'FAILED' ? await failureOf(handle) : {}) };
+  // A run that ended without a result (failed, cancelled) is not replayed to read its state: its end says enough.
+  const ended = status === 'CANCELLED' ? 'cancelled' : status === 'COMPLETED' ? undefined : 'failed';
+  return {
+    workflowId,
+    status,
+    ...(state ? view(state) : ended ? { lifecycle: ended } : {}),
+    ...(status === 'FAILED' ? await failureOf(handle) : {}),
+  };
 }
 
 function view(state: OnboardingState): Omit<OnboardingStatus, 'workflowId' | 'status'> {

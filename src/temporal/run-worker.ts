@@ -142,6 +142,10 @@ export async function buildWorker(options: {
     },
     'worker ready',
   );
+  if (options.hr?.vendors.secrets.bamboohr.length && !options.hr.vendors.api.bamboohr)
+    log.warn(
+      'BambooHR secrets are set without KS_ONBOARD_BAMBOOHR_API_URL/KEY: only field webhooks that post every field can be read; event webhooks (ids only) are refused',
+    );
   return {
     worker,
     client,

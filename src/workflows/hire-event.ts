@@ -1,4 +1,10 @@
-import { ApplicationFailure, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  proxyActivities,
+  proxyLocalActivities,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
 import type { HrActivities } from '../activities/hr.js';
 import type { TrustActivities } from '../activities/trust.js';
 import { FailureType } from '../failures.js';
@@ -7,7 +13,16 @@ import { formatProblems, quote } from '../policy/names.js';
 import { hrSourceSchema, parseInput } from '../policy/requests.js';
 import { hrCall, policyCall } from './activity-options.js';
 import { WORKFLOW_ID, type Lifecycle } from './definitions.js';
+import { describeFailure } from './failure.js';
 
+// A normal activity here, retried for half an hour: a vendor's outage shows in the Web UI as a retrying step, and
+// nothing is trusted from it (the onboarding it proposes reads the delivery again itself, as a local activity).
+const LOOKUP: ActivityOptions = {
+  startToCloseTimeout: '30s',
+  scheduleToCloseTimeout: '30m',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+};
+const lookup = proxyActivities<HrActivities>(LOOKUP);
 const hr = proxyLocalActivities<HrActivities>(hrCall);
 const local = proxyLocalActivities<TrustActivities>(policyCall);
 
@@ -34,12 +49,24 @@ export async function hireEvent(input: unknown): Promise<HireEventResult> {
   const expected = WORKFLOW_ID.hireEvent(source.vendor, eventIdForWorkflowId(eventId), prefix);
   if (workflowInfo().workflowId !== expected || !source.eventId.startsWith(`${source.vendor}:`))
     throw fail(FailureType.PolicyViolation, `this delivery runs only as workflow ${quote(expected)}: once per event`);
-  const reading = await hr.readHire({
-    vendor: source.vendor,
-    eventId: source.eventId,
-    delivery: source.delivery,
-    runStartedAt: workflowInfo().runStartTime.getTime(),
-  });
+  let reading;
+  try {
+    reading = await lookup.readHire.executeWithOptions(
+      { ...LOOKUP, summary: `read the hire's record from ${source.vendor}` },
+      [
+        {
+          vendor: source.vendor,
+          eventId: source.eventId,
+          delivery: source.delivery,
+          runStartedAt: workflowInfo().runStartTime.getTime(),
+        },
+      ],
+    );
+  } catch (error) {
+    // The record could not be read or placed (or the vendor stayed down): said as what it is, on the lookup itself.
+    const cause = describeFailure(error);
+    throw fail(cause.type, cause.message);
+  }
   const proposed = await hr.proposeHire({ source, request: reading.request, prefix });
   if ('conflict' in proposed) throw fail(FailureType.RequestConflict, proposed.conflict);
   if (proposed.answer.error)

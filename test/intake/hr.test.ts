@@ -281,7 +281,54 @@ describe('HR intake: a signed new hire', () => {
         await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
         expect((await handle.query(stateQuery)).lifecycle).toBe('cancelled');
         expect((await handle.describe()).searchAttributes['OnboardingState']).toEqual(['cancelled']);
+        expect(await (await x.status(handle.workflowId)).json()).toMatchObject({
+          status: 'CANCELLED',
+          lifecycle: 'cancelled',
+        });
         expect(mine('api.dev')).toEqual([]);
+      });
+    } finally {
+      await x.close();
+    }
+  });
+
+  it('derives the username from the work email when the body gives none', async () => {
+    const x = await intakeHarness(t, h.emulator.url);
+    try {
+      await x.worker.runUntil(async () => {
+        const res = await x.deliver({ username: undefined, email: 'Zoe.Kim@example.com' });
+        expect(res.status).toBe(202);
+        const { workflowId } = (await res.json()) as { workflowId: string };
+        expect(workflowId).toBe(`${x.prefix}onboard-zoe.kim`);
+        await t.client.workflow.getHandle(workflowId).result();
+        expect(mine('zoe.kim')).toContain('user zoe.kim Zoe.Kim@example.com platform-regular');
+        const refused = await x.deliver({ username: undefined, email: "o'brien@example.com" });
+        expect(refused.status).toBe(422);
+        expect(((await refused.json()) as { error: string }).error).toMatch(/o'brien@example\.com/);
+      });
+    } finally {
+      await x.close();
+    }
+  });
+
+  it('says what it does not take: a vendor with no secret, a start date long past, a wrong token', async () => {
+    const x = await intakeHarness(t, h.emulator.url);
+    try {
+      await x.worker.runUntil(async () => {
+        const bamboo = await x.post('/v1/hr/bamboohr', '{}', {
+          'x-bamboohr-signature': 'ab',
+          'x-bamboohr-timestamp': '1',
+        });
+        expect(bamboo.status).toBe(404);
+        expect(await bamboo.json()).toEqual({
+          error: 'bamboohr deliveries are not taken here: no secret is configured for it (KS_ONBOARD_BAMBOOHR_SECRETS)',
+        });
+        const old = await x.deliver({ username: 'long.ago', email: 'long.ago@example.com', startDate: today(-120) });
+        expect(old.status).toBe(422);
+        expect(((await old.json()) as { error: string }).error).toMatch(/is more than 90 days ago: not a new hire/);
+        const wrong = await x.status(`${x.prefix}onboard-x`, 'not-the-token-not-the-token-x');
+        expect(await wrong.json()).toEqual({ error: 'the bearer token is not valid' });
+        expect(await x.workflows()).toEqual([]);
       });
     } finally {
       await x.close();

@@ -22,7 +22,13 @@ describe('ks-onboard serve', () => {
   const dir = join(tmpdir(), `ks-serve-${randomBytes(4).toString('hex')}`);
 
   it('finishes a request in flight on SIGTERM, takes no new one, and exits 0', async () => {
-    const serve = startCli(['serve', '--port', '0'], env({ KS_ONBOARD_HIBOB_SECRETS: 'bob-secret-0123456789abcdef' }));
+    const serve = startCli(
+      ['serve', '--port', '0'],
+      env({
+        KS_ONBOARD_HIBOB_SECRETS: 'bob-secret-0123456789abcdef',
+        KS_ONBOARD_HIBOB_SERVICE_USER: 'SERVICE-1:bob-token-0123456789',
+      }),
+    );
     try {
       const [, url] = await serve.waitFor(/"url":"(http:\/\/[^"]+)".*HR intake ready/);
       const hire = startCli(
@@ -69,6 +75,30 @@ describe('ks-onboard serve', () => {
       const ready = await fetch(`${url}/readyz`);
       expect(ready.status).toBe(503);
       expect(await ready.json()).toEqual({ status: 'Temporal is not reachable' });
+      // A delivery meanwhile: 503 within seconds (the vendor delivers again), logged.
+      const started = Date.now();
+      const hire = await runCli(
+        [
+          'hire',
+          '--url',
+          url!,
+          '--username',
+          'no.temporal',
+          '--email',
+          'nt@example.com',
+          '--first-name',
+          'N',
+          '--last-name',
+          'T',
+          '--department',
+          'Search',
+        ],
+        env(),
+      );
+      expect(hire.code).toBe(1);
+      expect(hire.output).toMatch(/HR intake answered 503: Temporal is not reachable right now/);
+      expect(Date.now() - started).toBeLessThan(9_000);
+      await serve.waitFor(/HR delivery could not be handed to Temporal/);
     } finally {
       serve.child.kill('SIGTERM');
       await serve.exited;
@@ -79,7 +109,9 @@ describe('ks-onboard serve', () => {
     const { KS_ONBOARD_PLACEMENT: _unused, ...unset } = env();
     const missing = await runCli(['serve'], unset);
     expect(missing.code).toBe(2);
-    expect(missing.output).toMatch(/KS_ONBOARD_PLACEMENT: the HR intake needs a placement mapping file/);
+    expect(missing.output).toMatch(
+      /KS_ONBOARD_PLACEMENT: webhook secrets are set, so the placement mapping file is needed too/,
+    );
     const empty = await runCli(['serve'], env({ KS_ONBOARD_PLACEMENT: '' }));
     expect(empty.output).toMatch(/KS_ONBOARD_PLACEMENT: must name the mapping file/);
     const file = `${dir}-mapping.yaml`;
@@ -91,5 +123,19 @@ describe('ks-onboard serve', () => {
     expect(secretBad.code).toBe(2);
     expect(secretBad.output).toMatch(/KS_ONBOARD_WEBHOOK_SECRETS: entry 1 of 1/);
     expect(secretBad.output).not.toContain('whsec_short');
+    const noMapping = env({ KS_ONBOARD_PLACEMENT: undefined });
+    const { KS_ONBOARD_PLACEMENT: _none, ...worker } = noMapping;
+    const workerRefused = await runCli(['worker'], {
+      ...worker,
+      KUBESPHERE_HOST: 'http://127.0.0.1:1',
+      KUBESPHERE_TOKEN: 'x',
+    });
+    expect(workerRefused.code).toBe(2);
+    expect(workerRefused.output).toMatch(
+      /KS_ONBOARD_PLACEMENT: webhook secrets are set, so the placement mapping file is needed too/,
+    );
+    const cancel = await runCli(['cancel', 'foo'], env());
+    expect(cancel.code).toBe(2);
+    expect(cancel.output).toMatch(/cancel takes import-<batchId> or onboard-<username>/);
   });
 });

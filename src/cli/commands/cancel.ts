@@ -32,6 +32,11 @@ Cancelling an onboarding (e.g. a new hire scheduled for a start date that will n
         const workflowId = batchWorkflowId(argument, config);
         if (workflowId.startsWith(`${config.workflowIdPrefix}onboard-`))
           return cancelOnboarding(client, workflowId, flags.json === true);
+        if (!workflowId.startsWith(`${config.workflowIdPrefix}import-`))
+          throw new ExitError(
+            `${argument}: cancel takes import-<batchId> or onboard-<username> (as ks-onboard list or status shows them)`,
+            REFUSED,
+          );
         const ref = await openBatch(client, config, workflowId);
         const answered = await updateBatch(ref, cancelUpdate, 'cancel');
         // The update answers before the batch has wound down: its final progress follows at once.

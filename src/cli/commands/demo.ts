@@ -74,8 +74,9 @@ export function registerDemo(program: Command): void {
           }
         }
       };
-      const requester = { token: await login(DEV_APPROVER), publicKey };
-      const approver = { token: await login(EMULATOR_OPS), publicKey };
+      // As under `dev`: ops-admin asks, carol (made by the stack) approves.
+      const requester = { token: await login(EMULATOR_OPS), publicKey };
+      const approver = { token: await login(DEV_APPROVER), publicKey };
       try {
         const started = Date.now();
         const people: Array<{ username: string; placements: Placement[] }> = [];
@@ -94,7 +95,7 @@ export function registerDemo(program: Command): void {
             requester,
           );
           process.stdout.write(
-            `importing samples/onboarding.csv as ${DEV_APPROVER.username}: ${check.rows} rows, ${check.people} people (batch ${check.batchId})\n`,
+            `importing samples/onboarding.csv as ${EMULATOR_OPS.username}: ${check.rows} rows, ${check.people} people (batch ${check.batchId})\n`,
           );
           await approveWaitingRows(client, handle, approver);
           const batch = (await handle.result()) as BatchProgress;
@@ -161,7 +162,7 @@ async function approveWaitingRows(
         });
         approved.add(run.workflowId);
         process.stdout.write(
-          `approved as ${EMULATOR_OPS.username}: ${state.username} — ${grants.map((g) => `${g.scope}:${g.role} on ${g.target} (${g.why})`).join(', ')}\n`,
+          `approved as ${DEV_APPROVER.username}: ${state.username} — ${grants.map((g) => `${g.scope}:${g.role} on ${g.target} (${g.why})`).join(', ')}\n`,
         );
       }
     }

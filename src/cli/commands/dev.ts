@@ -15,7 +15,7 @@ export function registerDev(program: Command): void {
   program
     .command('dev')
     .description(
-      'run everything on this machine: Temporal dev server with Web UI, KubeSphere emulator, worker (Ctrl-C stops all)',
+      'run everything on this machine: Temporal dev server with Web UI, KubeSphere emulator, worker, HR intake (Ctrl-C stops all)',
     )
     .option('--temporal-port <n>', 'Temporal gRPC port', integerIn(1, 65535), 7233)
     .option('--ui-port <n>', 'Temporal Web UI port', integerIn(1, 65535), 8233)

@@ -12,16 +12,16 @@ export function registerHire(program: Command): void {
   program
     .command('hire')
     .description('deliver a signed new-hire event to the HR intake (Standard Webhooks), as an HR system would')
-    .requiredOption('--username <name>', 'the KubeSphere username')
-    .requiredOption('--email <address>', 'work email')
-    .requiredOption('--first-name <text>', 'first name')
-    .requiredOption('--last-name <text>', 'last name')
-    .requiredOption('--department <name>', 'department, as in the placement mapping')
+    .requiredOption('--username <name>', 'the KubeSphere username (required)')
+    .requiredOption('--email <address>', 'work email (required)')
+    .requiredOption('--first-name <text>', 'first name (required)')
+    .requiredOption('--last-name <text>', 'last name (required)')
+    .requiredOption('--department <name>', 'department, as in the placement mapping (required)')
     .option('--team <name>', 'team, as in the placement mapping')
-    .option('--start-date <YYYY-MM-DD>', 'first working day (default today)')
+    .option('--start-date <YYYY-MM-DD>', 'first working day (default today, UTC)')
     .option('--employee-id <id>', "HR's employee id (default the username)")
     .option('--event-id <id>', 'the event id: the same id twice is one hire (default a new one)')
-    .option('--url <url>', 'the intake (default http://127.0.0.1:KS_ONBOARD_INTAKE_PORT)')
+    .option('--url <url>', 'the intake (default http://127.0.0.1:$KS_ONBOARD_INTAKE_PORT, or :8787)')
     .option('--json', 'print the intake answer as JSON')
     .addHelpText(
       'after',

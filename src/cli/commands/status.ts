@@ -21,7 +21,10 @@ export function registerStatus(program: Command): void {
         if (flags.json) return printJson({ workflowId, status, state, failure, server });
         if (state) process.stdout.write(`${formatState(workflowId, state)}\n`);
         else if (server) process.stdout.write(`${formatServerView(workflowId, status, server)}\n`);
-        else process.stdout.write(`${workflowId}: ${status}\n`);
+        else
+          process.stdout.write(
+            `${workflowId}: ${status === 'CANCELLED' ? 'cancelled (nothing was changed after it; nothing was undone)' : status.toLowerCase()}\n`,
+          );
         if (failure && !state?.error) process.stdout.write(`  error: ${escapeControl(failure)}\n`);
       });
     });

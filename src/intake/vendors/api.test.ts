@@ -227,7 +227,8 @@ describe('the API client', () => {
     const before = standIn.state.log.length;
     expect(await failure(api.fetchHire('bamboohr', ref('../meta')))).toBeInstanceOf(VendorRecordError);
     const unconfigured = await failure(createVendorApi({}).fetchHire('hibob', ref(BOB_ID)));
-    expect(unconfigured).toBeInstanceOf(VendorUnavailableError);
+    // The worker's settings change only with a restart: refused at once, naming them, not retried.
+    expect(unconfigured).toBeInstanceOf(VendorRecordError);
     expect(unconfigured.message).toContain('KS_ONBOARD_HIBOB_SERVICE_USER');
     expect(await failure(api.fetchHire('generic', ref('1')))).toBeInstanceOf(VendorRecordError);
     expect(standIn.state.log.length).toBe(before);

@@ -149,10 +149,12 @@ function basic(user: string, password: string): string {
   return `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`;
 }
 
-function notConfigured(vendor: HrVendor, variables: string): VendorUnavailableError {
-  return new VendorUnavailableError(
+/** Not transient: the worker's settings change only with a restart, so the hire is refused, naming them. */
+function notConfigured(vendor: HrVendor, variables: string): VendorRecordError {
+  return new VendorRecordError(
     vendor,
-    `no ${VENDOR_NAMES[vendor]} API is configured on this worker: set ${variables}`,
+    '',
+    `no ${VENDOR_NAMES[vendor]} API is configured on this worker to read the hire's record: set ${variables}`,
   );
 }
 

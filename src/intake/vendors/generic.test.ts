@@ -151,13 +151,13 @@ describe('generic (Standard Webhooks) read', () => {
   });
 
   it('names every bad field of a hire by its path', () => {
-    const body = genericHireBody({ startDate: '2026-02-30', username: undefined, email: 42, nickname: 'x' });
+    const body = genericHireBody({ startDate: '2026-02-30', firstName: undefined, email: 42, nickname: 'x' });
     const error = refusal(() => adapter.read(delivery({}, body)));
     expect(error.status).toBe(400);
     expect(error.problems).toEqual(
       expect.arrayContaining([
         { field: 'data.startDate', message: 'is not a calendar date' },
-        { field: 'data.username', message: 'is required' },
+        { field: 'data.firstName', message: 'is required' },
         { field: 'data.email', message: 'must be text' },
         { field: 'data.nickname', message: 'is not a known field' },
       ]),

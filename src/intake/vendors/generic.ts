@@ -23,7 +23,6 @@ const envelope = z.looseObject(
   },
   { error: 'must be a JSON object' },
 );
-const hireData = hireEventSchema.required({ username: true });
 
 export const genericAdapter: VendorAdapter = {
   vendor: 'generic',
@@ -64,7 +63,7 @@ export const genericAdapter: VendorAdapter = {
       const usable = typeof eventId === 'string' && eventId.length > 0 && eventId.length <= 128;
       return { kind: 'ignored', type, ...(usable ? { eventId } : {}) };
     }
-    const event = readWith(hireData, data, `the ${GENERIC_HIRE_TYPE} event is not a hire`, 'data');
+    const event = readWith(hireEventSchema, data, `invalid ${GENERIC_HIRE_TYPE} event`, 'data');
     return { kind: 'hire', event };
   },
 };
