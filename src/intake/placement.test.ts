@@ -465,8 +465,14 @@ describe('protected workspaces in the mapping', () => {
     if (!checked.ok)
       expect(checked.problems).toEqual(
         expect.arrayContaining([
-          { path: 'departments.Ops.workspace', message: '"system-workspace" is protected: nobody is placed in it by ks-onboard' },
-          { path: 'teams.Infra.workspace', message: '"system-workspace" is protected: nobody is placed in it by ks-onboard' },
+          {
+            path: 'departments.Ops.workspace',
+            message: '"system-workspace" is protected: nobody is placed in it by ks-onboard',
+          },
+          {
+            path: 'teams.Infra.workspace',
+            message: '"system-workspace" is protected: nobody is placed in it by ks-onboard',
+          },
         ]),
       );
   });
