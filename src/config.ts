@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -5,6 +6,8 @@ import { APPROVAL_TIMEOUT_BOUNDS, DEFAULT_APPROVAL_TIMEOUT, parseDuration } from
 import { DEFAULT_ELEVATED_ROLES, elevatedRolesFrom } from './policy/worker-policy.js';
 import { parseHrConfig, parseIntakeConfig, type HrConfig, type IntakeConfig } from './intake/config.js';
 import { hrVendorConfig } from './intake/vendors/config.js';
+import { parseCodecConfig, parseCodecKeyRing, type CodecConfig } from './codec/codec-config.js';
+import { parseKeyRing, type KeyRing } from './codec/payload-codec.js';
 
 /**
  * Configuration from the environment, parsed once per concern with zod. A bad or missing value fails
@@ -240,6 +243,8 @@ export function pathsConfig(env: NodeJS.ProcessEnv = process.env) {
     temporalCli: parsed.TEMPORAL_CLI,
     temporalTestServer: parsed.TEMPORAL_TEST_SERVER,
     devKeys: { private: join(dataDir, 'keys', 'seal-private.pem'), public: join(dataDir, 'keys', 'seal-public.pem') },
+    /** the payload key ring `dev` and `demo` make (KS_ONBOARD_CODEC_KEYS format) */
+    devCodecKeys: join(dataDir, 'keys', 'codec-keys'),
   };
 }
 
@@ -261,4 +266,42 @@ export function hireSenderConfig(env: NodeJS.ProcessEnv = process.env): { secret
   if (!intake.success) throw new ConfigError('bad configuration: KS_ONBOARD_INTAKE_PORT: must be a port number');
   const secret = hrVendorConfig(env).secrets.generic[0];
   return { port: intake.data.KS_ONBOARD_INTAKE_PORT, ...(secret ? { secret } : {}) };
+}
+
+/**
+ * The payload key ring (`KS_ONBOARD_CODEC_KEYS`), else the one `dev` made under the data directory (so commands in
+ * another shell read what the dev stack writes); undefined when neither exists.
+ */
+export function codecKeyRing(env: NodeJS.ProcessEnv = process.env): KeyRing | undefined {
+  const configured = parseCodecKeyRing(env);
+  if (configured) return configured;
+  const devFile = pathsConfig(env).devCodecKeys;
+  if (!existsSync(devFile)) return undefined;
+  try {
+    return parseKeyRing(readFileSync(devFile, 'utf8').trim());
+  } catch (error) {
+    throw new ConfigError(
+      `${devFile}: not a key ring (${(error as Error).message}); remove it to have dev make a new one`,
+    );
+  }
+}
+
+/** A worker, the intake and the codec server never run without encryption: a missing key ring stops them. */
+export function requiredCodecKeyRing(env: NodeJS.ProcessEnv = process.env): KeyRing {
+  const ring = codecKeyRing(env);
+  if (!ring)
+    throw new ConfigError(
+      'KS_ONBOARD_CODEC_KEYS: payloads are encrypted; set a key ring (`ks-onboard codec-key` prints a new key: key-id:base64, comma-separated, the first encrypts)',
+    );
+  return ring;
+}
+
+/** The codec server's settings (src/codec/codec-config.ts). */
+export function codecConfig(env: NodeJS.ProcessEnv = process.env): CodecConfig {
+  return parseCodecConfig(env);
+}
+
+/** KubeSphere's address alone, for who asks it nothing but identities (the codec server). */
+export function kubesphereHost(env: NodeJS.ProcessEnv = process.env): string {
+  return parse(z.object({ KUBESPHERE_HOST: kubesphereSchema.shape.KUBESPHERE_HOST }), env).KUBESPHERE_HOST;
 }

@@ -21,6 +21,8 @@ export const FailureType = {
   RequesterRefused: 'RequesterRefused',
   /** an HR delivery the worker does not accept: signature, body, mapping, or not what the request asks */
   DeliveryRefused: 'DeliveryRefused',
+  /** an HR delivery whose event another run already onboarded: acted on once (the intake answers it as a duplicate) */
+  DuplicateDelivery: 'DuplicateDelivery',
   /** an approval whose proof or approver does not hold (not authorized, requester, the person, the worker) */
   ApprovalRefused: 'ApprovalRefused',
   /** the worker's own account, or the last platform-admin: never changed */

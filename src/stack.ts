@@ -1,7 +1,10 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ensureDevKeyPair } from './codec/seal.js';
-import { hrConfig, pathsConfig, searchPath, workerConfig, workerPolicyConfig } from './config.js';
+import { codecKeyRing, hrConfig, pathsConfig, searchPath, workerConfig, workerPolicyConfig } from './config.js';
+import { ensureDevCodecKeys } from './codec/dev-keys.js';
+import { parseKeyRing, PayloadEncryptionCodec, type KeyRing } from './codec/payload-codec.js';
+import { startCodecServer } from './codec/codec-server.js';
 import { createEmulator, type Emulator } from './emulator/server.js';
 import { DEV_APPROVER, EMULATOR_ADMIN } from './emulator-accounts.js';
 import { isKubeSphereError } from './kubesphere/errors.js';
@@ -20,6 +23,8 @@ export interface StackOptions {
   uiPort: number | undefined;
   emulatorPort: number;
   controllerDelayMs: number;
+  /** the codec server's port when there is a Web UI (default any free port) */
+  codecPort?: number;
   /** the HR intake's port (0 = any free port); undefined = no intake */
   intakePort?: number;
   log: Logger;
@@ -31,6 +36,10 @@ export interface Stack {
   worker: RunningWorker;
   taskQueue: string;
   sealPublicKey: string;
+  /** the payload key ring the stack's worker and clients use (the configured one, else `.data/keys/codec-keys`) */
+  keyRing: KeyRing;
+  /** the codec server the Web UI decodes payloads through */
+  codecServer?: { url: string };
   /** the HR intake, with the dev webhook secret and status token */
   intake?: RunningIntake & DevHrSecrets & { mappingFile: string };
   stop(): Promise<void>;
@@ -58,11 +67,26 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   });
   ensureDevKeyPair(paths.devKeys.private, paths.devKeys.public);
   const delay = options.controllerDelayMs;
-  const [temporal, emulator] = await Promise.all([
+  const keyRing = codecKeyRing() ?? parseKeyRing(ensureDevCodecKeys(paths.devCodecKeys));
+  // The Web UI decodes payloads through a local codec server (loopback only, so no authentication).
+  const codecServer =
+    options.uiPort === undefined
+      ? undefined
+      : await startCodecServer(
+          {
+            codec: new PayloadEncryptionCodec(keyRing),
+            corsOrigin: [`http://127.0.0.1:${options.uiPort}`, `http://localhost:${options.uiPort}`],
+            auth: { mode: 'none' },
+            log,
+          },
+          { port: options.codecPort ?? 0, host: '127.0.0.1' },
+        );
+  const started = Promise.all([
     startDevServer({
       binary,
       port: options.temporalPort,
       uiPort: options.uiPort,
+      ...(codecServer ? { codecEndpoint: codecServer.url } : {}),
       dbFile: options.persistent ? join(paths.dataDir, 'temporal.db') : undefined,
     }),
     createEmulator({
@@ -72,6 +96,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       adminPassword: EMULATOR_ADMIN.password,
     }),
   ]);
+  // A part that fails to start must not leave the others running.
+  const [temporal, emulator] = await started.catch(async (error: unknown) => {
+    await codecServer?.close();
+    throw error;
+  });
   const taskQueue = 'ks-onboard';
   const hrSecrets = ensureDevHrSecrets(paths.dataDir);
   const hr = devHrConfig(hrConfig(), hrSecrets);
@@ -88,11 +117,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       worker: { ...workerConfig(), sealPrivateKeys: [paths.devKeys.private] },
       policy: workerPolicyConfig(),
       hr,
+      keyRing,
       log,
     });
     await ensureApprover(worker);
     if (options.intakePort !== undefined) {
-      const client = await createTemporalClient(temporal);
+      const client = await createTemporalClient(temporal, keyRing);
       const running = await startIntake(
         {
           client,
@@ -117,7 +147,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       };
     }
   } catch (error) {
-    await Promise.all([emulator.close(), temporal.stop()]);
+    await Promise.all([emulator.close(), temporal.stop(), codecServer?.close()]);
     throw error;
   }
   return {
@@ -126,9 +156,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     worker,
     taskQueue,
     sealPublicKey: paths.devKeys.public,
+    keyRing,
+    ...(codecServer ? { codecServer: { url: codecServer.url } } : {}),
     ...(intake ? { intake } : {}),
     async stop() {
       await intake?.close();
+      await codecServer?.close();
       await worker.close();
       await Promise.all([emulator.close(), temporal.stop()]);
     },

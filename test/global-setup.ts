@@ -10,6 +10,8 @@ import { findTemporalCli } from '../src/temporal/cli-binary.js';
 import { startDevServer } from '../src/temporal/dev-server.js';
 import { findTemporalTestServer } from '../src/temporal/test-server-binary.js';
 import { workflowsPath } from '../src/temporal/worker.js';
+import { FAILURE_CONVERTER_PATH } from '../src/temporal/data-converter.js';
+import { generateKeyRingEntry } from '../src/codec/payload-codec.js';
 
 const exec = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -38,13 +40,20 @@ export default async function setup(project: TestProject) {
     }),
     findTemporalTestServer({ explicit: process.env.TEMPORAL_TEST_SERVER, cacheDir, log: (l) => console.log(l) }),
   ]);
+  // Payloads are encrypted in tests as in production: one key ring for the run, inherited by every test process
+  // and every CLI or worker process they start.
+  process.env.KS_ONBOARD_CODEC_KEYS ??= generateKeyRingEntry('test');
   const starting = startDevServer({ binary, port: 0 });
   let server: Awaited<typeof starting>;
   let bundle: Awaited<ReturnType<typeof bundleWorkflowCode>>;
   try {
     [server, bundle] = await Promise.all([
       starting,
-      bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quietLogger }),
+      bundleWorkflowCode({
+        workflowsPath: workflowsPath(),
+        failureConverterPath: FAILURE_CONVERTER_PATH,
+        logger: quietLogger,
+      }),
       // CLI tests run the built CLI as users do (dist/), so it is built from the current source first.
       // (KS_TEST_NO_BUILD=1 skips it when iterating on tests that do not run the CLI.)
       process.env.KS_TEST_NO_BUILD ? Promise.resolve() : exec('npm', ['run', '--silent', 'build'], { cwd: ROOT }),

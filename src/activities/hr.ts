@@ -112,8 +112,10 @@ export function createHrActivities({ hr, vendorApi, client }: HrActivityDeps) {
     ].join(' AND ');
     for await (const run of client.workflow.list({ query, pageSize: 5 })) {
       if (run.runId === ownRun) continue;
-      throw refuse(
+      throw failure(
+        FailureType.DuplicateDelivery,
         `HR event ${key} was onboarded already by ${run.workflowId} (run ${run.runId}, closed ${run.closeTime?.toISOString() ?? ''}): a delivery is acted on once`,
+        true,
       );
     }
   }

@@ -1,3 +1,4 @@
+import { decodeFirst } from '../temporal/data-converter.js';
 import {
   isGrpcCancelledError,
   isGrpcDeadlineError,
@@ -315,8 +316,9 @@ async function firstEvent(client: Client, workflowId: string, runId?: string): P
     maximumPageSize: 1,
   });
   const event = history?.events?.[0];
-  const payload = event?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-  const input = payload ? client.options.loadedDataConverter.payloadConverter.fromPayload<unknown>(payload) : undefined;
+  const payloads = event?.workflowExecutionStartedEventAttributes?.input?.payloads;
+  // Through the codec: the input is encrypted in history.
+  const input = payloads?.length ? await decodeFirst<unknown>(client.options.loadedDataConverter, payloads) : undefined;
   const seconds = event?.eventTime?.seconds;
   const time = seconds == null ? undefined : new Date(Number(String(seconds)) * 1000);
   return { input, ...(time ? { time } : {}) };

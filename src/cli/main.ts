@@ -16,11 +16,13 @@ import { registerStatus } from './commands/status.js';
 import { registerOnboard } from './commands/onboard.js';
 import { registerServe } from './commands/serve.js';
 import { registerHire } from './commands/hire.js';
+import { registerCodec } from './commands/codec.js';
 import { registerSetup } from './commands/setup.js';
 import { registerWorker } from './commands/worker.js';
 import { ConfigError } from '../config.js';
 import { escapeControl } from '../policy/names.js';
 import { ExitError } from './options.js';
+import { printJsonError } from './output.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -46,6 +48,7 @@ registerChangeRole(program);
 registerWorker(program);
 registerServe(program);
 registerHire(program);
+registerCodec(program);
 registerEmulator(program);
 registerSetup(program);
 
@@ -71,13 +74,17 @@ try {
     const name = [...ancestry(command)].join(' ');
     // commander's own message, its "(Did you mean …?)" line joined to it
     const message = error.message.replace(/^error: /, '').replace(/\n\(Did you mean (.*)\?\)$/s, ' (did you mean $1?)');
+    if (process.argv.includes('--json')) printJsonError(`${name}: ${message}`, 2);
     process.stderr.write(`${name}: error: ${escapeControl(message)}\n`);
     process.stderr.write(`run '${name} --help' for usage\n`);
     process.exit(2);
   }
   const message = error instanceof Error ? error.message : String(error);
+  const code = error instanceof ExitError ? error.code : error instanceof ConfigError ? 2 : 1;
+  // With --json a script reads every outcome as JSON, errors included (stdout; the line on stderr stays for people).
+  if (process.argv.includes('--json')) printJsonError(message, code);
   process.stderr.write(`ks-onboard: ${escapeControl(message)}\n`);
-  process.exit(error instanceof ExitError ? error.code : error instanceof ConfigError ? 2 : 1);
+  process.exit(code);
 }
 
 /** `ks-onboard`, then each subcommand down to `command`. */

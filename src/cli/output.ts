@@ -107,6 +107,18 @@ export function formatProgress(
   return lines.join('\n');
 }
 
+let printedJson = false;
+
 export function printJson(value: unknown): void {
+  printedJson = true;
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/**
+ * With --json, stdout holds one JSON value: an error becomes that value, unless the command already printed its
+ * own answer (which says what failed, e.g. a file's problems) and only sets the exit code by throwing.
+ */
+export function printJsonError(message: string, exitCode: number): void {
+  if (printedJson) return;
+  printJson({ error: { message, exitCode } });
 }

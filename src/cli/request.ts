@@ -14,12 +14,12 @@ export function planOrExit<T>(result: PlanResult<T>): T {
 
 /**
  * Says what the worker made of the request: refused (exit 1, why), or what waits for an approval and how
- * to give it (on stderr, so --json output stays clean). The worker decides this, never the CLI.
+ * to give it (on stderr, so --json output stays clean; the JSON carries it too). The worker decides this.
  */
-export function reportAnswer(workflowId: string, answer: RequestAnswer, json: boolean | undefined): void {
+export function reportAnswer(workflowId: string, answer: RequestAnswer): void {
   if (answer.error)
     throw new ExitError(`${workflowId}: refused by the worker: ${answer.error.type}: ${answer.error.message}`);
-  if (answer.approvals.length === 0 || json) return;
+  if (answer.approvals.length === 0) return;
   process.stderr.write(
     `needs approval (the worker's policy): ${answer.approvals.map((g) => `${describeGrant(g)} (${g.why})`).join(', ')}\n`,
   );
@@ -37,7 +37,7 @@ export async function proposeAndReport<H>(
   workflowId: string,
   propose: () => Promise<{ handle: H; answer: RequestAnswer }>,
   flags: { wait?: boolean; json?: boolean },
-): Promise<H | undefined> {
+): Promise<{ handle: H; answer: RequestAnswer } | undefined> {
   let proposed;
   try {
     proposed = await propose();
@@ -45,8 +45,8 @@ export async function proposeAndReport<H>(
     if (error instanceof RequestConflictError) throw new ExitError(error.message);
     throw error;
   }
-  reportAnswer(workflowId, proposed.answer, flags.json);
-  if (flags.wait) return proposed.handle;
+  reportAnswer(workflowId, proposed.answer);
+  if (flags.wait) return proposed;
   printStarted(workflowId, proposed.answer, flags.json);
   return undefined;
 }

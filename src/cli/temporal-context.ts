@@ -1,3 +1,4 @@
+import { decodeFirst, failureMessage } from '../temporal/data-converter.js';
 import {
   isGrpcCancelledError,
   isGrpcDeadlineError,
@@ -148,13 +149,17 @@ async function serverView(
           attempt: pendingWorkflowTask.attempt ?? 1,
         }
       : undefined,
-    activities: (pendingActivities ?? []).map((a) => ({
-      activity: a.activityType?.name ?? 'unknown',
-      state: enumName(PendingActivityState, a.state),
-      attempt: a.attempt ?? 1,
-      lastFailure: a.lastFailure?.message ?? undefined,
-      nextAttemptAt: isoTime(a.nextAttemptScheduleTime),
-    })),
+    activities: await Promise.all(
+      (pendingActivities ?? []).map(async (a) => ({
+        activity: a.activityType?.name ?? 'unknown',
+        state: enumName(PendingActivityState, a.state),
+        attempt: a.attempt ?? 1,
+        lastFailure: a.lastFailure
+          ? await failureMessage(handle.client.options.loadedDataConverter, a.lastFailure)
+          : undefined,
+        nextAttemptAt: isoTime(a.nextAttemptScheduleTime),
+      })),
+    ),
   };
 }
 
@@ -166,9 +171,10 @@ async function inputUsername(handle: WorkflowHandle, runId: string): Promise<str
       execution: { workflowId: handle.workflowId, runId },
       maximumPageSize: 1,
     });
-    const payload = history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-    if (!payload) return undefined;
-    const input = handle.client.options.loadedDataConverter.payloadConverter.fromPayload<unknown>(payload);
+    const payloads = history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads;
+    if (!payloads?.length) return undefined;
+    // Through the codec: the input is encrypted in history.
+    const input = await decodeFirst<unknown>(handle.client.options.loadedDataConverter, payloads);
     const username = (input as { username?: unknown } | null)?.username;
     return typeof username === 'string' ? username : undefined;
   } catch {

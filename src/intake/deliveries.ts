@@ -1,11 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  type Client,
+} from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { Logger } from 'pino';
 import type { OnboardRequest } from '../policy/plan.js';
 import type { HrSource } from '../policy/requests.js';
 import { proposeOnboarding, RequestConflictError } from '../temporal/start.js';
 import { SA, WORKFLOW_ID } from '../workflows/definitions.js';
+import { FailureType } from '../failures.js';
 import type { hireEvent } from '../workflows/hire-event.js';
 import type { HrConfig } from './config.js';
 import { DeliveryError, eventIdForWorkflowId, type Delivery, type HrVendor } from './hire-event.js';
@@ -132,13 +138,8 @@ function duplicate(deps: DeliveryDeps, workflowId: string, eventId: string): Del
 /** A hire with everything needed: `onboard-<username>`, or the run already going for the same event. */
 async function propose(deps: DeliveryDeps, source: HrSource, request: OnboardRequest): Promise<DeliveryAnswer> {
   const workflowId = WORKFLOW_ID.onboard(request.username, deps.prefix);
-  const proposed = proposeOnboarding(
-    deps.client,
-    deps.taskQueue,
-    { ...request, source },
-    workflowId,
-    hrStartOptions(source),
-  );
+
+  const proposed = startOrAttach(deps, workflowId, source, request);
   let answer;
   try {
     const outcome = await Promise.race([proposed, delay(ANSWER_WAIT_MS)]);
@@ -150,6 +151,7 @@ async function propose(deps: DeliveryDeps, source: HrSource, request: OnboardReq
         body: { workflowId, statusUrl: statusUrl(workflowId), eventId: source.eventId, lifecycle: 'pending' },
       };
     }
+    if (outcome === 'duplicate') return duplicate(deps, workflowId, source.eventId);
     answer = outcome.answer;
   } catch (error) {
     if (error instanceof RequestConflictError)
@@ -160,6 +162,8 @@ async function propose(deps: DeliveryDeps, source: HrSource, request: OnboardReq
     throw error;
   }
   if (answer.receiptId !== source.receiptId) return duplicate(deps, workflowId, source.eventId);
+  // The run for this event ended between our lookup and this start: the new run refused it as done already.
+  if (answer.error?.type === FailureType.DuplicateDelivery) return duplicate(deps, workflowId, source.eventId);
   if (answer.error)
     return {
       status: 422,
@@ -178,6 +182,48 @@ async function propose(deps: DeliveryDeps, source: HrSource, request: OnboardReq
         : {}),
     },
   };
+}
+
+/**
+ * Attaches to the person's running onboarding, or starts one. A run of this event may have just ended without
+ * visibility showing it yet: a start never follows a closed run blindly (REJECT_DUPLICATE); the latest run says
+ * whether it was this event (a duplicate) or another one, or this one failed (then a new run starts).
+ */
+async function startOrAttach(
+  deps: DeliveryDeps,
+  workflowId: string,
+  source: HrSource,
+  request: OnboardRequest,
+): Promise<Awaited<ReturnType<typeof proposeOnboarding>> | 'duplicate'> {
+  const input = { ...request, source };
+  const labels = hrStartOptions(source);
+  try {
+    return await proposeOnboarding(deps.client, deps.taskQueue, input, workflowId, {
+      ...labels,
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+    });
+  } catch (error) {
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+  }
+  if (await endedWithEvent(deps, workflowId, source.eventId)) return 'duplicate';
+  return proposeOnboarding(deps.client, deps.taskQueue, input, workflowId, {
+    ...labels,
+    workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+  });
+}
+
+/** Whether the latest run of `workflowId` is this event's, and ended other than by failing. */
+async function endedWithEvent(deps: DeliveryDeps, workflowId: string, eventId: string): Promise<boolean> {
+  try {
+    const description = await deps.client.workflow.getHandle(workflowId).describe();
+    const labelled = description.searchAttributes[SA.eventId.name];
+    return (
+      Array.isArray(labelled) && labelled[0] === eventId && ['COMPLETED', 'CANCELLED'].includes(description.status.name)
+    );
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return false;
+    throw error;
+  }
 }
 
 /** A hire named only by ids: a workflow per event reads the vendor's record, then proposes the onboarding. */

@@ -1,7 +1,13 @@
 import { Client, Connection } from '@temporalio/client';
-import type { TemporalConfig } from '../config.js';
+import { codecKeyRing, type TemporalConfig } from '../config.js';
+import type { KeyRing } from '../codec/payload-codec.js';
+import { dataConverterFor } from './data-converter.js';
 
-export async function createTemporalClient(config: Pick<TemporalConfig, 'address' | 'namespace'>): Promise<Client> {
+/** A client that encrypts and decrypts payloads with the key ring (by default the configured or dev one). */
+export async function createTemporalClient(
+  config: Pick<TemporalConfig, 'address' | 'namespace'>,
+  keyRing: KeyRing | undefined = codecKeyRing(),
+): Promise<Client> {
   const connection = await Connection.connect({ address: config.address });
-  return new Client({ connection, namespace: config.namespace });
+  return new Client({ connection, namespace: config.namespace, dataConverter: dataConverterFor(keyRing) });
 }

@@ -9,6 +9,8 @@ import { KubeSphereClient } from '../kubesphere/client.js';
 import { isKubeSphereError } from '../kubesphere/errors.js';
 import type { WorkerPolicy } from '../policy/worker-policy.js';
 import type { HrConfig } from '../intake/config.js';
+import type { KeyRing } from '../codec/payload-codec.js';
+import { dataConverterFor } from './data-converter.js';
 import { ensureSearchAttributes } from './search-attributes.js';
 import { createOnboardingWorker } from './worker.js';
 
@@ -58,6 +60,8 @@ export async function buildWorker(options: {
   policy: ReturnType<typeof workerPolicyConfig>;
   /** HR deliveries (hrConfig()); undefined: this worker refuses them */
   hr?: HrConfig;
+  /** the payload key ring (requiredCodecKeyRing()) */
+  keyRing: KeyRing;
   log: Logger;
 }): Promise<RunningWorker> {
   const { temporal, kubesphere, worker: tuning, log } = options;
@@ -114,6 +118,7 @@ export async function buildWorker(options: {
     activities: { client, unsealer, creator: workerAccount },
     policy,
     ...(options.hr ? { hr: options.hr } : {}),
+    dataConverter: dataConverterFor(options.keyRing),
     maxConcurrentActivities: tuning.maxConcurrentActivities,
     activitiesPerSecond: tuning.activitiesPerSecond,
     shutdownGraceTime: tuning.shutdownGraceTime,

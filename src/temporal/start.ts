@@ -43,7 +43,7 @@ export function proposeOnboarding(
   taskQueue: string,
   input: OnboardUserInput,
   workflowId = WORKFLOW_ID.onboard(input.username),
-  labels?: StartLabels,
+  labels?: StartLabels & { workflowIdReusePolicy?: 'ALLOW_DUPLICATE' | 'REJECT_DUPLICATE' },
 ): Promise<Proposed<typeof onboardUser>> {
   const where = [input.workspace, input.project].filter(Boolean).join('/');
   const start = new WithStartWorkflowOperation<typeof onboardUser>('onboardUser', {

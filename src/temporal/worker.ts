@@ -9,6 +9,7 @@ import { createTrustActivities } from '../activities/trust.js';
 import { createBatchActivities } from '../activities/batch.js';
 import { createInspectActivities } from '../activities/inspect.js';
 import { Client } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import type { WorkerPolicy } from '../policy/worker-policy.js';
 import { createHrActivities } from '../activities/hr.js';
 import type { HrConfig } from '../intake/config.js';
@@ -23,6 +24,8 @@ export interface OnboardingWorkerOptions {
   policy: WorkerPolicy;
   /** HR deliveries: the secrets to verify them, the mapping to place hires (none: HR deliveries are refused) */
   hr?: HrConfig;
+  /** payload encryption (dataConverterFor): the same for the worker and the client its activities use */
+  dataConverter?: DataConverter;
   /** a prebuilt bundle (tests build one per run); by default the workflows are bundled at start */
   workflowBundle?: { codePath: string } | { code: string };
   maxConcurrentActivities?: number;
@@ -75,8 +78,13 @@ export function onlyForOurWorkflows<T extends Record<string, (...args: never[]) 
 }
 
 export async function createOnboardingWorker(options: OnboardingWorkerOptions): Promise<Worker> {
-  const temporal = new Client({ connection: options.connection, namespace: options.namespace });
+  const temporal = new Client({
+    connection: options.connection,
+    namespace: options.namespace,
+    ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
+  });
   return Worker.create({
+    ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,

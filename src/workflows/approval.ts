@@ -102,7 +102,10 @@ export class ApprovalGate {
     const state = this.state;
     if (!state) return;
     const remaining = Date.parse(state.deadline) - Date.now();
-    let decided = await condition(() => state.decision !== undefined, Math.max(remaining, 1));
+    // The timer's summary is what the Web UI shows for the wait.
+    let decided = await condition(() => state.decision !== undefined, Math.max(remaining, 1), {
+      summary: `waiting for approval of ${state.grants.map(describeGrant).join(', ')} until ${state.deadline}`,
+    });
     // A decision accepted before the deadline counts, even when its verification ends after it.
     if (!decided && this.verifying > 0)
       decided = await condition(() => state.decision !== undefined || this.verifying === 0).then(

@@ -1,6 +1,7 @@
 import { FailureType } from '../failures.js';
 import {
   ApplicationFailure,
+  setCurrentDetails,
   patched,
   proxyActivities,
   proxyLocalActivities,
@@ -125,6 +126,8 @@ async function runSteps(
     call: (o: ActivityOptions) => Promise<StepResult>,
   ) => {
     const report = state.steps.find((s) => s.step === name && s.target === target)!;
+    const index = state.steps.indexOf(report) + 1;
+    setCurrentDetails(`running step ${index} of ${state.steps.length}: ${summary}`);
     try {
       session.checkFresh();
       const result = await call({ ...options, summary });

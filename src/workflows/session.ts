@@ -121,6 +121,7 @@ export class RequestSession {
   ) {
     // Before the handlers: updates that came with the first task are compared with it too.
     this.own = requestOf(input);
+    setCurrentDetails("validating: the worker's policy, and who asks as KubeSphere knows them");
     setHandler(stateQuery, () => state);
     setHandler(requestQuery, () => this.own?.fields);
     // A batch runs its rows as children: it hears from each when it waits for an approval and when it ends.
@@ -256,6 +257,7 @@ export class RequestSession {
 
   /** Why an HR delivery does not hold, when readHire returned undefined. */
   private hireProblems: Problem[] = [];
+  private hireRefusal: string = FailureType.DeliveryRefused;
 
   /**
    * The worker verifies the delivery with its own secrets and places the person with its own mapping; the
@@ -277,8 +279,9 @@ export class RequestSession {
       });
     } catch (error) {
       const cause = describeFailure(error);
-      if (cause.type !== FailureType.DeliveryRefused) throw error;
+      if (cause.type !== FailureType.DeliveryRefused && cause.type !== FailureType.DuplicateDelivery) throw error;
       this.hireProblems = [{ field: 'source', message: cause.message }];
+      this.hireRefusal = cause.type;
       return undefined;
     }
     const read = request.hireFields?.(reading);
@@ -302,7 +305,8 @@ export class RequestSession {
     setLifecycle(this.state, 'awaiting-approval', this.labels);
     setCurrentDetails(
       `waiting for approval of ${gate.grants.map(describeGrant).join(', ')} until ${gate.deadline}` +
-        (this.state.scheduledFor ? `; provisioned at ${this.state.scheduledFor}` : ''),
+        (this.state.scheduledFor ? `; provisioned at ${this.state.scheduledFor}` : '') +
+        ` (by a platform-admin, or that workspace's admin, other than ${this.state.requestedBy ?? 'the requester'} and ${this.state.username}: ks-onboard approve ${workflowInfo().workflowId})`,
     );
     await this.notify();
     await this.gate.wait();
@@ -342,6 +346,7 @@ export class RequestSession {
   async refuse(what: string, problems: Problem[], type: string = FailureType.PolicyViolation): Promise<never> {
     this.state.error = { type, message: formatProblems(problems) };
     setLifecycle(this.state, 'failed', this.labels);
+    setCurrentDetails(`refused (${type}): ${this.state.error.message}`);
     await this.notify();
     await condition(allHandlersFinished);
     throw ApplicationFailure.create({
@@ -392,7 +397,7 @@ export class RequestSession {
       let provisionAt: number | undefined;
       if (own.source.kind === 'hr') {
         const reading = await this.readHire(own.source, own.fields, request);
-        if (!reading) return await this.refuse(request.what, this.hireProblems, FailureType.DeliveryRefused);
+        if (!reading) return await this.refuse(request.what, this.hireProblems, this.hireRefusal);
         requester = hrAuthority(own.source.vendor, reading.mappedGrants);
         provisionAt = Date.parse(reading.provisionAt);
         this.verifiedAt = Date.now();
@@ -434,7 +439,7 @@ export class RequestSession {
         // Weeks may have passed: the worker reads the delivery again and applies its policy and mapping as they
         // are now. What would now wait for an approval this run did not get is refused, never granted.
         const reading = await this.readHire(own.source, own.fields, request);
-        if (!reading) return await this.refuse(request.what, this.hireProblems, FailureType.DeliveryRefused);
+        if (!reading) return await this.refuse(request.what, this.hireProblems, this.hireRefusal);
         const policyNow = await local.workerPolicy();
         const protectedNow = protectedProblems(request.grants, policyNow);
         if (protectedNow.length) return await this.refuse(request.what, protectedNow);
@@ -456,6 +461,7 @@ export class RequestSession {
       setCurrentDetails('running the steps');
       const result = await body();
       setLifecycle(state, 'done', labels);
+      setCurrentDetails('done: every step succeeded');
       await this.notify();
       await condition(allHandlersFinished);
       return result;
@@ -473,6 +479,7 @@ export class RequestSession {
       }
       state.error = describeFailure(error);
       setLifecycle(state, 'failed', labels);
+      setCurrentDetails(`failed: ${state.error.type}: ${state.error.message}`);
       await this.notify();
       await condition(allHandlersFinished);
       throw failure(state.error, error);

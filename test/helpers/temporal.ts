@@ -3,7 +3,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, type DataConverter, type Payload } from '@temporalio/common';
+import { codecKeyRing } from '../../src/config.js';
+import { dataConverterFor } from '../../src/temporal/data-converter.js';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { ensureDevKeyPair, readPem, seal, Unsealer } from '../../src/codec/seal.js';
@@ -44,7 +46,7 @@ export async function temporalHarness() {
   const address = inject('temporalAddress');
   const connection = await Connection.connect({ address });
   const nativeConnection = await NativeConnection.connect({ address });
-  const client = new Client({ connection, namespace: 'default' });
+  const client = new Client({ connection, namespace: 'default', dataConverter: dataConverterFor(codecKeyRing()) });
   const keyDir = mkdtempSync(join(tmpdir(), 'ks-keys-'));
   const keys = { private: join(keyDir, 'private.pem'), public: join(keyDir, 'public.pem') };
   ensureDevKeyPair(keys.private, keys.public);
@@ -86,7 +88,7 @@ export async function temporalHarness() {
       emulatorUrl: string,
       policy: Partial<WorkerPolicy> = {},
       credentials = { username: 'admin', password: ADMIN_PASSWORD },
-      options: { hr?: HrConfig } = {},
+      options: { hr?: HrConfig; dataConverter?: DataConverter } = {},
     ): Promise<Worker> {
       const ks = new KubeSphereClient({ baseUrl: emulatorUrl, credentials });
       workers.push(ks);
@@ -100,6 +102,7 @@ export async function temporalHarness() {
         activities: { client: ks, unsealer: new Unsealer([readPem(keys.private)]), creator: 'admin' },
         policy: { ...TEST_POLICY, workflowIdPrefix: prefixOf(taskQueue), ...policy },
         ...(options.hr ? { hr: options.hr } : {}),
+        dataConverter: options.dataConverter ?? dataConverterFor(codecKeyRing()),
         shutdownGraceTime: '1s',
       });
     },
@@ -183,8 +186,11 @@ export async function failureOf(handle: WorkflowHandle): Promise<ApplicationFail
   throw new Error('the workflow succeeded, but a failure was expected');
 }
 
-/** Every payload of a history, decoded from base64, so tests can search what a person would see. */
-export function decodedHistory(history: unknown): string {
+/**
+ * A history as anyone with access to Temporal reads it (no key): its JSON and every payload's bytes as text.
+ * Encrypted payloads stay ciphertext here.
+ */
+export function rawHistoryText(history: unknown): string {
   const parts: string[] = [];
   const walk = (node: unknown): void => {
     if (Array.isArray(node)) node.forEach(walk);
@@ -202,4 +208,23 @@ export function decodedHistory(history: unknown): string {
   };
   walk(JSON.parse(JSON.stringify(history)));
   return `${JSON.stringify(history)}\n${parts.join('\n')}`;
+}
+
+/** A history as an operator with the key reads it (the Web UI through the codec server): payloads decrypted. */
+export async function decodedHistory(history: unknown): Promise<string> {
+  const payloads: Payload[] = [];
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(walk);
+    else if (node && typeof node === 'object') {
+      const candidate = node as { metadata?: unknown; data?: unknown };
+      if (candidate.data instanceof Uint8Array && candidate.metadata && typeof candidate.metadata === 'object')
+        payloads.push(candidate as Payload);
+      else Object.values(node).forEach(walk);
+    }
+  };
+  walk(history);
+  let decoded = payloads;
+  for (const codec of dataConverterFor(codecKeyRing()).payloadCodecs ?? []) decoded = await codec.decode(decoded);
+  const texts = decoded.map((p) => Buffer.from(p.data ?? new Uint8Array()).toString('utf8'));
+  return `${rawHistoryText(history)}\n${texts.join('\n')}`;
 }

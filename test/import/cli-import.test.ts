@@ -367,14 +367,16 @@ describe('ks-onboard import', () => {
       const expectNoPassword = async (runs: Array<{ workflowId: string; runId: string }>, text: string) => {
         for (const password of passwords) expect(text).not.toContain(password);
         for (const run of runs) {
-          const history = decodedHistory(await t.client.workflow.getHandle(run.workflowId, run.runId).fetchHistory());
+          const history = await decodedHistory(
+            await t.client.workflow.getHandle(run.workflowId, run.runId).fetchHistory(),
+          );
           expect(history).toContain(batchId); // the search reads the payloads
           for (const password of passwords) expect(history, run.workflowId).not.toContain(password);
         }
       };
       await expectNoPassword(firstRuns, first.output);
       // the passwords travelled sealed for the workers
-      const sealed = decodedHistory(
+      const sealed = await decodedHistory(
         await t.client.workflow
           .getHandle(
             `${prefix}onboard-${u(1)}`,

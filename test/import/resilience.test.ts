@@ -1,3 +1,5 @@
+import type { Payload } from '@temporalio/common';
+import { decodeFirst } from '../../src/temporal/data-converter.js';
 import { randomBytes } from 'node:crypto';
 import type { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, it } from 'vitest';
@@ -190,8 +192,12 @@ describe.concurrent('importBatch: scale, faults, a killed worker', () => {
         expect(continuedInputs.every((n) => n > 0)).toBe(true); // every run but the last continued as new
         const anywhere = Math.max(...runs.map((r) => largestAnywhere(r.history)));
         // The second part's workflow, as the batch's input names it.
-        const input = runs[0]!.history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-        const parts = (JSON.parse(Buffer.from(input?.data ?? []).toString()) as ImportBatchInput).parts;
+        // Payloads are encrypted in history: read through the client's codec.
+        const inputs = runs[0]!.history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? [];
+        const { parts } = await decodeFirst<ImportBatchInput>(
+          t.client.options.loadedDataConverter,
+          inputs as Payload[],
+        );
         expect(parts).toHaveLength(1);
         const part = await t.client.workflow.getHandle(parts[0]!.workflowId).fetchHistory();
         const partInput = largest(part.events?.[0]?.workflowExecutionStartedEventAttributes?.input);

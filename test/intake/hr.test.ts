@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
+import type { Payload } from '@temporalio/common';
+import { decodeFirst } from '../../src/temporal/data-converter.js';
 import { SA, stateQuery, type OnboardingState } from '../../src/workflows/definitions.js';
 import { eventually, startEmulator, type EmulatorHarness } from '../helpers/emulator.js';
 import { genericHireBody, newWebhookSecret, signGeneric } from '../helpers/hr-vendors.js';
@@ -140,6 +141,10 @@ describe('HR intake: a signed new hire', () => {
               .then(async (r) => ({ status: r.status, body: (await r.json()) as { workflowId: string } })),
           ),
         );
+        expect(
+          answers.filter((a) => a.status !== 200),
+          JSON.stringify(answers.filter((a) => a.status !== 200)),
+        ).toHaveLength(1);
         expect(answers.filter((a) => a.status === 202)).toHaveLength(1);
         expect(answers.filter((a) => a.status === 200)).toHaveLength(49);
         expect(new Set(answers.map((a) => a.body.workflowId))).toEqual(new Set([`${x.prefix}onboard-dup.person`]));
@@ -233,7 +238,7 @@ describe('HR intake: a signed new hire', () => {
           ),
         );
         // The wait is a durable timer, with a summary the Web UI shows.
-        expect(decodedHistory(await handle.fetchHistory())).toContain('the start date less the lead time');
+        expect(await decodedHistory(await handle.fetchHistory())).toContain('the start date less the lead time');
         const state = (await handle.result()) as OnboardingState;
         expect(state.lifecycle).toBe('done');
         expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(body.scheduledFor));
@@ -270,7 +275,7 @@ describe('HR intake: a signed new hire', () => {
         expect(state.scheduledFor).toBe(`${start}T00:00:00.000Z`);
         const meta = (await handle.query('__temporal_workflow_metadata')) as { currentDetails?: string };
         expect(meta.currentDetails).toBe(
-          `waiting for approval of project:operator on host/payments-api until ${start}T00:00:00.000Z; provisioned at ${start}T00:00:00.000Z`,
+          `waiting for approval of project:operator on host/payments-api until ${start}T00:00:00.000Z; provisioned at ${start}T00:00:00.000Z (by a platform-admin, or that workspace's admin, other than hr:generic and api.dev: ks-onboard approve ${body.workflowId})`,
         );
         // Approved by a platform-admin: it then waits for its date.
         await t.decide(x.taskQueue, handle, true, OPS, 'team lead asked');
@@ -442,8 +447,9 @@ describe('HR deliveries as an attacker would send them straight to Temporal', ()
         await t.client.workflow.getHandle(workflowId).result();
         // The genuine input, as anyone reading history sees it, started again from a raw client.
         const history = await t.client.workflow.getHandle(workflowId).fetchHistory();
-        const input = defaultPayloadConverter.fromPayload<Record<string, unknown>>(
-          history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!,
+        const input = await decodeFirst<Record<string, unknown>>(
+          t.client.options.loadedDataConverter,
+          history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads! as Payload[],
         );
         const again = await t.client.workflow.start('onboardUser', {
           taskQueue: x.taskQueue,
@@ -451,7 +457,7 @@ describe('HR deliveries as an attacker would send them straight to Temporal', ()
           args: [input],
         });
         const once = await failureOf(again);
-        expect(once.type).toBe('DeliveryRefused');
+        expect(once.type).toBe('DuplicateDelivery');
         expect(once.message).toMatch(/onboarded already by .*onboard-replayed.*a delivery is acted on once/);
 
         // A delivery signed 30 minutes ago, started by a raw client (the intake would answer 401).

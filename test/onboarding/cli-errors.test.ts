@@ -196,3 +196,27 @@ describe('status while no worker runs', () => {
     }
   });
 });
+
+/** The JSON object a command printed (stdout), out of its combined output. */
+const jsonIn = (output: string) => /^\{[\s\S]*?^\}/m.exec(output)![0];
+
+describe('with --json, errors are JSON too', () => {
+  it('a parser error and a failure each print one JSON object on stdout, with the exit code', async () => {
+    const parse = await runCli(['onboard', '--email', 'x@y.z', '--json'], { ...env, TEMPORAL_ADDRESS: NOWHERE });
+    expect(parse.code).toBe(2);
+    const parsed = JSON.parse(jsonIn(parse.output)) as {
+      error: { message: string; exitCode: number };
+    };
+    expect(parsed.error).toEqual({
+      message: "ks-onboard onboard: required option '--username <name>' not specified",
+      exitCode: 2,
+    });
+    const missing = await runCli(['status', `onboard-nobody-${randomBytes(3).toString('hex')}`, '--json'], env);
+    expect(missing.code).toBe(1);
+    const failed = JSON.parse(jsonIn(missing.output)) as {
+      error: { message: string; exitCode: number };
+    };
+    expect(failed.error.exitCode).toBe(1);
+    expect(failed.error.message).toMatch(/^no workflow onboard-nobody-/);
+  });
+});

@@ -2,7 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OnboardRequest } from '../../src/policy/plan.js';
 import type { OnboardingState } from '../../src/workflows/definitions.js';
 import { eventually, startEmulator, type EmulatorHarness } from '../helpers/emulator.js';
-import { decodedHistory, failureOf, temporalHarness, type TemporalHarness } from '../helpers/temporal.js';
+import {
+  decodedHistory,
+  failureOf,
+  rawHistoryText,
+  temporalHarness,
+  type TemporalHarness,
+} from '../helpers/temporal.js';
 
 let t: TemporalHarness;
 let h: EmulatorHarness;
@@ -103,8 +109,13 @@ describe('onboardUser', () => {
       sealedPassword: t.sealPassword('Secr3tPassw0rd'),
       workspace: 'team-c',
     });
-    const history = decodedHistory(await handle.fetchHistory());
+    // Without the key, history holds neither the password nor the email, nor even the sealed value.
+    const raw = rawHistoryText(await handle.fetchHistory());
+    for (const secret of ['Secr3tPassw0rd', 'carol@example.com', 'ks-sealed:']) expect(raw).not.toContain(secret);
+    // With it (the codec server), the input reads back, and the password is still sealed for the workers only.
+    const history = await decodedHistory(await handle.fetchHistory());
     expect(history).toContain('ks-sealed:v1:');
+    expect(history).toContain('carol@example.com');
     expect(history).not.toContain('Secr3tPassw0rd');
     const description = await handle.describe();
     expect(description.typedSearchAttributes.get({ name: 'OnboardingUsername', type: 'KEYWORD' } as never)).toBe(

@@ -141,7 +141,7 @@ describe('the worker owns the policy', () => {
 
 /** The source (sealed proof) a run was started with. */
 async function inputSource(handle: { fetchHistory(): Promise<unknown> }) {
-  const history = decodedHistory(await handle.fetchHistory());
+  const history = await decodedHistory(await handle.fetchHistory());
   const proof = /"proof":"(ks-sealed:v2:[^"]+)"/.exec(history)?.[1];
   return { kind: 'requester', proof };
 }
@@ -258,7 +258,7 @@ describe('authenticated approvals', () => {
         .getHandle(second.handle.workflowId)
         .executeUpdate(decideUpdate, { args: [forFirst] });
       expect(await refusal(replayed)).toMatch(/the proof was made for test-[0-9a-f]+\.onboard-pat, not this workflow/);
-      const history = decodedHistory(await first.handle.fetchHistory());
+      const history = await decodedHistory(await first.handle.fetchHistory());
       expect(history).not.toContain(token);
       await first.handle.terminate('test done');
       await second.handle.terminate('test done');

@@ -36,20 +36,20 @@ export function registerChangeRole(program: Command): void {
       );
       const input = roleChangeInput(request, { token, publicKey }, workflowId);
       await withTemporal(async (client, config) => {
-        const handle = await proposeAndReport(
+        const proposed = await proposeAndReport(
           workflowId,
           () => proposeRoleChange(client, config.taskQueue, input, workflowId),
           { wait, json },
         );
-        if (!handle) return;
+        if (!proposed) return;
         let result: ChangeRoleResult;
         try {
-          result = await handle.result();
+          result = await proposed.handle.result();
         } catch (error) {
           if (error instanceof WorkflowFailedError) throw new ExitError(error.cause?.message ?? error.message);
           throw error;
         }
-        if (json) return printJson({ workflowId, result });
+        if (json) return printJson({ workflowId, answer: proposed.answer, result });
         process.stdout.write(
           `${workflowId}: ${result.direction} ${result.scope} role of ${result.username} on ${result.target}: ${result.from || '(none)'} → ${result.to}\n`,
         );

@@ -16,6 +16,7 @@ import { batchFilter } from '../batch.js';
 import { createLogger, installRuntime } from '../logger.js';
 import { ExitError } from '../options.js';
 import { outcomeOf, type Outcome } from '../temporal-context.js';
+import { dataConverterFor } from '../../temporal/data-converter.js';
 import { formatState } from '../output.js';
 import { describeAnswer, sendHire, type HireToSend } from '../../intake/send.js';
 
@@ -60,7 +61,11 @@ export function registerDemo(program: Command): void {
         log,
       });
       const connection = await Connection.connect({ address: stack.temporal.address });
-      const client = new Client({ connection, namespace: stack.temporal.namespace });
+      const client = new Client({
+        connection,
+        namespace: stack.temporal.namespace,
+        dataConverter: dataConverterFor(stack.keyRing),
+      });
       const publicKey = readPem(stack.sealPublicKey);
       // Asked by one platform-admin, approved by another: each with their own login, sealed for the worker.
       const login = async (who: { username: string; password: string }) => {

@@ -9,19 +9,21 @@ interface DevFlags {
   emulatorPort: number;
   controllerDelay: number;
   intakePort: number;
+  codecPort: number;
 }
 
 export function registerDev(program: Command): void {
   program
     .command('dev')
     .description(
-      'run everything on this machine: Temporal dev server with Web UI, KubeSphere emulator, worker, HR intake (Ctrl-C stops all)',
+      'run everything on this machine: Temporal dev server with Web UI, codec server, KubeSphere emulator, worker, HR intake (Ctrl-C stops all)',
     )
     .option('--temporal-port <n>', 'Temporal gRPC port', integerIn(1, 65535), 7233)
     .option('--ui-port <n>', 'Temporal Web UI port', integerIn(1, 65535), 8233)
     .option('--emulator-port <n>', 'KubeSphere emulator port', integerIn(1, 65535), 9090)
     .option('--controller-delay <ms>', "emulated KubeSphere controllers' delay", integerIn(0, 600_000), 300)
     .option('--intake-port <n>', 'HR intake port', integerIn(1, 65535), 8787)
+    .option('--codec-port <n>', "codec server port (the Web UI's payload decryption)", integerIn(1, 65535), 8888)
     .action(async (flags: DevFlags) => {
       const log = createLogger();
       await installRuntime(log);
@@ -33,6 +35,7 @@ export function registerDev(program: Command): void {
         emulatorPort: flags.emulatorPort,
         controllerDelayMs: flags.controllerDelay,
         intakePort: flags.intakePort,
+        codecPort: flags.codecPort,
         log,
       });
       const intake = stack.intake!;
@@ -40,7 +43,7 @@ export function registerDev(program: Command): void {
         [
           '',
           `Temporal     ${stack.temporal.address} (namespace ${stack.temporal.namespace}, state in .data/temporal.db)`,
-          `Web UI       ${stack.temporal.uiUrl}`,
+          `Web UI       ${stack.temporal.uiUrl} (payloads encrypted; decoded through the codec server ${stack.codecServer?.url ?? ''})`,
           `KubeSphere   ${stack.emulator.url} (emulator; state in .data/emulator.json)`,
           `             the worker acts as ${EMULATOR_ADMIN.username}; you ask as ${EMULATOR_OPS.username} / ${EMULATOR_OPS.password}; ${DEV_APPROVER.username} / ${DEV_APPROVER.password} approves`,
           `HR intake    ${intake.url} (POST /v1/hr/events, /v1/hr/bamboohr, /v1/hr/hibob; mapping ${intake.mappingFile})`,

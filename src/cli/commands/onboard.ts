@@ -53,14 +53,15 @@ The worker decides what waits for an approval: elevated roles, and anything your
       );
 
       await withTemporal(async (client, config) => {
-        const handle = await proposeAndReport(
+        const proposed = await proposeAndReport(
           workflowId,
           () => proposeOnboarding(client, config.taskQueue, input, workflowId),
           { wait, json },
         );
-        if (!handle) return;
-        const outcome = await outcomeOf(handle);
-        if (json) printJson({ workflowId, ...outcome });
+        if (!proposed) return;
+        const outcome = await outcomeOf(proposed.handle);
+        // The worker's first answer too: what waited for an approval, and who decided.
+        if (json) printJson({ workflowId, answer: proposed.answer, ...outcome });
         else if (outcome.state) process.stdout.write(`${formatState(workflowId, outcome.state)}\n`);
         if (!outcome.ok) throw new ExitError(`${outcome.type}: ${outcome.message}`);
       });

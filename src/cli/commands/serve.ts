@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { intakeConfig, temporalConfig } from '../../config.js';
+import { intakeConfig, requiredCodecKeyRing, temporalConfig } from '../../config.js';
+import { dataConverterFor } from '../../temporal/data-converter.js';
 import { startIntake, temporalReady } from '../../intake/server.js';
 import { Client, Connection } from '@temporalio/client';
 import { createLogger } from '../logger.js';
@@ -33,10 +34,12 @@ Environment:
       const log = createLogger();
       const config = intakeConfig();
       const temporal = temporalConfig();
+      const keyRing = requiredCodecKeyRing();
       // Connected on first use: the intake starts while Temporal is down, and /readyz says so until it is up.
       const client = new Client({
         connection: Connection.lazy({ address: temporal.address }),
         namespace: temporal.namespace,
+        dataConverter: dataConverterFor(keyRing),
       });
       const intake = await startIntake(
         {

@@ -1,5 +1,12 @@
 import type { Command } from 'commander';
-import { hrConfig, kubesphereConfig, temporalConfig, workerConfig, workerPolicyConfig } from '../../config.js';
+import {
+  hrConfig,
+  kubesphereConfig,
+  requiredCodecKeyRing,
+  temporalConfig,
+  workerConfig,
+  workerPolicyConfig,
+} from '../../config.js';
 import { startHealthServer } from '../../temporal/health.js';
 import { createLogger, installRuntime } from '../logger.js';
 
@@ -17,6 +24,7 @@ Environment:
   KS_ONBOARD_PROTECTED_WORKSPACES (besides system-workspace)
   KS_ONBOARD_MAX_CONCURRENT_ACTIVITIES (default 20), KS_ONBOARD_ACTIVITIES_PER_SECOND (task queue wide, default 50)
   KS_ONBOARD_SEAL_PRIVATE_KEYS (comma-separated PEM files), KS_ONBOARD_SHUTDOWN_GRACE (default 30s)
+  KS_ONBOARD_CODEC_KEYS (payload key ring, key-id:base64 list, the first encrypts; required)
   KS_ONBOARD_HEALTH_PORT (serves /healthz and /readyz)
   HR deliveries (verified again here): KS_ONBOARD_WEBHOOK_SECRETS, KS_ONBOARD_BAMBOOHR_SECRETS, KS_ONBOARD_HIBOB_SECRETS,
   KS_ONBOARD_PLACEMENT (mapping file), KS_ONBOARD_HR_TIME_ZONE (default UTC), KS_ONBOARD_HR_LEAD_TIME (default 2d),
@@ -30,6 +38,7 @@ Environment:
         worker: workerConfig(),
         policy: workerPolicyConfig(),
         hr: hrConfig(),
+        keyRing: requiredCodecKeyRing(),
       };
       await installRuntime(log);
       const { buildWorker } = await import('../../temporal/run-worker.js');
