@@ -1,7 +1,5 @@
+import { serveApp, type RunningService } from '../http-service.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
@@ -360,11 +358,7 @@ function printable(value: string, max: number): string {
 
 // ---- serving -------------------------------------------------------------------------------------------
 
-export interface RunningCodecServer {
-  url: string;
-  /** stops taking requests, lets those in flight finish */
-  close(): Promise<void>;
-}
+export type RunningCodecServer = Pick<RunningService, 'url' | 'close'>;
 
 /**
  * Serves the codec server; close() is the graceful shutdown. Refuses (ConfigError) to serve without
@@ -375,30 +369,13 @@ export async function startCodecServer(
   listen: { port: number; host: string },
 ): Promise<RunningCodecServer> {
   if (options.auth.mode === 'none' && !isLoopbackHost(listen.host)) throw noneRefused(listen.host);
-  const app = createCodecApp(options);
-  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: listen.port, hostname: listen.host }, () => resolve(s));
-    s.once('error', reject);
-  });
-  const http = server as Server;
-  // A client that trickles its headers or body is cut off (the handler's own timeout starts only after them).
-  http.headersTimeout = 10_000;
-  http.requestTimeout = 30_000;
-  http.maxConnections = 1_024;
-  const close = () =>
-    new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      // Idle keep-alive connections would hold close() open; busy ones finish their request first.
-      http.closeIdleConnections();
-    });
-  const address = server.address() as AddressInfo;
+  const service = await serveApp(createCodecApp(options), listen);
   // A host name (localhost) is checked again as bound: only the address says where it really listens.
-  if (options.auth.mode === 'none' && !isLoopbackHost(address.address)) {
-    await close();
-    throw noneRefused(`${listen.host} (${address.address})`);
+  if (options.auth.mode === 'none' && !isLoopbackHost(service.address.address)) {
+    await service.close();
+    throw noneRefused(`${listen.host} (${service.address.address})`);
   }
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return { url: `http://${host}:${address.port}`, close };
+  return service;
 }
 
 function noneRefused(host: string): ConfigError {

@@ -1,7 +1,5 @@
+import { serveApp, type RunningService } from '../http-service.js';
 import { timingSafeEqual } from 'node:crypto';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
 import type { Client } from '@temporalio/client';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -173,39 +171,14 @@ function describe(error: unknown): { type: string; message: string } {
     : { type: 'Error', message: String(error) };
 }
 
-export interface RunningIntake {
-  url: string;
-  /** stops taking requests, lets those in flight finish */
-  close(): Promise<void>;
-}
+export type RunningIntake = Pick<RunningService, 'url' | 'close'>;
 
 /** Serves the intake; close() is the graceful shutdown (no new connections, in-flight requests finish). */
 export async function startIntake(
   options: IntakeOptions,
   listen: { port: number; host: string },
 ): Promise<RunningIntake> {
-  const app = createIntakeApp(options);
-  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: listen.port, hostname: listen.host }, () => resolve(s));
-    s.once('error', reject);
-  });
-  // A sender that trickles its headers or body is cut off (the handler's own timeout starts only after them).
-  const http = server as Server;
-  http.headersTimeout = 10_000;
-  http.requestTimeout = 30_000;
-  // Beyond this, new connections wait in the kernel's backlog: one sender cannot take every socket.
-  http.maxConnections = 1_024;
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return {
-    url: `http://${host}:${address.port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // Idle keep-alive connections would hold close() open; busy ones finish their request first.
-        http.closeIdleConnections();
-      }),
-  };
+  return serveApp(createIntakeApp(options), listen);
 }
 
 /** Temporal is reachable: for /readyz. */
