@@ -5,7 +5,6 @@ import {
   WorkflowNotFoundError,
   type Client,
 } from '@temporalio/client';
-import { TypedSearchAttributes } from '@temporalio/common';
 import type { Logger } from 'pino';
 import type { OnboardRequest } from '../policy/plan.js';
 import type { HrSource } from '../policy/requests.js';
@@ -14,7 +13,7 @@ import { SA, WORKFLOW_ID } from '../workflows/definitions.js';
 import { FailureType } from '../failures.js';
 import type { hireEvent } from '../workflows/hire-event.js';
 import type { HrConfig } from './config.js';
-import { DeliveryError, eventIdForWorkflowId, type Delivery, type HrVendor } from './hire-event.js';
+import { DeliveryError, type Delivery, type HrVendor } from './hire-event.js';
 import { eventKey, hireRequest } from './hire-request.js';
 import type { PlacementMapping } from './placement.js';
 import { hrStartOptions } from './start-options.js';
@@ -228,8 +227,7 @@ async function endedWithEvent(deps: DeliveryDeps, workflowId: string, eventId: s
 
 /** A hire named only by ids: a workflow per event reads the vendor's record, then proposes the onboarding. */
 async function startLookup(deps: DeliveryDeps, source: HrSource): Promise<DeliveryAnswer> {
-  const id = source.eventId.slice(source.vendor.length + 1);
-  const workflowId = WORKFLOW_ID.hireEvent(source.vendor, eventIdForWorkflowId(id), deps.prefix);
+  const workflowId = WORKFLOW_ID.hireEvent(source.vendor, source.eventId, deps.prefix);
   try {
     await deps.client.workflow.start<typeof hireEvent>('hireEvent', {
       taskQueue: deps.taskQueue,
@@ -239,11 +237,7 @@ async function startLookup(deps: DeliveryDeps, source: HrSource): Promise<Delive
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
       staticSummary: `new hire: HR event ${source.eventId}`,
-      memo: hrStartOptions(source).memo,
-      typedSearchAttributes: new TypedSearchAttributes([
-        { key: SA.source, value: `hr:${source.vendor}` },
-        { key: SA.eventId, value: source.eventId },
-      ]),
+      ...hrStartOptions(source),
     });
   } catch (error) {
     if (error instanceof WorkflowExecutionAlreadyStartedError)

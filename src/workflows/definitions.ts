@@ -1,3 +1,4 @@
+import { eventIdForWorkflowId } from '../intake/hire-event.js';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { StepOutcome } from '../activities/kubesphere.js';
@@ -134,8 +135,12 @@ export const PLATFORM_ADMIN_DEMOTION_ID = 'platform-admin-demotion';
 export const WORKFLOW_ID = {
   onboard: (username: string, prefix = '') => `${prefix}onboard-${username}`,
   importBatch: (batchId: string, prefix = '') => `${prefix}import-${batchId}`,
-  /** an HR delivery that names the hire only by ids: it finds the person, then proposes `onboard-<username>` */
-  hireEvent: (vendor: string, eventKey: string, prefix = '') => `${prefix}hr-${vendor}-${eventKey}`,
+  /**
+   * an HR delivery that names the hire only by ids: it finds the person, then proposes `onboard-<username>`;
+   * `eventKey` is `<vendor>:<event id>`, the event id escaped so two events never share an id
+   */
+  hireEvent: (vendor: string, eventKey: string, prefix = '') =>
+    `${prefix}hr-${vendor}-${eventIdForWorkflowId(eventKey.slice(vendor.length + 1))}`,
   changeRole: (username: string, scope: string, target: string, prefix = '') =>
     `${prefix}change-role-${username}-${scope}-${target.replace(/\//g, '.')}`,
 };

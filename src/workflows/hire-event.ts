@@ -8,7 +8,6 @@ import {
 import type { HrActivities } from '../activities/hr.js';
 import type { TrustActivities } from '../activities/trust.js';
 import { FailureType } from '../failures.js';
-import { eventIdForWorkflowId } from '../intake/hire-event.js';
 import { formatProblems, quote } from '../policy/names.js';
 import { hrSourceSchema, parseInput } from '../policy/requests.js';
 import { hrCall, policyCall } from './activity-options.js';
@@ -45,8 +44,7 @@ export async function hireEvent(input: unknown): Promise<HireEventResult> {
   const source = parsed.value;
   const policy = await local.workerPolicy();
   const prefix = policy.workflowIdPrefix ?? '';
-  const eventId = source.eventId.slice(source.vendor.length + 1);
-  const expected = WORKFLOW_ID.hireEvent(source.vendor, eventIdForWorkflowId(eventId), prefix);
+  const expected = WORKFLOW_ID.hireEvent(source.vendor, source.eventId, prefix);
   if (workflowInfo().workflowId !== expected || !source.eventId.startsWith(`${source.vendor}:`))
     throw fail(FailureType.PolicyViolation, `this delivery runs only as workflow ${quote(expected)}: once per event`);
   let reading;

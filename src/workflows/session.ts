@@ -255,19 +255,16 @@ export class RequestSession {
     );
   }
 
-  /** Why an HR delivery does not hold, when readHire returned undefined. */
-  private hireProblems: Problem[] = [];
-  private hireRefusal: string = FailureType.DeliveryRefused;
-
   /**
    * The worker verifies the delivery with its own secrets and places the person with its own mapping; the
-   * request runs only if that is exactly what it asks. Undefined (with hireProblems) when it does not hold.
+   * request runs only if that is exactly what it asks. Otherwise why not, and the refusal's failure type.
    */
   private async readHire(
     source: HrSource,
     fields: Record<string, string>,
     request: { hireFields?: HireCheck },
-  ): Promise<HireReading | undefined> {
+  ): Promise<{ reading: HireReading } | { refused: Problem[]; type: string }> {
+    const refused = (problems: Problem[], type: string = FailureType.DeliveryRefused) => ({ refused: problems, type });
     let reading: HireReading;
     try {
       reading = await hr.readHire({
@@ -280,24 +277,19 @@ export class RequestSession {
     } catch (error) {
       const cause = describeFailure(error);
       if (cause.type !== FailureType.DeliveryRefused && cause.type !== FailureType.DuplicateDelivery) throw error;
-      this.hireProblems = [{ field: 'source', message: cause.message }];
-      this.hireRefusal = cause.type;
-      return undefined;
+      return refused([{ field: 'source', message: cause.message }], cause.type);
     }
     const read = request.hireFields?.(reading);
-    if (!read) {
-      this.hireProblems = [{ field: 'source', message: 'an HR delivery proposes only onboardings' }];
-      return undefined;
-    }
+    if (!read) return refused([{ field: 'source', message: 'an HR delivery proposes only onboardings' }]);
     const differences = requestDifferences(read, fields);
-    if (differences.length) {
-      this.hireProblems = differences.map((d) => ({
-        field: d.field,
-        message: `the delivery, read by the worker, says ${quote(d.running)}, not ${quote(d.asked)}`,
-      }));
-      return undefined;
-    }
-    return reading;
+    if (differences.length)
+      return refused(
+        differences.map((d) => ({
+          field: d.field,
+          message: `the delivery, read by the worker, says ${quote(d.running)}, not ${quote(d.asked)}`,
+        })),
+      );
+    return { reading };
   }
 
   private async awaitApproval(): Promise<void> {
@@ -396,8 +388,9 @@ export class RequestSession {
       let requester: Authority;
       let provisionAt: number | undefined;
       if (own.source.kind === 'hr') {
-        const reading = await this.readHire(own.source, own.fields, request);
-        if (!reading) return await this.refuse(request.what, this.hireProblems, this.hireRefusal);
+        const read = await this.readHire(own.source, own.fields, request);
+        if ('refused' in read) return await this.refuse(request.what, read.refused, read.type);
+        const { reading } = read;
         requester = hrAuthority(own.source.vendor, reading.mappedGrants);
         provisionAt = Date.parse(reading.provisionAt);
         this.verifiedAt = Date.now();
@@ -438,8 +431,9 @@ export class RequestSession {
       if (scheduled && own.source.kind === 'hr') {
         // Weeks may have passed: the worker reads the delivery again and applies its policy and mapping as they
         // are now. What would now wait for an approval this run did not get is refused, never granted.
-        const reading = await this.readHire(own.source, own.fields, request);
-        if (!reading) return await this.refuse(request.what, this.hireProblems, this.hireRefusal);
+        const read = await this.readHire(own.source, own.fields, request);
+        if ('refused' in read) return await this.refuse(request.what, read.refused, read.type);
+        const { reading } = read;
         const policyNow = await local.workerPolicy();
         const protectedNow = protectedProblems(request.grants, policyNow);
         if (protectedNow.length) return await this.refuse(request.what, protectedNow);
