@@ -5,6 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, inject, it } from 'vitest';
 import { startCli, runCli } from '../helpers/cli.js';
 import { newWebhookSecret } from '../helpers/hr-vendors.js';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { createTemporalClient } from '../../src/temporal/client.js';
 
 /** The intake as an operator runs it: `ks-onboard serve`, with `ks-onboard hire` as the HR system. */
 describe('ks-onboard serve', () => {
@@ -20,6 +22,26 @@ describe('ks-onboard serve', () => {
     ...extra,
   });
   const dir = join(tmpdir(), `ks-serve-${randomBytes(4).toString('hex')}`);
+
+  async function onboardingStarted(workflowId: string): Promise<void> {
+    const client = await createTemporalClient({ address: inject('temporalAddress'), namespace: 'default' });
+    try {
+      for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
+        const found = await client.workflow
+          .getHandle(workflowId)
+          .describe()
+          .then(
+            () => true,
+            (error: unknown) => (error instanceof WorkflowNotFoundError ? false : Promise.reject(error)),
+          );
+        if (found) return;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      throw new Error(`${workflowId} was not started within 30 s`);
+    } finally {
+      await client.connection.close();
+    }
+  }
 
   it('finishes a request in flight on SIGTERM, takes no new one, and exits 0', async () => {
     const serve = startCli(
@@ -49,9 +71,9 @@ describe('ks-onboard serve', () => {
         ],
         env(),
       );
-      // The delivery is in the intake, waiting for a worker's answer (none comes: it acknowledges after 5 s).
-      await serve.waitFor(/./);
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      // Once the onboarding exists, the delivery is in the intake waiting for a worker's answer (none comes:
+      // it acknowledges after 5 s), so the SIGTERM below lands on a request in flight.
+      await onboardingStarted('onboard-sig.term');
       serve.child.kill('SIGTERM');
       await serve.waitFor(/HR intake stopping/);
       await expect(fetch(`${url}/healthz`)).rejects.toThrow();
