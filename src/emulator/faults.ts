@@ -10,9 +10,18 @@ export interface FaultOptions {
   dropResponseRate: number;
   /** seed of the fault dice, so a failing run can be replayed */
   seed: number;
+  /** routes (`POST /kapis/iam.kubesphere.io/v1beta1/users`, as the request counters name them) that answer 500 every time: a partial outage */
+  failingRoutes: string[];
 }
 
-export const NO_FAULTS: FaultOptions = { latencyMs: 0, failRate: 0, resetRate: 0, dropResponseRate: 0, seed: 1 };
+export const NO_FAULTS: FaultOptions = {
+  latencyMs: 0,
+  failRate: 0,
+  resetRate: 0,
+  dropResponseRate: 0,
+  seed: 1,
+  failingRoutes: [],
+};
 
 export type Verdict = 'pass' | 'fail' | 'reset';
 
@@ -34,8 +43,9 @@ export class Faults {
     if (this.options.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.options.latencyMs));
   }
 
-  before(): Verdict {
-    const { failRate, resetRate } = this.options;
+  before(route: string): Verdict {
+    const { failRate, resetRate, failingRoutes } = this.options;
+    if (failingRoutes.includes(route)) return 'fail';
     if (failRate + resetRate <= 0) return 'pass';
     const roll = this.random();
     if (roll < failRate) return 'fail';

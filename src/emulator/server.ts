@@ -88,7 +88,7 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
     const { cluster, path } = splitCluster(url.pathname);
     const oauthPath = OAUTH_PATHS.has(path);
     const match = oauthPath ? undefined : router.match(method, path);
-    count(method, match ? match.template : oauthPath ? path : '(unmatched)');
+    const route = count(method, match ? match.template : oauthPath ? path : '(unmatched)');
     // Watched from here on, so tests can see that a client which gives up really closes its request.
     requests.inFlight += 1;
     let dropped = false;
@@ -102,7 +102,7 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
     };
 
     await faults.delay();
-    const verdict = faults.before();
+    const verdict = faults.before(route);
     if (verdict === 'reset') return drop();
     if (verdict === 'fail') return write(res, text(500, 'Internal error occurred: injected fault'));
 
@@ -188,11 +188,13 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
     return PAGE_NOT_FOUND();
   }
 
-  function count(method: string, template: string): void {
+  /** Counts a request; its route, as the counters and `failingRoutes` name it. */
+  function count(method: string, template: string): string {
     requests.total += 1;
     requests.byMethod[method] = (requests.byMethod[method] ?? 0) + 1;
     const key = `${method} ${template}`;
     requests.byRoute[key] = (requests.byRoute[key] ?? 0) + 1;
+    return key;
   }
 
   const server: Server = createServer((req, res) => {

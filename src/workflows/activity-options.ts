@@ -1,23 +1,28 @@
 import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
+import { KUBE_RETRY } from '../policy/retry.js';
 
+export { KUBE_RETRY };
+
+/**
+ * One attempt: above the client's own 10 s per-request deadline, and the attempt's cancellation reaches the
+ * request, so a timed-out attempt never overlaps its retry.
+ */
+export const KUBE_ATTEMPT_MS = 15_000;
+export const KUBE_RETRY_TIME_MS = 10 * 60_000;
 /**
  * One call to KubeSphere. Transient failures (network, 5xx, stale writes) are retried with a gentle
  * backoff for up to ten minutes, so a short KubeSphere outage heals by itself and a long one shows up
  * in the Web UI as a retrying step. The activities mark everything else non-retryable: it fails at once.
  */
 export const kubeCall: ActivityOptions = {
-  // Above the client's own 10 s per-request deadline, and the attempt's cancellation reaches the request:
-  // a timed-out attempt never overlaps its retry.
-  startToCloseTimeout: '15s',
-  scheduleToCloseTimeout: '10m',
-  retry: { initialInterval: '500ms', backoffCoefficient: 1.5, maximumInterval: '10s' },
+  startToCloseTimeout: KUBE_ATTEMPT_MS,
+  scheduleToCloseTimeout: KUBE_RETRY_TIME_MS,
+  retry: {
+    initialInterval: KUBE_RETRY.initialIntervalMs,
+    backoffCoefficient: KUBE_RETRY.backoffCoefficient,
+    maximumInterval: KUBE_RETRY.maximumIntervalMs,
+  },
 };
-
-/**
- * A step that may meet a role KubeSphere has not created yet (right after the workspace or project):
- * the same retries, but reported after three minutes.
- */
-export const kubeCallAwaitingRoles: ActivityOptions = { ...kubeCall, scheduleToCloseTimeout: '3m' };
 
 /**
  * Reads that decide what a request may do (who holds a proof, what they may grant, a member's current role).
@@ -35,14 +40,14 @@ export const verifyCall: LocalActivityOptions = {
 export const policyCall: LocalActivityOptions = { startToCloseTimeout: '5s', retry: { maximumAttempts: 3 } };
 
 /**
- * Ensuring the user, as a local activity: its outcome decides whether membership reads are skipped (a user this
+ * Ensuring the user, as a local activity, retried by the workflow with kubeCall's schedule: its outcome decides whether membership reads are skipped (a user this
  * run just created has no memberships), so no client may complete it in the worker's place, as it could a normal
  * activity by its id. The same retries and limits as any KubeSphere call.
  */
 export const kubeCallLocal: LocalActivityOptions = {
-  startToCloseTimeout: kubeCall.startToCloseTimeout,
-  scheduleToCloseTimeout: kubeCall.scheduleToCloseTimeout,
-  retry: kubeCall.retry,
+  startToCloseTimeout: KUBE_ATTEMPT_MS,
+  // One attempt per call: the workflow retries it itself (visibleRetries), so its attempts show in the step's report.
+  retry: { maximumAttempts: 1 },
 };
 
 /**

@@ -40,6 +40,18 @@ export interface StepReport {
   existingRole?: string;
   requestedRole?: string;
   error?: { type: string; message: string };
+  /**
+   * While a step the workflow retries itself (a local activity, which never shows as a pending activity) is
+   * failing: its attempts so far, the last error, when it tries again and when it gives up.
+   */
+  retry?: StepRetry;
+}
+
+export interface StepRetry {
+  attempts: number;
+  lastError: string;
+  nextAttemptAt?: string;
+  givesUpAt: string;
 }
 
 /** An approver's decision, as sent: the approver's identity is in the sealed proof, never a free-text name. */

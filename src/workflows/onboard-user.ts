@@ -17,8 +17,9 @@ import {
 } from '../policy/plan.js';
 import { ensuredKey } from '../policy/batch.js';
 import { onboardUserInputSchema, parseInput, type OnboardUserInput } from '../policy/requests.js';
-import { kubeCall, kubeCallAwaitingRoles, kubeCallLocal } from './activity-options.js';
-import { WORKFLOW_ID, type OnboardingState, type StepName, type StepReport } from './definitions.js';
+import { KUBE_ATTEMPT_MS, KUBE_RETRY, KUBE_RETRY_TIME_MS, kubeCall, kubeCallLocal } from './activity-options.js';
+import { WORKFLOW_ID, type OnboardingState, type StepName, type StepReport, type StepRetry } from './definitions.js';
+import { withVisibleRetries } from './visible-retries.js';
 import { describeFailure } from './failure.js';
 import type { Labels } from './labels.js';
 import { RequestSession, type ProposedRequest } from './session.js';
@@ -123,14 +124,23 @@ async function runSteps(
     target: string,
     summary: string,
     options: ActivityOptions,
-    call: (o: ActivityOptions) => Promise<StepResult>,
+    call: (o: ActivityOptions, onRetry: (retry: StepRetry | undefined) => void) => Promise<StepResult>,
   ) => {
     const report = state.steps.find((s) => s.step === name && s.target === target)!;
-    const index = state.steps.indexOf(report) + 1;
-    setCurrentDetails(`running step ${index} of ${state.steps.length}: ${summary}`);
+    const running = `running step ${state.steps.indexOf(report) + 1} of ${state.steps.length}: ${summary}`;
+    setCurrentDetails(running);
+    const onRetry = (retry: StepRetry | undefined) => {
+      if (retry) report.retry = retry;
+      else delete report.retry;
+      setCurrentDetails(
+        retry
+          ? `${running}; attempt ${retry.attempts} failed (${retry.lastError}); next try at ${retry.nextAttemptAt}, gives up at ${retry.givesUpAt}`
+          : running,
+      );
+    };
     try {
       session.checkFresh();
-      const result = await call({ ...options, summary });
+      const result = await call({ ...options, summary }, onRetry);
       Object.assign(report, result);
       return result;
     } catch (error) {
@@ -153,9 +163,18 @@ async function runSteps(
   const userInput = { username, email: plan.email, sealedPassword: plan.sealedPassword, globalRole: plan.globalRole };
   // Runs that began before this version ensured the user as a normal activity, whose outcome was never trusted.
   const trustedUserStep = patched('ensure-user-as-local-activity');
-  const user = await run('user', username, `ensure user ${username} (${plan.globalRole})`, kubeCall, (o) =>
+  const user = await run('user', username, `ensure user ${username} (${plan.globalRole})`, kubeCall, (o, onRetry) =>
     trustedUserStep
-      ? ksLocal.ensureUser.executeWithOptions({ ...kubeCallLocal, summary: o.summary }, [userInput])
+      ? withVisibleRetries(
+          () => ksLocal.ensureUser.executeWithOptions({ ...kubeCallLocal, summary: o.summary }, [userInput]),
+          {
+            schedule: KUBE_RETRY,
+            attemptMs: KUBE_ATTEMPT_MS,
+            retryTimeMs: KUBE_RETRY_TIME_MS,
+            summary: `ensure user ${username}`,
+            onRetry,
+          },
+        )
       : ks.ensureUser.executeWithOptions(o, [userInput]),
   );
   // A user this run has just created cannot be a member anywhere yet: its membership reads are skipped.
@@ -183,7 +202,7 @@ async function runSteps(
       'workspace-member',
       workspace.name,
       `invite ${username} to ${workspace.name} as ${workspace.role}`,
-      kubeCallAwaitingRoles,
+      kubeCall,
       (o) =>
         ks.ensureWorkspaceMember.executeWithOptions(o, [
           { workspace: workspace.name, username, role: workspace.role, ...(newUser ? { newUser } : {}) },
@@ -195,7 +214,7 @@ async function runSteps(
       'project-member',
       projectTarget(project.cluster, project.name),
       `invite ${username} to ${project.name} as ${project.role}`,
-      kubeCallAwaitingRoles,
+      kubeCall,
       (o) =>
         ks.ensureProjectMember.executeWithOptions(o, [
           {
