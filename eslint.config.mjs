@@ -49,7 +49,13 @@ export default tseslint.config(
     // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, no I/O modules, and
     // activities/clients only as types.
     // …and so does every module a workflow imports: a change here can break the replay of a running workflow.
-    files: ['src/workflows/**/*.ts', 'src/policy/**/*.ts', 'src/failures.ts'],
+    files: [
+      'src/workflows/**/*.ts',
+      'src/policy/**/*.ts',
+      'src/failures.ts',
+      'src/notify/options.ts',
+      'src/notify/events.ts',
+    ],
     ignores: ['**/*.test.ts'],
     rules: {
       'no-restricted-imports': [

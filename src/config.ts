@@ -8,6 +8,7 @@ import { parseHrConfig, parseIntakeConfig, type HrConfig, type IntakeConfig } fr
 import { hrVendorConfig } from './intake/vendors/config.js';
 import { parseCodecConfig, parseCodecKeyRing, type CodecConfig } from './codec/codec-config.js';
 import { parseKeyRing, type KeyRing } from './codec/payload-codec.js';
+import { parseNotifyConfig, type NotifyConfig } from './notify/config.js';
 
 /**
  * Configuration from the environment, parsed once per concern with zod. A bad or missing value fails
@@ -256,6 +257,16 @@ export function hrConfig(env: NodeJS.ProcessEnv = process.env): HrConfig | undef
 /** The HR intake service's settings (src/intake/config.ts). */
 export function intakeConfig(env: NodeJS.ProcessEnv = process.env): IntakeConfig {
   return parseIntakeConfig(env);
+}
+
+/**
+ * The worker's outbound notifications (src/notify/config.ts): undefined when KS_ONBOARD_NOTIFY_URL is unset. Links
+ * to the run go to the Web UI `temporalUiUrl` knows.
+ */
+export function notifyConfig(env: NodeJS.ProcessEnv = process.env): NotifyConfig | undefined {
+  const config = parseNotifyConfig(env);
+  const webUiUrl = config && temporalUiUrl(env);
+  return config && webUiUrl ? { ...config, webUiUrl } : config;
 }
 
 /** What `ks-onboard hire` signs with and where it delivers. */

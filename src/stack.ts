@@ -1,7 +1,15 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ensureDevKeyPair } from './codec/seal.js';
-import { codecKeyRing, hrConfig, pathsConfig, searchPath, workerConfig, workerPolicyConfig } from './config.js';
+import {
+  codecKeyRing,
+  hrConfig,
+  notifyConfig,
+  pathsConfig,
+  searchPath,
+  workerConfig,
+  workerPolicyConfig,
+} from './config.js';
 import { ensureDevCodecKeys } from './codec/dev-keys.js';
 import { parseKeyRing, PayloadEncryptionCodec, type KeyRing } from './codec/payload-codec.js';
 import { startCodecServer } from './codec/codec-server.js';
@@ -104,6 +112,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const taskQueue = 'ks-onboard';
   const hrSecrets = ensureDevHrSecrets(paths.dataDir);
   const hr = devHrConfig(hrConfig(), hrSecrets);
+  const notify = notifyConfig();
   let worker: RunningWorker;
   let intake: Stack['intake'];
   try {
@@ -118,6 +127,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       policy: workerPolicyConfig(),
       hr,
       keyRing,
+      ...(notify ? { notify } : {}),
       log,
     });
     await ensureApprover(worker);

@@ -16,6 +16,8 @@ export interface WorkerPolicy {
   workerAccount?: string;
   /** every workflow id of this deployment starts with it (KS_ONBOARD_WORKFLOW_ID_PREFIX) */
   workflowIdPrefix?: string;
+  /** outbound notifications (src/notify): absent when off, so a workflow schedules no notice at all */
+  notify?: { events: string[]; expiryWarningMs: number };
 }
 
 /** A grant that needs an explicit approval, written `<scope>:<role>` (e.g. `workspace:admin`). */

@@ -9,6 +9,7 @@ import { KubeSphereClient } from '../kubesphere/client.js';
 import { isKubeSphereError } from '../kubesphere/errors.js';
 import type { WorkerPolicy } from '../policy/worker-policy.js';
 import type { HrConfig } from '../intake/config.js';
+import type { NotifyConfig } from '../notify/config.js';
 import type { KeyRing } from '../codec/payload-codec.js';
 import { dataConverterFor } from './data-converter.js';
 import { ensureSearchAttributes } from './search-attributes.js';
@@ -62,6 +63,8 @@ export async function buildWorker(options: {
   hr?: HrConfig;
   /** the payload key ring (requiredCodecKeyRing()) */
   keyRing: KeyRing;
+  /** outbound notifications (notifyConfig()); undefined: off */
+  notify?: NotifyConfig;
   log: Logger;
 }): Promise<RunningWorker> {
   const { temporal, kubesphere, worker: tuning, log } = options;
@@ -118,6 +121,7 @@ export async function buildWorker(options: {
     activities: { client, unsealer, creator: workerAccount },
     policy,
     ...(options.hr ? { hr: options.hr } : {}),
+    ...(options.notify ? { notify: options.notify } : {}),
     dataConverter: dataConverterFor(options.keyRing),
     maxConcurrentActivities: tuning.maxConcurrentActivities,
     activitiesPerSecond: tuning.activitiesPerSecond,
@@ -144,6 +148,8 @@ export async function buildWorker(options: {
             leadTimeMs: options.hr.leadTimeMs,
           }
         : 'off',
+      // the receiver's origin only: a chat's webhook URL carries its token in the path
+      notify: options.notify ? { receiver: new URL(options.notify.url).origin, events: options.notify.events } : 'off',
     },
     'worker ready',
   );

@@ -14,6 +14,8 @@ import type { WorkerPolicy } from '../policy/worker-policy.js';
 import { createHrActivities } from '../activities/hr.js';
 import type { HrConfig } from '../intake/config.js';
 import { createVendorApi } from '../intake/vendors/api.js';
+import { createNotifyActivities } from '../notify/activity.js';
+import type { NotifyConfig } from '../notify/config.js';
 
 export interface OnboardingWorkerOptions {
   connection: NativeConnection;
@@ -24,6 +26,8 @@ export interface OnboardingWorkerOptions {
   policy: WorkerPolicy;
   /** HR deliveries: the secrets to verify them, the mapping to place hires (none: HR deliveries are refused) */
   hr?: HrConfig;
+  /** outbound notifications (notifyConfig()); absent: off, and workflows schedule none */
+  notify?: NotifyConfig;
   /** payload encryption (dataConverterFor): the same for the worker and the client its activities use */
   dataConverter?: DataConverter;
   /** a prebuilt bundle (tests build one per run); by default the workflows are bundled at start */
@@ -77,6 +81,12 @@ export function onlyForOurWorkflows<T extends Record<string, (...args: never[]) 
   return guarded as T;
 }
 
+/** The policy workflows read tells them which notices the receiver wants and when an approval is about to expire. */
+function policyWithNotices(policy: WorkerPolicy, notify: NotifyConfig | undefined): WorkerPolicy {
+  if (!notify) return policy;
+  return { ...policy, notify: { events: [...notify.events], expiryWarningMs: notify.expiryWarningMs } };
+}
+
 export async function createOnboardingWorker(options: OnboardingWorkerOptions): Promise<Worker> {
   const temporal = new Client({
     connection: options.connection,
@@ -91,7 +101,7 @@ export async function createOnboardingWorker(options: OnboardingWorkerOptions): 
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: workflowsPath() }),
     activities: onlyForOurWorkflows({
       ...createKubeSphereActivities(options.activities),
-      ...createTrustActivities({ ...options.activities, policy: options.policy }),
+      ...createTrustActivities({ ...options.activities, policy: policyWithNotices(options.policy, options.notify) }),
       ...createInspectActivities(options.activities),
       // The batch's questions to Temporal itself (parts, people already in flight), with the worker's connection.
       ...createBatchActivities(temporal),
@@ -100,6 +110,7 @@ export async function createOnboardingWorker(options: OnboardingWorkerOptions): 
         vendorApi: options.hr ? createVendorApi(options.hr.vendors.api) : undefined,
         client: temporal,
       }),
+      ...createNotifyActivities(options.notify),
     }),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 20,
     ...(options.activitiesPerSecond ? { maxTaskQueueActivitiesPerSecond: options.activitiesPerSecond } : {}),

@@ -31,6 +31,8 @@ import { onboardingFields, planOnboarding, projectTarget, type OnboardingPlan } 
 import { parseInput, type OnboardUserInput } from '../policy/requests.js';
 import { isProtectedWorkspace, type WorkerPolicy } from '../policy/worker-policy.js';
 import { kubeCall, policyCall, verifyCall } from './activity-options.js';
+import { notifyBeforeClosing, notifyLater } from './notices.js';
+import type { NotifyInput } from '../notify/events.js';
 import {
   cancelUpdate,
   joinUpdate,
@@ -320,6 +322,7 @@ export async function importBatch(
       const reason = why();
       if (!reason || cancelled) return;
       setLifecycle('paused', reason);
+      notifyLater(policy, batchNotice('batch.paused', progress));
       await condition(() => cancelled || progress.lifecycle !== 'paused');
     }
   }
@@ -420,6 +423,7 @@ export async function importBatch(
     cancelled ? 'cancelled' : 'done',
     cancelled ? 'cancelled: rows already started finish on their own' : undefined,
   );
+  await notifyBeforeClosing(policy, batchNotice('batch.finished', progress));
   await condition(allHandlersFinished);
   return progress;
 
@@ -611,6 +615,20 @@ export async function importBatch(
 }
 
 /** About how many bytes a row-not-started adds to the carried state. */
+/** The counts a receiver is told, not the progress whole: its first failures would weigh on every notice in history. */
+function batchNotice(type: 'batch.paused' | 'batch.finished', p: BatchProgress): NotifyInput {
+  const { batchId, lifecycle, reason, people, rows, started, running, awaitingApproval, done, failed } = p;
+  return {
+    type,
+    batchId,
+    lifecycle,
+    ...(reason ? { reason } : {}),
+    ...{ people, rows, started, running, awaitingApproval, done, failed },
+    notStarted: p.notStarted,
+    skipped: p.skipped,
+  };
+}
+
 function sizeOf(failure: RowFailure): number {
   return failure.message.length + failure.username.length + 12 * failure.lines.length + 40;
 }

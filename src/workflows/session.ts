@@ -41,6 +41,7 @@ import {
 } from './definitions.js';
 import { describeFailure } from './failure.js';
 import { setLifecycle, type Labels } from './labels.js';
+import { notifyBeforeClosing, notifyLater, warnBeforeExpiry } from './notices.js';
 
 const local = proxyLocalActivities<TrustActivities>(policyCall);
 const trust = proxyLocalActivities<TrustActivities>(verifyCall);
@@ -301,6 +302,19 @@ export class RequestSession {
         ` (by a platform-admin, or that workspace's admin, other than ${this.state.requestedBy ?? 'the requester'} and ${this.state.username}: ks-onboard approve ${workflowInfo().workflowId})`,
     );
     await this.notify();
+    const notice = (type: 'approval.awaiting' | 'approval.expiring') => ({
+      type,
+      username: this.state.username,
+      ...(this.state.requestedBy ? { requestedBy: this.state.requestedBy } : {}),
+      approval: { grants: gate.grants, deadline: gate.deadline },
+    });
+    notifyLater(this.policy, notice('approval.awaiting'));
+    warnBeforeExpiry(
+      this.policy,
+      gate.deadline,
+      () => !this.gate.pending,
+      () => notice('approval.expiring'),
+    );
     await this.gate.wait();
     if (this.state.scheduledFor && Date.now() < Date.parse(this.state.scheduledFor)) this.showScheduled();
   }
@@ -334,12 +348,23 @@ export class RequestSession {
       });
   }
 
+  /** The receiver hears of a failed request; a batch's rows are told of by their batch (paused, finished). */
+  private async tellFailure(): Promise<void> {
+    if (this.own?.source.kind === 'batch' || !this.state.error) return;
+    await notifyBeforeClosing(this.policy, {
+      type: 'onboarding.failed',
+      username: this.state.username || undefined,
+      error: this.state.error,
+    });
+  }
+
   /** Fails a request that breaks the rules, before any change, naming each field. */
   async refuse(what: string, problems: Problem[], type: string = FailureType.PolicyViolation): Promise<never> {
     this.state.error = { type, message: formatProblems(problems) };
     setLifecycle(this.state, 'failed', this.labels);
     setCurrentDetails(`refused (${type}): ${this.state.error.message}`);
     await this.notify();
+    await this.tellFailure();
     await condition(allHandlersFinished);
     throw ApplicationFailure.create({
       type,
@@ -475,6 +500,7 @@ export class RequestSession {
       setLifecycle(state, 'failed', labels);
       setCurrentDetails(`failed: ${state.error.type}: ${state.error.message}`);
       await this.notify();
+      await this.tellFailure();
       await condition(allHandlersFinished);
       throw failure(state.error, error);
     }

@@ -26,6 +26,7 @@ import {
 import { createOnboardingWorker } from '../../src/temporal/worker.js';
 import { startImport, type BatchRequest } from '../../src/temporal/start-import.js';
 import type { BatchPerson } from '../../src/policy/batch.js';
+import type { NotifyConfig } from '../../src/notify/config.js';
 import type { HrConfig } from '../../src/intake/config.js';
 import { ADMIN_PASSWORD } from './emulator.js';
 
@@ -88,7 +89,7 @@ export async function temporalHarness() {
       emulatorUrl: string,
       policy: Partial<WorkerPolicy> = {},
       credentials = { username: 'admin', password: ADMIN_PASSWORD },
-      options: { hr?: HrConfig; dataConverter?: DataConverter } = {},
+      options: { hr?: HrConfig; dataConverter?: DataConverter; notify?: NotifyConfig } = {},
     ): Promise<Worker> {
       const ks = new KubeSphereClient({ baseUrl: emulatorUrl, credentials });
       workers.push(ks);
@@ -102,6 +103,7 @@ export async function temporalHarness() {
         activities: { client: ks, unsealer: new Unsealer([readPem(keys.private)]), creator: 'admin' },
         policy: { ...TEST_POLICY, workflowIdPrefix: prefixOf(taskQueue), ...policy },
         ...(options.hr ? { hr: options.hr } : {}),
+        ...(options.notify ? { notify: options.notify } : {}),
         dataConverter: options.dataConverter ?? dataConverterFor(codecKeyRing()),
         shutdownGraceTime: '1s',
       });

@@ -1,4 +1,6 @@
+import { join } from 'node:path';
 import type { Command } from 'commander';
+import { pathsConfig } from '../../config.js';
 import { createLogger, installRuntime } from '../logger.js';
 import { integerIn } from '../options.js';
 import { DEV_APPROVER, EMULATOR_ADMIN, EMULATOR_OPS } from '../../emulator-accounts.js';
@@ -39,18 +41,21 @@ export function registerDev(program: Command): void {
         log,
       });
       const intake = stack.intake!;
+      const { dataDir } = pathsConfig();
       process.stdout.write(
         [
           '',
-          `Temporal     ${stack.temporal.address} (namespace ${stack.temporal.namespace}, state in .data/temporal.db)`,
+          `Temporal     ${stack.temporal.address} (namespace ${stack.temporal.namespace}, state in ${join(dataDir, 'temporal.db')})`,
           `Web UI       ${stack.temporal.uiUrl} (payloads encrypted; decoded through the codec server ${stack.codecServer?.url ?? ''})`,
-          `KubeSphere   ${stack.emulator.url} (emulator; state in .data/emulator.json)`,
+          `KubeSphere   ${stack.emulator.url} (emulator; state in ${join(dataDir, 'emulator.json')})`,
           `             the worker acts as ${EMULATOR_ADMIN.username}; you ask as ${EMULATOR_OPS.username} / ${EMULATOR_OPS.password}; ${DEV_APPROVER.username} / ${DEV_APPROVER.password} approves`,
           `HR intake    ${intake.url} (POST /v1/hr/events, /v1/hr/bamboohr, /v1/hr/hibob; mapping ${intake.mappingFile})`,
-          `             webhook secret and status token in .data/keys/dev-hr-secrets.json`,
+          `             webhook secret and status token in ${join(dataDir, 'keys', 'dev-hr-secrets.json')}`,
           '',
           'In another shell:',
-          `  export TEMPORAL_ADDRESS=${stack.temporal.address} KUBESPHERE_HOST=${stack.emulator.url}`,
+          `  export TEMPORAL_ADDRESS=${stack.temporal.address} KUBESPHERE_HOST=${stack.emulator.url}` +
+            // the CLI assumes the Web UI on :8233 only for Temporal on :7233
+            (flags.temporalPort === 7233 && flags.uiPort === 8233 ? '' : ` TEMPORAL_UI_URL=${stack.temporal.uiUrl}`),
           `  export KUBESPHERE_USERNAME=${EMULATOR_OPS.username} KUBESPHERE_PASSWORD='${EMULATOR_OPS.password}'   # you ask as ops-admin`,
           '  npx ks-onboard onboard --username alice --email alice@example.com --workspace team-a --project team-a-dev --wait',
           '  npx ks-onboard onboard --username bob --email bob@example.com --workspace team-a --workspace-role admin',

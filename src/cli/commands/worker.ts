@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import {
   hrConfig,
   kubesphereConfig,
+  notifyConfig,
   requiredCodecKeyRing,
   temporalConfig,
   workerConfig,
@@ -28,7 +29,9 @@ Environment:
   KS_ONBOARD_HEALTH_PORT (serves /healthz and /readyz)
   HR deliveries (verified again here): KS_ONBOARD_WEBHOOK_SECRETS, KS_ONBOARD_BAMBOOHR_SECRETS, KS_ONBOARD_HIBOB_SECRETS,
   KS_ONBOARD_PLACEMENT (mapping file), KS_ONBOARD_HR_TIME_ZONE (default UTC), KS_ONBOARD_HR_LEAD_TIME (default 2d),
-  vendor APIs: KS_ONBOARD_BAMBOOHR_API_URL + KS_ONBOARD_BAMBOOHR_API_KEY, KS_ONBOARD_HIBOB_API_URL + KS_ONBOARD_HIBOB_SERVICE_USER`,
+  vendor APIs: KS_ONBOARD_BAMBOOHR_API_URL + KS_ONBOARD_BAMBOOHR_API_KEY, KS_ONBOARD_HIBOB_API_URL + KS_ONBOARD_HIBOB_SERVICE_USER
+  Notifications (docs/notifications.md): KS_ONBOARD_NOTIFY_URL, KS_ONBOARD_NOTIFY_SECRET (or _FILE),
+  KS_ONBOARD_NOTIFY_EVENTS (default all), KS_ONBOARD_NOTIFY_EXPIRY_WARNING (default 12h), KS_ONBOARD_NOTIFY_ALLOW_HTTP`,
     )
     .action(async () => {
       const log = createLogger();
@@ -39,10 +42,12 @@ Environment:
         policy: workerPolicyConfig(),
         hr: hrConfig(),
         keyRing: requiredCodecKeyRing(),
+        notify: notifyConfig(),
       };
       await installRuntime(log);
       const { buildWorker } = await import('../../temporal/run-worker.js');
-      const running = await buildWorker({ ...config, ...(config.hr ? { hr: config.hr } : {}), log });
+      const { hr, notify, ...rest } = config;
+      const running = await buildWorker({ ...rest, ...(hr ? { hr } : {}), ...(notify ? { notify } : {}), log });
       const health =
         config.worker.healthPort === undefined
           ? undefined

@@ -1,0 +1,48 @@
+import { condition, proxyActivities } from '@temporalio/workflow';
+import type { NotifyActivities } from '../notify/activity.js';
+import type { NotifyEventType, NotifyInput } from '../notify/events.js';
+import { expiryNoticeDelayMs, notifyBeforeCloseCall, notifyCall } from '../notify/options.js';
+import type { WorkerPolicy } from '../policy/worker-policy.js';
+
+const background = proxyActivities<NotifyActivities>(notifyCall);
+const beforeClose = proxyActivities<NotifyActivities>(notifyBeforeCloseCall);
+
+/** The worker's receiver wants this event: otherwise nothing is scheduled, and history carries no notice. */
+function wanted(policy: WorkerPolicy | undefined, type: NotifyEventType): boolean {
+  return policy?.notify?.events.includes(type) ?? false;
+}
+
+/** A notice sent while the workflow goes on: never awaited, and a receiver that never answers fails nothing. */
+export function notifyLater(policy: WorkerPolicy | undefined, input: NotifyInput): void {
+  if (wanted(policy, input.type)) background.notify(input).catch(() => undefined);
+}
+
+/**
+ * A notice sent as the workflow closes: awaited, since an activity still pending at the close is never run, but
+ * a notice that cannot be delivered within its time never fails the request it tells of.
+ */
+export async function notifyBeforeClosing(policy: WorkerPolicy | undefined, input: NotifyInput): Promise<void> {
+  if (wanted(policy, input.type)) await beforeClose.notify(input).catch(() => undefined);
+}
+
+/**
+ * `approval.expiring`, the worker's warning time before the deadline, unless the approval was decided by then.
+ * Runs beside the wait for the decision; a decision cancels its timer.
+ */
+export function warnBeforeExpiry(
+  policy: WorkerPolicy | undefined,
+  deadline: string,
+  decided: () => boolean,
+  notice: () => NotifyInput,
+): void {
+  if (!wanted(policy, 'approval.expiring')) return;
+  const delay = expiryNoticeDelayMs(deadline, Date.now(), policy!.notify!.expiryWarningMs);
+  if (delay === undefined) return;
+  // Cancelled with the workflow (its timer is): then there is nothing to warn of.
+  condition(decided, delay).then(
+    (settled) => {
+      if (!settled) notifyLater(policy, notice());
+    },
+    () => undefined,
+  );
+}
