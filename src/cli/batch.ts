@@ -39,6 +39,11 @@ const READ_IN_PARALLEL = 16;
 /** Values put into a visibility query: nothing that could end the quoted string or start another clause. */
 const VISIBILITY_SAFE = /^[A-Za-z0-9._:@/+-]{1,256}$/;
 
+/** Whether `value` may be put in a visibility query as it is. */
+export function isSearchable(value: string): boolean {
+  return VISIBILITY_SAFE.test(value);
+}
+
 /** `'value'` for a visibility query; refuses (exit 2) any character that could break out of the quotes. */
 export function visibilityValue(value: string, what: string): string {
   if (!VISIBILITY_SAFE.test(value))
@@ -60,6 +65,48 @@ export function webUiLink(namespace: string, query: string): string | undefined 
   return base
     ? `${base}/namespaces/${encodeURIComponent(namespace)}/workflows?query=${encodeURIComponent(query)}`
     : undefined;
+}
+
+/** A link to one run's page in the Web UI (its history); undefined when the UI's address is unknown. */
+export function webUiRunLink(namespace: string, workflowId: string, runId: string): string | undefined {
+  const base = temporalUiUrl();
+  return base
+    ? `${base}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}/${encodeURIComponent(runId)}/history`
+    : undefined;
+}
+
+/** The runs of one workflow id before its latest one, as `status` mentions them. */
+export interface EarlierRuns {
+  count: number;
+  failed: number;
+  /** the last of them that failed: `status <id> --run <runId>` shows it */
+  lastFailed?: { runId: string; closedAt?: string };
+}
+
+/**
+ * The other runs of `workflowId` than `latestRunId` (visibility: a run that has just closed may be missing for a
+ * moment); undefined when the id cannot be searched for.
+ */
+export async function earlierRuns(
+  client: Client,
+  workflowId: string,
+  latestRunId: string,
+): Promise<EarlierRuns | undefined> {
+  if (!isSearchable(workflowId)) return undefined;
+  const runs = (await collect(client.workflow.list({ query: `WorkflowId = '${workflowId}'` }))).filter(
+    (run) => run.runId !== latestRunId,
+  );
+  const failed = runs
+    .filter((run) => run.status.name === 'FAILED')
+    .sort((a, b) => b.startTime.getTime() - a.startTime.getTime());
+  const last = failed[0];
+  return {
+    count: runs.length,
+    failed: failed.length,
+    ...(last
+      ? { lastFailed: { runId: last.runId, ...(last.closeTime ? { closedAt: last.closeTime.toISOString() } : {}) } }
+      : {}),
+  };
 }
 
 /** A batch, by its latest run: queries and updates go to it. */
@@ -303,13 +350,13 @@ export interface BatchInputs {
   problems: string[];
 }
 
-interface FirstEvent {
+export interface FirstEvent {
   input: unknown;
   time?: Date;
 }
 
-/** A run's input, from the first event of its history. */
-async function firstEvent(client: Client, workflowId: string, runId?: string): Promise<FirstEvent> {
+/** A run's input, from the first event of its history (decrypted; a sealed password in it stays sealed). */
+export async function firstEvent(client: Client, workflowId: string, runId?: string): Promise<FirstEvent> {
   const { history } = await client.workflowService.getWorkflowExecutionHistory({
     namespace: client.options.namespace,
     execution: { workflowId, ...(runId ? { runId } : {}) },

@@ -6,9 +6,20 @@ import { escapeControl } from '../policy/names.js';
 import { decisionInput, type Requester } from '../temporal/start.js';
 import { decideUpdate, stateQuery, type ApprovalState } from '../workflows/definitions.js';
 import { progressQuery } from '../workflows/batch-definitions.js';
-import { askWithin, batchChildren, batchWorkflowId, mapLimit, openBatch, REFUSED, usernameOf } from './batch.js';
+import {
+  askWithin,
+  batchChildren,
+  batchFilter,
+  batchWorkflowId,
+  mapLimit,
+  openBatch,
+  REFUSED,
+  usernameOf,
+  webUiLink,
+} from './batch.js';
 import { ownToken, workersPublicKey } from './identity.js';
 import { printJson } from './output.js';
+import { runLink } from './request.js';
 import { ExitError } from './options.js';
 import { QUERY_TIMEOUT_MS, withTemporal } from './temporal-context.js';
 
@@ -57,8 +68,12 @@ export async function decide(workflowId: string, approve: boolean, flags: Decisi
     }
     const decided = await send(handle, decision);
     if ('refused' in decided) throw new ExitError(`${workflowId}: ${decided.refused}`);
-    if (json) return printJson({ workflowId, approval: decided.approval });
-    process.stdout.write(`${workflowId}: ${approve ? 'approved' : 'rejected'} by ${decided.approval.decision?.by}\n`);
+    const webUi = runLink(workflowId, runId);
+    if (json) return printJson({ workflowId, runId, approval: decided.approval, webUi: webUi ?? null });
+    process.stdout.write(
+      `${workflowId}: ${approve ? 'approved' : 'rejected'} by ${decided.approval.decision?.by}\n` +
+        (webUi ? `  Web UI: ${webUi}\n` : ''),
+    );
   });
 }
 
@@ -171,7 +186,8 @@ export async function approveAll(argument: string, flags: DecisionFlags): Promis
         };
       }
     });
-    if (flags.json) printJson({ workflowId: ref.workflowId, rows: results });
+    const webUi = webUiLink(config.namespace, batchFilter(ref.batchId));
+    if (flags.json) printJson({ workflowId: ref.workflowId, rows: results, webUi: webUi ?? null });
     else
       for (const r of results)
         process.stdout.write(
@@ -179,6 +195,7 @@ export async function approveAll(argument: string, flags: DecisionFlags): Promis
             ? `${r.workflowId}: approved by ${r.by}\n`
             : `${r.workflowId}: refused: ${escapeControl(r.reason ?? 'unknown')}\n`,
         );
+    if (!flags.json && webUi) process.stdout.write(`Web UI: ${webUi}\n`);
     const refused = results.filter((r) => !r.approved).length;
     if (refused) throw new ExitError(`${refused} of ${results.length} row(s) of ${ref.workflowId} not approved`);
   });

@@ -1,10 +1,10 @@
 import { escapeControl } from '../policy/names.js';
 import type { BatchProgress } from '../workflows/batch-definitions.js';
-import type { OnboardingState, StepReport } from '../workflows/definitions.js';
+import type { OnboardingState, StepReport, StepRetry } from '../workflows/definitions.js';
 import type { ServerView } from './temporal-context.js';
 
-/** Human output of a step list; --json prints the objects instead. */
-export function formatSteps(steps: StepReport[]): string {
+/** Human output of a step list; --json prints the objects instead. A retrying step gets a line of its own below. */
+export function formatSteps(steps: StepReport[], now = Date.now()): string {
   const rows = steps.map((s) => [
     s.step,
     s.target,
@@ -20,13 +20,51 @@ export function formatSteps(steps: StepReport[]): string {
   ]);
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length), 4));
   return rows
-    .map((r) =>
-      `  ${r[0]!.padEnd(widths[0]!)}  ${r[1]!.padEnd(widths[1]!)}  ${r[2]!.padEnd(widths[2]!)}  ${r[3]}`.trimEnd(),
-    )
+    .flatMap((r, i) => {
+      const line = `  ${r[0]!.padEnd(widths[0]!)}  ${r[1]!.padEnd(widths[1]!)}  ${r[2]!.padEnd(widths[2]!)}  ${r[3]}`;
+      const retry = steps[i]!.retry;
+      return retry ? [line.trimEnd(), `    ${formatRetry(retry, now)}`] : [line.trimEnd()];
+    })
     .join('\n');
 }
 
-export function formatState(workflowId: string, state: OnboardingState): string {
+/**
+ * `attempt 17, last error: KS_UNAVAILABLE: HTTP 500 …, next try in 8s (00:12:03Z), gives up in 6m12s (00:18:00Z)`:
+ * the same line whether the workflow reported the retries or the server's pending activity did.
+ */
+export function formatRetry(retry: StepRetry, now = Date.now()): string {
+  const parts = [`attempt ${retry.attempts}`, `last error: ${escapeControl(oneLine(retry.lastError, 160))}`];
+  if (retry.nextAttemptAt) parts.push(`next try ${relative(retry.nextAttemptAt, now)}`);
+  else parts.push('trying now');
+  parts.push(`gives up ${relative(retry.givesUpAt, now)}`);
+  return parts.join(', ');
+}
+
+/** `in 8s (00:12:03Z)`, or `now (…)` once the time has passed (the server's clock and ours differ a little). */
+function relative(iso: string, now: number): string {
+  const at = Date.parse(iso);
+  if (!Number.isFinite(at)) return `at ${escapeControl(iso)}`;
+  const clock = `${new Date(at).toISOString().slice(11, 19)}Z`;
+  return at - now >= 1000 ? `in ${duration(at - now)} (${clock})` : `now (${clock})`;
+}
+
+/** `6m12s`, `1h05m`, `8s` */
+export function duration(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
+  const h = Math.floor(m / 60);
+  return h < 48 ? `${h}h${String(m % 60).padStart(2, '0')}m` : `${Math.floor(h / 24)}d${h % 24}h`;
+}
+
+/** An error on one line, shortened: a step line must stay readable. */
+function oneLine(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+export function formatState(workflowId: string, state: OnboardingState, now = Date.now()): string {
   const lines = [`${workflowId}: ${state.lifecycle}`];
   if (state.requestedBy) lines.push(`  requested by: ${state.requestedBy}`);
   if (state.scheduledFor && ['scheduled', 'awaiting-approval', 'validating'].includes(state.lifecycle))
@@ -43,7 +81,7 @@ export function formatState(workflowId: string, state: OnboardingState): string 
           : `  approval: waiting for ${grants} until ${state.approval.deadline}`,
     );
   }
-  if (state.steps.length) lines.push(formatSteps(state.steps));
+  if (state.steps.length) lines.push(formatSteps(state.steps, now));
   if (state.error) lines.push(`  error: ${escapeControl(`${state.error.type}: ${state.error.message}`)}`);
   return lines.join('\n');
 }

@@ -1,8 +1,10 @@
+import { temporalConfig } from '../config.js';
 import { describeGrant } from '../policy/authority.js';
 import { formatProblems } from '../policy/names.js';
 import type { PlanResult } from '../policy/plan.js';
 import { RequestConflictError } from '../temporal/start.js';
 import type { RequestAnswer } from '../workflows/definitions.js';
+import { webUiRunLink } from './batch.js';
 import { printJson } from './output.js';
 import { ExitError } from './options.js';
 
@@ -52,9 +54,16 @@ export async function proposeAndReport<H>(
 }
 
 export function printStarted(workflowId: string, answer: RequestAnswer, json: boolean | undefined): void {
-  if (json) printJson({ workflowId, ...answer });
+  const webUi = runLink(workflowId, answer.runId);
+  if (json) printJson({ workflowId, ...answer, webUi: webUi ?? null });
   else
     process.stdout.write(
-      `${answer.lifecycle === 'awaiting-approval' ? 'waiting for approval' : 'started'}: ${workflowId}\n`,
+      `${answer.lifecycle === 'awaiting-approval' ? 'waiting for approval' : 'started'}: ${workflowId}\n` +
+        (webUi ? `  Web UI: ${webUi}\n` : ''),
     );
+}
+
+/** The run's page in the Web UI, in this CLI's namespace; undefined when the UI's address is unknown. */
+export function runLink(workflowId: string, runId: string): string | undefined {
+  return webUiRunLink(temporalConfig().namespace, workflowId, runId);
 }

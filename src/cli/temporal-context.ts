@@ -13,7 +13,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { temporalConfig, type TemporalConfig } from '../config.js';
 import { createTemporalClient } from '../temporal/client.js';
-import { stateQuery, type OnboardingState } from '../workflows/definitions.js';
+import { stateQuery, type OnboardingState, type StepName, type StepRetry } from '../workflows/definitions.js';
 import { ExitError } from './options.js';
 
 const { PendingActivityState, PendingWorkflowTaskState } = proto.temporal.api.enums.v1;
@@ -87,6 +87,9 @@ export interface PendingActivity {
 
 export interface WorkflowStatus {
   status: string;
+  /** the run described: the latest unless a run id was asked for */
+  runId: string;
+  workflowType: string;
   state: OnboardingState | undefined;
   failure?: string;
   /** set instead of `state` when a running workflow's query got no answer */
@@ -100,26 +103,123 @@ export const QUERY_TIMEOUT_MS = 5_000;
  * The state of a running workflow (query) or the final one (result or failure details). A running
  * workflow whose query gets no answer in QUERY_TIMEOUT_MS (no worker polls its task queue, or the
  * worker fails it) is described from describe() and its first history event instead.
+ * Without a run id, describe() answers for the latest run of the id; everything else is then asked of
+ * that same run, so a run started meanwhile cannot mix into the answer.
  */
-export async function currentState(handle: WorkflowHandle): Promise<WorkflowStatus> {
-  const description = await handle.describe();
+export async function currentState(
+  handle: WorkflowHandle,
+  described?: WorkflowExecutionDescription,
+): Promise<WorkflowStatus> {
+  const description = described ?? (await handle.describe());
+  const run = handle.client.getHandle(handle.workflowId, description.runId);
   const status = description.status.name;
+  const base = { status, runId: description.runId, workflowType: description.type };
   if (status === 'RUNNING') {
+    let state: OnboardingState;
     try {
-      const state = await handle.client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(stateQuery));
-      return { status, state };
+      state = await run.client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => run.query(stateQuery));
     } catch (error) {
       if (error instanceof WorkflowNotFoundError) throw error;
-      return { status, state: undefined, server: await serverView(handle, description, whyUnanswered(error)) };
+      return { ...base, state: undefined, server: await serverView(run, description, whyUnanswered(error)) };
     }
+    return { ...base, state: await withPendingRetry(run, description, state) };
   }
   if (status === 'COMPLETED' || status === 'FAILED') {
-    const outcome = await outcomeOf(handle);
+    const outcome = await outcomeOf(run);
     return outcome.ok
-      ? { status, state: outcome.state }
-      : { status, state: outcome.state, failure: `${outcome.type}: ${outcome.message}` };
+      ? { ...base, state: outcome.state }
+      : { ...base, state: outcome.state, failure: `${outcome.type}: ${outcome.message}` };
   }
-  return { status, state: undefined };
+  return { ...base, state: undefined };
+}
+
+/** The step each activity type carries out; change-role's activities all set its one `role` step. */
+const STEP_OF_ACTIVITY: Record<string, StepName> = {
+  ensureUser: 'user',
+  ensureWorkspace: 'workspace',
+  ensureProject: 'project',
+  ensureWorkspaceMember: 'workspace-member',
+  ensureProjectMember: 'project-member',
+  setWorkspaceRole: 'role',
+  setProjectRole: 'role',
+  setGlobalRole: 'role',
+};
+
+type RawPendingActivity = NonNullable<WorkflowExecutionDescription['raw']['pendingActivities']>[number];
+
+/**
+ * The running step (steps run one at a time: the first still pending) with its retries as the server
+ * knows them, when a normal activity of that step is failing. The workflow fills `retry` itself for the
+ * steps it retries in-process (local activities never show as pending activities): that one is kept.
+ */
+async function withPendingRetry(
+  run: WorkflowHandle,
+  description: WorkflowExecutionDescription,
+  state: OnboardingState,
+): Promise<OnboardingState> {
+  const index = state.steps.findIndex((s) => s.outcome === 'pending');
+  const step = state.steps[index];
+  if (!step || step.retry) return state;
+  for (const activity of await pendingActivities(run, description)) {
+    if (STEP_OF_ACTIVITY[activity.activityType?.name ?? ''] !== step.step) continue;
+    const retry = await retryOf(run, activity);
+    if (!retry) continue;
+    const steps = [...state.steps];
+    steps[index] = { ...step, retry };
+    return { ...state, steps };
+  }
+  return state;
+}
+
+/**
+ * The run's pending activities, and those of a child it waits on: a platform role is set by the child
+ * that holds the one-at-a-time lock (`setPlatformRole`), so its retries are the child's.
+ */
+async function pendingActivities(
+  run: WorkflowHandle,
+  description: WorkflowExecutionDescription,
+): Promise<RawPendingActivity[]> {
+  const own = description.raw.pendingActivities ?? [];
+  const children = description.raw.pendingChildren ?? [];
+  const ofChildren = await Promise.all(
+    children.map(async (child) => {
+      if (!child.workflowId) return [];
+      try {
+        const handle = run.client.getHandle(child.workflowId, child.runId ?? undefined);
+        return (await handle.describe()).raw.pendingActivities ?? [];
+      } catch {
+        return []; // ended meanwhile: nothing pending there
+      }
+    }),
+  );
+  return [...own, ...ofChildren.flat()];
+}
+
+/**
+ * A pending activity's retries, once an attempt has failed. It gives up at the server's expiration time: the
+ * first schedule plus the schedule-to-close timeout (the pending activity's `scheduledTime` is the current
+ * attempt's, so it cannot be used for this). An activity without one retries without limit and is left out.
+ */
+async function retryOf(run: WorkflowHandle, activity: RawPendingActivity): Promise<StepRetry | undefined> {
+  const givesUpAt = isoTime(activity.expirationTime);
+  if (!activity.lastFailure || !givesUpAt) return undefined;
+  const nextAttemptAt = isoTime(activity.nextAttemptScheduleTime);
+  return {
+    attempts: activity.attempt ?? 1,
+    lastError: await failureText(run, activity.lastFailure),
+    ...(nextAttemptAt ? { nextAttemptAt } : {}),
+    givesUpAt,
+  };
+}
+
+/** `KS_UNAVAILABLE: HTTP 500 …`: the failure's type and its message, decrypted (failure messages are encoded). */
+async function failureText(
+  run: WorkflowHandle,
+  failure: NonNullable<RawPendingActivity['lastFailure']>,
+): Promise<string> {
+  const message = await failureMessage(run.client.options.loadedDataConverter, failure);
+  const type = failure.applicationFailureInfo?.type;
+  return type ? `${type}: ${message}` : message;
 }
 
 function whyUnanswered(error: unknown): string {
@@ -194,6 +294,7 @@ function enumName(values: Record<number, string>, value: number | null | undefin
 }
 
 function isoTime(ts: { seconds?: unknown; nanos?: number | null } | null | undefined): string | undefined {
-  if (!ts) return undefined;
+  // unset timestamps may arrive as zero
+  if (!ts || (Number(String(ts.seconds ?? 0)) === 0 && !ts.nanos)) return undefined;
   return new Date(Number(String(ts.seconds ?? 0)) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6)).toISOString();
 }

@@ -138,7 +138,7 @@ Importing the same file again while its batch runs attaches to it; after it ende
         const workflowId = WORKFLOW_ID.importBatch(batchId, config.workflowIdPrefix);
         const link = webUiLink(config.namespace, batchFilter(batchId));
         if (flags.json && !flags.wait)
-          return printJson({ workflowId, batchId, attached: started.attached, webUi: link });
+          return printJson({ workflowId, batchId, attached: started.attached, webUi: link ?? null });
         if (!flags.json) {
           process.stdout.write(
             `${started.attached ? 'attached to the running' : 'started'} batch ${batchId}: ${check.people} people from ${check.rows} rows\n` +
@@ -150,7 +150,7 @@ Importing the same file again while its batch runs attaches to it; after it ende
         }
         if (!flags.wait) return;
         const final = await follow(started, flags.json);
-        if (flags.json) printJson({ workflowId, webUi: link, ...final });
+        if (flags.json) printJson({ workflowId, webUi: link ?? null, ...final });
         else process.stdout.write(`${summary(final)}\n`);
         if (final.lifecycle !== 'done' || final.failed > 0)
           throw new ExitError(`batch ${batchId} ${final.lifecycle}: ${final.failed} rows failed`, 1);

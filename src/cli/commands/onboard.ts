@@ -8,7 +8,7 @@ import { temporalConfig } from '../../config.js';
 import { ownToken, readPasswordFile, workersPublicKey } from '../identity.js';
 import { formatState, printJson } from '../output.js';
 import { ExitError } from '../options.js';
-import { planOrExit, proposeAndReport } from '../request.js';
+import { planOrExit, proposeAndReport, runLink } from '../request.js';
 import { outcomeOf, withTemporal } from '../temporal-context.js';
 
 type OnboardFlags = Omit<OnboardRequest, 'sealedPassword' | 'batchId'> & {
@@ -60,9 +60,13 @@ The worker decides what waits for an approval: elevated roles, and anything your
         );
         if (!proposed) return;
         const outcome = await outcomeOf(proposed.handle);
+        const webUi = runLink(workflowId, proposed.answer.runId);
         // The worker's first answer too: what waited for an approval, and who decided.
-        if (json) printJson({ workflowId, answer: proposed.answer, ...outcome });
-        else if (outcome.state) process.stdout.write(`${formatState(workflowId, outcome.state)}\n`);
+        if (json) printJson({ workflowId, answer: proposed.answer, ...outcome, webUi: webUi ?? null });
+        else {
+          if (outcome.state) process.stdout.write(`${formatState(workflowId, outcome.state)}\n`);
+          if (webUi) process.stdout.write(`  Web UI: ${webUi}\n`);
+        }
         if (!outcome.ok) throw new ExitError(`${outcome.type}: ${outcome.message}`);
       });
     });
