@@ -6,6 +6,7 @@ import { Worker } from '@temporalio/worker';
 import { FailureType } from '../failures.js';
 import { createKubeSphereActivities, type KubeSphereActivityDeps } from '../activities/kubesphere.js';
 import { createTrustActivities } from '../activities/trust.js';
+import { createSwitchReader, holdWrites } from '../activities/write-switch.js';
 import { createBatchActivities } from '../activities/batch.js';
 import { createInspectActivities } from '../activities/inspect.js';
 import { Client } from '@temporalio/client';
@@ -54,6 +55,7 @@ const OUR_WORKFLOWS: ReadonlySet<string> = new Set([
   'importDryRun',
   'importPart',
   'hireEvent',
+  'writeSwitch',
 ]);
 
 /**
@@ -100,7 +102,11 @@ export async function createOnboardingWorker(options: OnboardingWorkerOptions): 
     taskQueue: options.taskQueue,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: workflowsPath() }),
     activities: onlyForOurWorkflows({
-      ...createKubeSphereActivities(options.activities),
+      // Every write asks the deployment's pause switch first (ks-onboard pause / resume).
+      ...holdWrites(
+        createKubeSphereActivities(options.activities),
+        createSwitchReader(temporal, options.policy.workflowIdPrefix ?? ''),
+      ),
       ...createTrustActivities({ ...options.activities, policy: policyWithNotices(options.policy, options.notify) }),
       ...createInspectActivities(options.activities),
       // The batch's questions to Temporal itself (parts, people already in flight), with the worker's connection.

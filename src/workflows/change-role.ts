@@ -3,6 +3,7 @@ import {
   executeChild,
   proxyActivities,
   proxyLocalActivities,
+  setCurrentDetails,
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -17,6 +18,7 @@ import { kubeCall, verifyCall } from './activity-options.js';
 import { PLATFORM_ADMIN_DEMOTION_ID, WORKFLOW_ID, type ChangeRoleResult, type OnboardingState } from './definitions.js';
 import type { Labels } from './labels.js';
 import { RequestSession, type ProposedRequest } from './session.js';
+import { heldDetails, writeUnlessPaused } from './held-writes.js';
 
 const ks = proxyActivities<KubeSphereActivities>(kubeCall);
 const reads = proxyLocalActivities<KubeSphereActivities>(verifyCall);
@@ -90,7 +92,12 @@ export async function changeRole(input: ChangeRoleInput): Promise<ChangeRoleResu
     },
     async () => {
       session.checkFresh();
-      const change = await apply(plan, session.policy?.workflowIdPrefix ?? '');
+      const applying = `changing the ${plan.scope} role of ${plan.username} on ${plan.target} to ${plan.role}`;
+      const change = await writeUnlessPaused(
+        () => apply(plan, session.policy?.workflowIdPrefix ?? ''),
+        (pause) => setCurrentDetails(pause ? heldDetails(applying, pause) : applying),
+        async () => (session.stale ? session.recheck('while KubeSphere writes were paused') : undefined),
+      );
       Object.assign(step, { outcome: change.outcome, existingRole: change.from });
       return {
         ...state,

@@ -153,6 +153,8 @@ export const WORKFLOW_ID = {
    */
   hireEvent: (vendor: string, eventKey: string, prefix = '') =>
     `${prefix}hr-${vendor}-${eventIdForWorkflowId(eventKey.slice(vendor.length + 1))}`,
+  /** the deployment's one switch that holds every KubeSphere write (`ks-onboard pause` / `resume`) */
+  writeSwitch: (prefix = '') => `${prefix}ks-onboard-write-switch`,
   changeRole: (username: string, scope: string, target: string, prefix = '') =>
     `${prefix}change-role-${username}-${scope}-${target.replace(/\//g, '.')}`,
 };

@@ -7,6 +7,7 @@ import {
   ParentClosePolicy,
   proxyActivities,
   proxyLocalActivities,
+  setCurrentDetails,
   setHandler,
   startChild,
   workflowInfo,
@@ -32,6 +33,7 @@ import { parseInput, type OnboardUserInput } from '../policy/requests.js';
 import { isProtectedWorkspace, type WorkerPolicy } from '../policy/worker-policy.js';
 import { kubeCall, policyCall, verifyCall } from './activity-options.js';
 import { notifyBeforeClosing, notifyLater } from './notices.js';
+import { heldDetails, writeUnlessPaused } from './held-writes.js';
 import type { NotifyInput } from '../notify/events.js';
 import {
   cancelUpdate,
@@ -473,9 +475,10 @@ export async function importBatch(
       ),
       async ([name, w]) => {
         try {
-          const result = await ks.ensureWorkspace.executeWithOptions(
-            { ...kubeCall, summary: `ensure workspace ${name} (batch)` },
-            [{ name, cluster: w.cluster, create: w.create }],
+          const result = await heldWhilePaused(`ensuring workspace ${name} for the batch`, () =>
+            ks.ensureWorkspace.executeWithOptions({ ...kubeCall, summary: `ensure workspace ${name} (batch)` }, [
+              { name, cluster: w.cluster, create: w.create },
+            ]),
           );
           ensured[ensuredKey.workspace(name)] = result.outcome === 'created' ? 'created' : 'existed';
         } catch (error) {
@@ -489,9 +492,11 @@ export async function importBatch(
       ),
       async ([key, p]) => {
         try {
-          const result = await ks.ensureProject.executeWithOptions(
-            { ...kubeCall, summary: `ensure project ${p.name} in ${p.workspace} (batch)` },
-            [p],
+          const result = await heldWhilePaused(`ensuring project ${p.name} for the batch`, () =>
+            ks.ensureProject.executeWithOptions(
+              { ...kubeCall, summary: `ensure project ${p.name} in ${p.workspace} (batch)` },
+              [p],
+            ),
           );
           ensured[key] = result.outcome === 'created' ? 'created' : 'existed';
         } catch (error) {
@@ -627,6 +632,11 @@ function batchNotice(type: 'batch.paused' | 'batch.finished', p: BatchProgress):
     notStarted: p.notStarted,
     skipped: p.skipped,
   };
+}
+
+/** A shared write of the batch, held (and said so in the current details) while writes are paused. */
+function heldWhilePaused<T>(what: string, write: () => Promise<T>): Promise<T> {
+  return writeUnlessPaused(write, (pause) => setCurrentDetails(pause ? heldDetails(what, pause) : ''));
 }
 
 function sizeOf(failure: RowFailure): number {

@@ -5,3 +5,4 @@ export { importBatch } from './import-batch.js';
 export { importPart } from './import-part.js';
 export { importDryRun } from './import-dry-run.js';
 export { hireEvent } from './hire-event.js';
+export { writeSwitch } from './write-switch.js';

@@ -20,6 +20,7 @@ import { onboardUserInputSchema, parseInput, type OnboardUserInput } from '../po
 import { KUBE_ATTEMPT_MS, KUBE_RETRY, KUBE_RETRY_TIME_MS, kubeCall, kubeCallLocal } from './activity-options.js';
 import { WORKFLOW_ID, type OnboardingState, type StepName, type StepReport, type StepRetry } from './definitions.js';
 import { withVisibleRetries } from './visible-retries.js';
+import { heldDetails, writeUnlessPaused } from './held-writes.js';
 import { describeFailure } from './failure.js';
 import type { Labels } from './labels.js';
 import { RequestSession, type ProposedRequest } from './session.js';
@@ -140,7 +141,12 @@ async function runSteps(
     };
     try {
       session.checkFresh();
-      const result = await call({ ...options, summary }, onRetry);
+      const result = await writeUnlessPaused(
+        () => call({ ...options, summary }, onRetry),
+        (pause) => setCurrentDetails(pause ? heldDetails(running, pause) : running),
+        // A long pause outlasts the last check with KubeSphere: check the requester and the policy again.
+        async () => (session.stale ? session.recheck('while KubeSphere writes were paused') : undefined),
+      );
       Object.assign(report, result);
       return result;
     } catch (error) {

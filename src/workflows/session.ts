@@ -112,6 +112,8 @@ export class RequestSession {
   policy: WorkerPolicy | undefined;
   private readonly gate: ApprovalGate;
   private readonly watchers = new Set<string>();
+  /** the request run() works on, for a recheck after a long hold */
+  private request: { what: string; grants: Grant[]; extraChecks?: ExtraChecks; hireFields?: HireCheck } | undefined;
 
   constructor(
     readonly state: OnboardingState,
@@ -358,6 +360,52 @@ export class RequestSession {
     });
   }
 
+  /**
+   * After a long wait (a scheduled hire, a global pause), checks the request again as the worker sees it now: its
+   * policy, and the requester's authority read afresh (the delivery read again for an HR hire; the requester's
+   * KubeSphere roles, with the worker's own account, otherwise). What would now wait for an approval this run did
+   * not get is refused, never granted. Counts as the last check with KubeSphere (checkFresh).
+   */
+  async recheck(during: string): Promise<void> {
+    const request = this.request;
+    const own = this.own;
+    if (!request || !own) throw new Error('recheck() runs only inside run()');
+    let requester: Authority;
+    if (own.source.kind === 'hr') {
+      const read = await this.readHire(own.source, own.fields, request);
+      if ('refused' in read) return await this.refuse(request.what, read.refused, read.type);
+      requester = hrAuthority(own.source.vendor, read.reading.mappedGrants);
+    } else {
+      requester = await trust.readAuthority({
+        username: this.state.requestedBy!,
+        workspaces: workspacesOf(request.grants),
+      });
+    }
+    const policyNow = await local.workerPolicy();
+    const protectedNow = protectedProblems(request.grants, policyNow);
+    if (protectedNow.length) return await this.refuse(request.what, protectedNow);
+    const approved = this.gate.state?.decision?.approve ? this.gate.state.grants : [];
+    const unapproved = (await pendingGrants(request, policyNow, requester)).filter(
+      (grant) => !approved.some((a) => sameGrant(a, grant)),
+    );
+    if (unapproved.length)
+      return await this.refuse(
+        request.what,
+        unapproved.map((grant) => ({
+          field: 'source',
+          message: `${during}, the worker's policy, the mapping or the requester's roles changed: ${describeGrant(grant)} now needs an approval (${grant.why}); ${own.source.kind === 'hr' ? 'deliver the hire again' : 'request it again'}`,
+        })),
+      );
+    this.verifiedAt = Date.now();
+  }
+
+  /** Whether the last check with KubeSphere is too old for a change to rest on (see checkFresh). */
+  get stale(): boolean {
+    const decided = this.gate.state?.decision?.at;
+    const last = Math.max(this.verifiedAt ?? -Infinity, decided ? Date.parse(decided) : -Infinity);
+    return Number.isFinite(last) && Date.now() - last > VERIFIED_FRESH_MS;
+  }
+
   /** Fails a request that breaks the rules, before any change, naming each field. */
   async refuse(what: string, problems: Problem[], type: string = FailureType.PolicyViolation): Promise<never> {
     this.state.error = { type, message: formatProblems(problems) };
@@ -394,6 +442,7 @@ export class RequestSession {
     const { state, labels } = this;
     const own = this.own;
     if (!own) throw new Error('run() needs a valid request'); // the workflows refuse invalid input before run()
+    this.request = request;
     try {
       const policy = (this.policy = await local.workerPolicy());
       const expectedId = `${policy.workflowIdPrefix ?? ''}${request.workflowId}`;
@@ -453,29 +502,8 @@ export class RequestSession {
       const approval = this.gate.pending ? this.awaitApproval() : Promise.resolve();
       if (scheduled) await Promise.all([approval, this.awaitStart(provisionAt!)]);
       else await approval;
-      if (scheduled && own.source.kind === 'hr') {
-        // Weeks may have passed: the worker reads the delivery again and applies its policy and mapping as they
-        // are now. What would now wait for an approval this run did not get is refused, never granted.
-        const read = await this.readHire(own.source, own.fields, request);
-        if ('refused' in read) return await this.refuse(request.what, read.refused, read.type);
-        const { reading } = read;
-        const policyNow = await local.workerPolicy();
-        const protectedNow = protectedProblems(request.grants, policyNow);
-        if (protectedNow.length) return await this.refuse(request.what, protectedNow);
-        const approved = this.gate.state?.decision?.approve ? this.gate.state.grants : [];
-        const unapproved = (
-          await pendingGrants(request, policyNow, hrAuthority(own.source.vendor, reading.mappedGrants))
-        ).filter((grant) => !approved.some((a) => sameGrant(a, grant)));
-        if (unapproved.length)
-          return await this.refuse(
-            request.what,
-            unapproved.map((grant) => ({
-              field: 'source',
-              message: `while this hire waited, the worker's policy or mapping changed: ${describeGrant(grant)} now needs an approval (${grant.why}); deliver the hire again`,
-            })),
-          );
-        this.verifiedAt = Date.now();
-      }
+      // Weeks may have passed: the worker reads the delivery again and applies its policy and mapping as they are now.
+      if (scheduled && own.source.kind === 'hr') await this.recheck('while this hire waited');
       setLifecycle(state, 'running', labels);
       setCurrentDetails('running the steps');
       const result = await body();

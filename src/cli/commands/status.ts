@@ -14,6 +14,7 @@ import {
 } from '../batch.js';
 import { formatProgress, formatServerView, formatState, printJson } from '../output.js';
 import { currentState, withTemporal, type WorkflowStatus } from '../temporal-context.js';
+import { readWriteSwitch } from '../../temporal/write-switch.js';
 
 interface StatusFlags {
   run?: string;
@@ -54,6 +55,8 @@ next try and when it gives up.`,
         const current = await currentState(handle, description);
         const runs = await otherRuns(client, workflowId, current.runId, flags.run);
         const webUi = webUiRunLink(config.namespace, workflowId, current.runId);
+        // A global pause holds every write: a running request that seems stuck may only be waiting for resume.
+        const writes = await readWriteSwitch(client, config.workflowIdPrefix);
         if (flags.json)
           return printJson({
             workflowId,
@@ -61,8 +64,13 @@ next try and when it gives up.`,
             ...(runs.earlier ? { earlierRuns: runs.earlier } : {}),
             ...(runs.latest ? { latestRun: runs.latest } : {}),
             webUi: webUi ?? null,
+            ...(writes.paused ? { writesPaused: writes } : {}),
           });
         process.stdout.write(`${formatStatus(workflowId, current, runs, webUi)}\n`);
+        if (writes.paused)
+          process.stdout.write(
+            `  KubeSphere writes are PAUSED for everyone since ${writes.since} by ${writes.by}: ${escapeControl(writes.reason ?? '')} (ks-onboard resume)\n`,
+          );
       });
     });
 }
