@@ -90,6 +90,12 @@ const workerSchema = z.object({
   KS_ONBOARD_SEAL_PRIVATE_KEYS: list,
   /** where /healthz and /readyz answer (off when unset) */
   KS_ONBOARD_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** a workflow bundle built ahead (`ks-onboard bundle`, the image build): loaded instead of bundling at start */
+  KS_ONBOARD_WORKFLOW_BUNDLE: z
+    .string()
+    .min(1)
+    .refine((path) => existsSync(path), 'no such file: build it with ks-onboard bundle --out <file>')
+    .optional(),
 });
 
 /** What the worker decides, whoever starts a workflow (src/policy/worker-policy.ts). */
@@ -207,6 +213,7 @@ export function workerConfig(env: NodeJS.ProcessEnv = process.env) {
     shutdownGraceTime: parsed.KS_ONBOARD_SHUTDOWN_GRACE,
     sealPrivateKeys: parsed.KS_ONBOARD_SEAL_PRIVATE_KEYS ?? [paths.devKeys.private],
     healthPort: parsed.KS_ONBOARD_HEALTH_PORT,
+    workflowBundle: parsed.KS_ONBOARD_WORKFLOW_BUNDLE,
   };
 }
 

@@ -4,13 +4,11 @@ import { promisify } from 'node:util';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
 import { findTemporalCli } from '../src/temporal/cli-binary.js';
 import { startDevServer } from '../src/temporal/dev-server.js';
 import { findTemporalTestServer } from '../src/temporal/test-server-binary.js';
-import { workflowsPath } from '../src/temporal/worker.js';
-import { FAILURE_CONVERTER_PATH } from '../src/temporal/data-converter.js';
+import { bundleWorkflows } from '../src/temporal/bundle.js';
 import { generateKeyRingEntry } from '../src/codec/payload-codec.js';
 
 const exec = promisify(execFile);
@@ -45,15 +43,12 @@ export default async function setup(project: TestProject) {
   process.env.KS_ONBOARD_CODEC_KEYS ??= generateKeyRingEntry('test');
   const starting = startDevServer({ binary, port: 0 });
   let server: Awaited<typeof starting>;
-  let bundle: Awaited<ReturnType<typeof bundleWorkflowCode>>;
+  let bundle: string;
   try {
     [server, bundle] = await Promise.all([
       starting,
-      bundleWorkflowCode({
-        workflowsPath: workflowsPath(),
-        failureConverterPath: FAILURE_CONVERTER_PATH,
-        logger: quietLogger,
-      }),
+      // the same bundle `ks-onboard bundle` (and the image build) makes
+      bundleWorkflows(quietLogger),
       // CLI tests run the built CLI as users do (dist/), so it is built from the current source first.
       // (KS_TEST_NO_BUILD=1 skips it when iterating on tests that do not run the CLI.)
       process.env.KS_TEST_NO_BUILD ? Promise.resolve() : exec('npm', ['run', '--silent', 'build'], { cwd: ROOT }),
@@ -64,7 +59,7 @@ export default async function setup(project: TestProject) {
     throw error;
   }
   const bundlePath = join(mkdtempSync(join(tmpdir(), 'ks-bundle-')), 'workflows.js');
-  writeFileSync(bundlePath, bundle.code);
+  writeFileSync(bundlePath, bundle);
   project.provide('temporalAddress', server.address);
   project.provide('temporalCli', binary);
   project.provide('temporalTestServer', testServer);

@@ -149,7 +149,7 @@ export function createTrustActivities({ client, unsealer, policy, now = Date.now
   });
 }
 
-function carryText(input: { workflowId: string; carry: unknown }): string {
+export function carryText(input: { workflowId: string; carry: unknown }): string {
   return canonicalJson({ workflowId: input.workflowId, carry: input.carry });
 }
 

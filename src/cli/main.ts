@@ -20,6 +20,7 @@ import { registerServe } from './commands/serve.js';
 import { registerHire } from './commands/hire.js';
 import { registerCodec } from './commands/codec.js';
 import { registerSetup } from './commands/setup.js';
+import { registerBundle } from './commands/bundle.js';
 import { registerWorker } from './commands/worker.js';
 import { ConfigError } from '../config.js';
 import { escapeControl } from '../policy/names.js';
@@ -55,6 +56,7 @@ registerHire(program);
 registerCodec(program);
 registerEmulator(program);
 registerSetup(program);
+registerBundle(program);
 
 /** The command whose arguments commander refused, for `ks-onboard <command>: error: …`. */
 const refusedBy = new WeakMap<CommanderError, Command>();

@@ -126,6 +126,7 @@ export async function buildWorker(options: {
     maxConcurrentActivities: tuning.maxConcurrentActivities,
     activitiesPerSecond: tuning.activitiesPerSecond,
     shutdownGraceTime: tuning.shutdownGraceTime,
+    ...(tuning.workflowBundle ? { workflowBundle: { codePath: tuning.workflowBundle } } : {}),
   });
   log.info(
     {
@@ -135,6 +136,7 @@ export async function buildWorker(options: {
       account: workerAccount,
       maxConcurrentActivities: tuning.maxConcurrentActivities,
       activitiesPerSecond: tuning.activitiesPerSecond,
+      workflowBundle: tuning.workflowBundle ?? 'bundled at start',
       elevatedRoles: policy.elevatedRoles,
       approvalTimeoutMs: policy.approvalTimeoutMs,
       protectedWorkspaces: policy.protectedWorkspaces,

@@ -6,7 +6,7 @@ import { Worker } from '@temporalio/worker';
 import { FailureType } from '../failures.js';
 import { createKubeSphereActivities, type KubeSphereActivityDeps } from '../activities/kubesphere.js';
 import { createTrustActivities } from '../activities/trust.js';
-import { createSwitchReader, holdWrites } from '../activities/write-switch.js';
+import { cachedSwitchReader, createSwitchActivities, holdWrites, type SwitchDeps } from '../activities/write-switch.js';
 import { createBatchActivities } from '../activities/batch.js';
 import { createInspectActivities } from '../activities/inspect.js';
 import { Client } from '@temporalio/client';
@@ -95,6 +95,12 @@ export async function createOnboardingWorker(options: OnboardingWorkerOptions): 
     namespace: options.namespace,
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
   });
+  const switchDeps: SwitchDeps = {
+    client: temporal,
+    prefix: options.policy.workflowIdPrefix ?? '',
+    taskQueue: options.taskQueue,
+    ...(options.activities.unsealer ? { unsealer: options.activities.unsealer } : {}),
+  };
   return Worker.create({
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     connection: options.connection,
@@ -103,10 +109,8 @@ export async function createOnboardingWorker(options: OnboardingWorkerOptions): 
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: workflowsPath() }),
     activities: onlyForOurWorkflows({
       // Every write asks the deployment's pause switch first (ks-onboard pause / resume).
-      ...holdWrites(
-        createKubeSphereActivities(options.activities),
-        createSwitchReader(temporal, options.policy.workflowIdPrefix ?? ''),
-      ),
+      ...holdWrites(createKubeSphereActivities(options.activities), cachedSwitchReader(switchDeps)),
+      ...createSwitchActivities(switchDeps),
       ...createTrustActivities({ ...options.activities, policy: policyWithNotices(options.policy, options.notify) }),
       ...createInspectActivities(options.activities),
       // The batch's questions to Temporal itself (parts, people already in flight), with the worker's connection.

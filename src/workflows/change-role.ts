@@ -93,11 +93,10 @@ export async function changeRole(input: ChangeRoleInput): Promise<ChangeRoleResu
     async () => {
       session.checkFresh();
       const applying = `changing the ${plan.scope} role of ${plan.username} on ${plan.target} to ${plan.role}`;
-      const change = await writeUnlessPaused(
-        () => apply(plan, session.policy?.workflowIdPrefix ?? ''),
-        (pause) => setCurrentDetails(pause ? heldDetails(applying, pause) : applying),
-        async () => (session.stale ? session.recheck('while KubeSphere writes were paused') : undefined),
-      );
+      const change = await writeUnlessPaused(() => apply(plan, session.policy?.workflowIdPrefix ?? ''), {
+        onHold: (pause) => setCurrentDetails(pause ? heldDetails(applying, pause) : applying),
+        afterHold: () => session.recheckAfterPause(),
+      });
       Object.assign(step, { outcome: change.outcome, existingRole: change.from });
       return {
         ...state,

@@ -465,6 +465,8 @@ export async function importBatch(
         });
       }
     }
+    // After a pause, the requester's roles are read again before the batch writes on their behalf.
+    const afterPause = () => freshRequester(workspacesOfPeople(people));
     const inParallel = async <T>(items: T[], run: (item: T) => Promise<void>) => {
       for (let i = 0; i < items.length; i += ENSURE_IN_PARALLEL)
         await Promise.all(items.slice(i, i + ENSURE_IN_PARALLEL).map(run));
@@ -475,10 +477,13 @@ export async function importBatch(
       ),
       async ([name, w]) => {
         try {
-          const result = await heldWhilePaused(`ensuring workspace ${name} for the batch`, () =>
-            ks.ensureWorkspace.executeWithOptions({ ...kubeCall, summary: `ensure workspace ${name} (batch)` }, [
-              { name, cluster: w.cluster, create: w.create },
-            ]),
+          const result = await heldWhilePaused(
+            `ensuring workspace ${name} for the batch`,
+            () =>
+              ks.ensureWorkspace.executeWithOptions({ ...kubeCall, summary: `ensure workspace ${name} (batch)` }, [
+                { name, cluster: w.cluster, create: w.create },
+              ]),
+            afterPause,
           );
           ensured[ensuredKey.workspace(name)] = result.outcome === 'created' ? 'created' : 'existed';
         } catch (error) {
@@ -492,11 +497,14 @@ export async function importBatch(
       ),
       async ([key, p]) => {
         try {
-          const result = await heldWhilePaused(`ensuring project ${p.name} for the batch`, () =>
-            ks.ensureProject.executeWithOptions(
-              { ...kubeCall, summary: `ensure project ${p.name} in ${p.workspace} (batch)` },
-              [p],
-            ),
+          const result = await heldWhilePaused(
+            `ensuring project ${p.name} for the batch`,
+            () =>
+              ks.ensureProject.executeWithOptions(
+                { ...kubeCall, summary: `ensure project ${p.name} in ${p.workspace} (batch)` },
+                [p],
+              ),
+            afterPause,
           );
           ensured[key] = result.outcome === 'created' ? 'created' : 'existed';
         } catch (error) {
@@ -635,8 +643,11 @@ function batchNotice(type: 'batch.paused' | 'batch.finished', p: BatchProgress):
 }
 
 /** A shared write of the batch, held (and said so in the current details) while writes are paused. */
-function heldWhilePaused<T>(what: string, write: () => Promise<T>): Promise<T> {
-  return writeUnlessPaused(write, (pause) => setCurrentDetails(pause ? heldDetails(what, pause) : ''));
+function heldWhilePaused<T>(what: string, write: () => Promise<T>, afterHold: () => Promise<void>): Promise<T> {
+  return writeUnlessPaused(write, {
+    onHold: (pause) => setCurrentDetails(pause ? heldDetails(what, pause) : ''),
+    afterHold,
+  });
 }
 
 function sizeOf(failure: RowFailure): number {

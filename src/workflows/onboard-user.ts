@@ -141,12 +141,11 @@ async function runSteps(
     };
     try {
       session.checkFresh();
-      const result = await writeUnlessPaused(
-        () => call({ ...options, summary }, onRetry),
-        (pause) => setCurrentDetails(pause ? heldDetails(running, pause) : running),
+      const result = await writeUnlessPaused(() => call({ ...options, summary }, onRetry), {
+        onHold: (pause) => setCurrentDetails(pause ? heldDetails(running, pause) : running),
         // A long pause outlasts the last check with KubeSphere: check the requester and the policy again.
-        async () => (session.stale ? session.recheck('while KubeSphere writes were paused') : undefined),
-      );
+        afterHold: () => session.recheckAfterPause(),
+      });
       Object.assign(report, result);
       return result;
     } catch (error) {

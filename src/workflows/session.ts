@@ -352,7 +352,8 @@ export class RequestSession {
 
   /** The receiver hears of a failed request; a batch's rows are told of by their batch (paused, finished). */
   private async tellFailure(): Promise<void> {
-    if (this.own?.source.kind === 'batch' || !this.state.error) return;
+    // Only a request someone was verified for: an unverified one's refusal may carry any text its sender chose.
+    if (this.own?.source.kind === 'batch' || !this.state.error || !this.state.requestedBy) return;
     await notifyBeforeClosing(this.policy, {
       type: 'onboarding.failed',
       username: this.state.username || undefined,
@@ -366,7 +367,7 @@ export class RequestSession {
    * KubeSphere roles, with the worker's own account, otherwise). What would now wait for an approval this run did
    * not get is refused, never granted. Counts as the last check with KubeSphere (checkFresh).
    */
-  async recheck(during: string): Promise<void> {
+  async recheck(during: string, approvals: 'kept' | 'fresh only' = 'kept'): Promise<void> {
     const request = this.request;
     const own = this.own;
     if (!request || !own) throw new Error('recheck() runs only inside run()');
@@ -384,7 +385,10 @@ export class RequestSession {
     const policyNow = await local.workerPolicy();
     const protectedNow = protectedProblems(request.grants, policyNow);
     if (protectedNow.length) return await this.refuse(request.what, protectedNow);
-    const approved = this.gate.state?.decision?.approve ? this.gate.state.grants : [];
+    const decision = this.gate.state?.decision;
+    const approvalHolds =
+      decision?.approve === true && (approvals === 'kept' || Date.now() - Date.parse(decision.at) <= VERIFIED_FRESH_MS);
+    const approved = approvalHolds ? this.gate.state!.grants : [];
     const unapproved = (await pendingGrants(request, policyNow, requester)).filter(
       (grant) => !approved.some((a) => sameGrant(a, grant)),
     );
@@ -399,11 +403,15 @@ export class RequestSession {
     this.verifiedAt = Date.now();
   }
 
-  /** Whether the last check with KubeSphere is too old for a change to rest on (see checkFresh). */
-  get stale(): boolean {
+  /**
+   * After a pause held a write: when it outlasted the last check with KubeSphere (checkFresh), the request is
+   * checked again; an approval counts only while it is itself that fresh, so a pause never stretches one.
+   */
+  async recheckAfterPause(): Promise<void> {
     const decided = this.gate.state?.decision?.at;
     const last = Math.max(this.verifiedAt ?? -Infinity, decided ? Date.parse(decided) : -Infinity);
-    return Number.isFinite(last) && Date.now() - last > VERIFIED_FRESH_MS;
+    if (Number.isFinite(last) && Date.now() - last > VERIFIED_FRESH_MS)
+      await this.recheck('while KubeSphere writes were paused', 'fresh only');
   }
 
   /** Fails a request that breaks the rules, before any change, naming each field. */

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { firstEvent } from '../../src/cli/batch.js';
+import { readPem } from '../../src/codec/seal.js';
+import { onboardingInput } from '../../src/temporal/start.js';
 import type { BatchPerson } from '../../src/policy/batch.js';
 import type { OnboardUserInput } from '../../src/policy/requests.js';
 import type { StepReport } from '../../src/workflows/definitions.js';
@@ -152,6 +154,24 @@ describe('ks-onboard retry', () => {
       );
     });
     expect(await h.admin.workspaceRolesOf('rt-ws2', 'rt-ann')).toEqual(['rt-ws2-viewer']);
+
+    // A run refused before any worker verified who asked (here: a token KubeSphere does not know) carries a
+    // request nobody vouched for: an operator's retry must not lend it their authority.
+    const forgedId = `${prefix}onboard-rt-mallory`;
+    const forgedWorker = await t.worker(taskQueue, h.emulator.url);
+    await forgedWorker.runUntil(async () => {
+      const input = onboardingInput(
+        { username: 'rt-mallory', email: 'mallory@retry.example', workspace: 'rt-ws', workspaceRole: 'admin' },
+        { token: 'not-a-kubesphere-token', publicKey: readPem(t.keys.public) },
+        forgedId,
+      );
+      const forged = await t.client.workflow.start('onboardUser', { taskQueue, workflowId: forgedId, args: [input] });
+      await forged.result().catch(() => undefined);
+      const refused = await runCli(['retry', forgedId], asBoss);
+      expect(refused.code, refused.output).toBe(2);
+      expect(refused.output).toMatch(/refused before a worker verified who asked for it .*nothing in it is taken on/);
+    });
+    expect(h.emulator.snapshot().users['rt-mallory']).toBeUndefined();
 
     const missing = await runCli(['retry', `${prefix}onboard-rt-nobody`, '--json'], env);
     expect(missing.code).toBe(1);

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPem } from '../../src/codec/seal.js';
 import { flipWriteSwitch, readWriteSwitch, SwitchRefusedError } from '../../src/temporal/write-switch.js';
 import { stateQuery } from '../../src/workflows/definitions.js';
+import { requesterSource } from '../../src/temporal/start.js';
+import { resumeWritesUpdate, switchRequest, writeSwitchQuery } from '../../src/workflows/switch-definitions.js';
 import { eventually, startEmulator, type EmulatorHarness } from '../helpers/emulator.js';
 import { temporalHarness, type TemporalHarness } from '../helpers/temporal.js';
 
@@ -84,27 +86,84 @@ describe('a global pause', () => {
     });
   });
 
-  it('a pause needs a reason and a sealed proof: a raw update without them is refused by the switch', async () => {
+  it('a pause needs a reason; a proof holds only for the version it was made for; a replayed resume is refused', async () => {
     const taskQueue = t.taskQueue();
     const prefix = t.prefixOf(taskQueue);
     const worker = await t.worker(taskQueue, h.emulator.url);
     await worker.runUntil(async () => {
-      const publicKey = readPem(t.keys.public);
-      const token = await t.tokenOf(h.emulator.url, BOSS);
-      const noReason = await flipWriteSwitch(t.client, { taskQueue, prefix }, 'pause', { token, publicKey }, ' ').catch(
+      const boss = { token: await t.tokenOf(h.emulator.url, BOSS), publicKey: readPem(t.keys.public) };
+      const noReason = await flipWriteSwitch(t.client, { taskQueue, prefix }, 'pause', boss, ' ').catch(
         (e: unknown) => e,
       );
       expect((noReason as Error).message).toMatch(/a pause needs a reason/);
-      // A proof bound to another reason than the one sent does not hold.
+
       const handle = t.client.workflow.getHandle(`${prefix}ks-onboard-write-switch`);
-      const { pauseWritesUpdate } = await import('../../src/workflows/switch-definitions.js');
-      const { requesterSource } = await import('../../src/temporal/start.js');
-      const { proof } = requesterSource({ token, publicKey }, handle.workflowId, { action: 'pause', reason: 'a' });
-      const forged = await handle
-        .executeUpdate(pauseWritesUpdate, { args: [{ reason: 'b', proof }] })
+      // Paused (version 1), resumed (version 2): the resume's proof, replayed after a new pause, does not hold.
+      await flipWriteSwitch(t.client, { taskQueue, prefix }, 'pause', boss, 'first');
+      const { proof } = requesterSource(boss, handle.workflowId, switchRequest('resume', 1));
+      await handle.executeUpdate(resumeWritesUpdate, { args: [{ version: 1, proof }] });
+      await flipWriteSwitch(t.client, { taskQueue, prefix }, 'pause', boss, 'second');
+      const replayed = await handle
+        .executeUpdate(resumeWritesUpdate, { args: [{ version: 1, proof }] })
         .catch((e: unknown) => e);
-      expect((forged as Error & { cause?: Error }).cause?.message).toMatch(/proof|request/i);
-      expect((await readWriteSwitch(t.client, prefix)).paused).toBe(false);
+      expect((replayed as Error & { cause?: Error }).cause?.message).toMatch(/switch is at version 3, not 1/);
+      // A proof made for one reason, sent with another, does not hold either.
+      const other = requesterSource(boss, handle.workflowId, switchRequest('resume', 3, 'a')).proof;
+      const forged = await handle
+        .executeUpdate(resumeWritesUpdate, { args: [{ version: 3, reason: 'b', proof: other }] })
+        .catch((e: unknown) => e);
+      expect((forged as Error & { cause?: Error }).cause?.message).toMatch(/different request/);
+      expect(await readWriteSwitch(t.client, prefix)).toMatchObject({ paused: true, version: 3, reason: 'second' });
+    });
+  });
+
+  it('a switch terminated and started afresh stays paused; one held by another workflow holds every write', async () => {
+    const taskQueue = t.taskQueue();
+    const prefix = t.prefixOf(taskQueue);
+    const worker = await t.worker(taskQueue, h.emulator.url);
+    const switchId = `${prefix}ks-onboard-write-switch`;
+    await worker.runUntil(async () => {
+      const boss = { token: await t.tokenOf(h.emulator.url, BOSS), publicKey: readPem(t.keys.public) };
+      await flipWriteSwitch(t.client, { taskQueue, prefix }, 'pause', boss, 'incident');
+
+      // Terminated, then started again from outside (with a memo claiming it is open): it takes over the pause.
+      await t.client.workflow.getHandle(switchId).terminate('attacker');
+      const restarted = await t.client.workflow.start('writeSwitch', {
+        taskQueue,
+        workflowId: switchId,
+        memo: { writeSwitch: { state: { paused: false, version: 9 }, mac: 'forged' } },
+      });
+      await eventually(async () => {
+        const state = await restarted.query(writeSwitchQuery);
+        if (!state.paused || state.reason !== 'incident') throw new Error(JSON.stringify(state));
+      }, 20_000);
+      const { handle: held } = await t.propose(taskQueue, { username: 'stillheld', email: 'stillheld@example.com' });
+      await eventually(async () => {
+        if (!(await currentDetails(held)).includes('HELD')) throw new Error('not held yet');
+      }, 20_000);
+
+      // The id taken by a workflow that is not our switch: every write is held, and resume says what to do.
+      await restarted.terminate('attacker again');
+      await t.client.workflow.start('onboardUser', {
+        taskQueue: 'nobody-polls-this',
+        workflowId: switchId,
+        args: [{}],
+      });
+      const { handle: alsoHeld } = await t.propose(taskQueue, { username: 'alsoheld', email: 'alsoheld@example.com' });
+      const details = await eventually(async () => {
+        const text = await currentDetails(alsoHeld);
+        if (!text.includes('HELD')) throw new Error(text);
+        return text;
+      }, 20_000);
+      expect(details).toMatch(/cannot be trusted.*is held by a onboardUser workflow on task queue nobody-polls-this/);
+      const refused = await flipWriteSwitch(t.client, { taskQueue, prefix }, 'resume', boss).catch((e: unknown) => e);
+      expect((refused as Error).message).toMatch(/not ks-onboard's switch .*terminate it/);
+
+      await t.client.workflow.getHandle(switchId).terminate('cleared by the operator');
+      const resumed = await flipWriteSwitch(t.client, { taskQueue, prefix }, 'resume', boss);
+      expect(resumed).toMatchObject({ paused: false, by: BOSS.username });
+      expect((await held.result()).lifecycle).toBe('done');
+      expect((await alsoHeld.result()).lifecycle).toBe('done');
     });
   });
 });

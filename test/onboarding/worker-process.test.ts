@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/temporal/dev-server.js';
-import { startCli } from '../helpers/cli.js';
-import { eventually, startEmulator, type EmulatorHarness } from '../helpers/emulator.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli, startCli } from '../helpers/cli.js';
+import { ADMIN_PASSWORD, eventually, startEmulator, type EmulatorHarness } from '../helpers/emulator.js';
 import { failureOf, temporalHarness, type TemporalHarness } from '../helpers/temporal.js';
 
 let t: TemporalHarness;
@@ -54,6 +57,54 @@ describe('a worker whose KubeSphere login is refused', () => {
         expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
         await eventually(() => expect(worker.output().match(/rejected the worker's login/g)).toHaveLength(1));
         expect(worker.output()).not.toContain('Wrong-Passw0rd');
+      } finally {
+        worker.child.kill('SIGTERM');
+        await worker.exited;
+      }
+    },
+  );
+});
+
+describe('a worker started from a bundle built ahead (as the image does)', () => {
+  it(
+    'loads it instead of bundling, and runs onboardings with it; a missing bundle stops it at start',
+    { timeout: 120_000 },
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'ks-bundle-'));
+      const bundle = join(dir, 'workflow-bundle.js');
+      const built = await runCli(['bundle', '--out', bundle]);
+      expect(built.code).toBe(0);
+      expect(built.output).toMatch(/workflow bundle written to .*workflow-bundle\.js \(\d+ KiB\)/);
+
+      const missing = await runCli(['worker'], {
+        TEMPORAL_ADDRESS: t.address,
+        KUBESPHERE_HOST: h.emulator.url,
+        KUBESPHERE_USERNAME: 'admin',
+        KUBESPHERE_PASSWORD: ADMIN_PASSWORD,
+        KS_ONBOARD_WORKFLOW_BUNDLE: join(dir, 'nope.js'),
+      });
+      expect(missing.code).toBe(2);
+      expect(missing.output).toMatch(/KS_ONBOARD_WORKFLOW_BUNDLE.*no such file/);
+
+      const taskQueue = t.taskQueue();
+      const worker = startCli(['worker'], {
+        TEMPORAL_ADDRESS: t.address,
+        KS_ONBOARD_TASK_QUEUE: taskQueue,
+        KS_ONBOARD_WORKFLOW_ID_PREFIX: t.prefixOf(taskQueue),
+        KUBESPHERE_HOST: h.emulator.url,
+        KUBESPHERE_USERNAME: 'admin',
+        KUBESPHERE_PASSWORD: ADMIN_PASSWORD,
+        KS_ONBOARD_SEAL_PRIVATE_KEYS: t.keys.private,
+        KS_ONBOARD_WORKFLOW_BUNDLE: bundle,
+        LOG_LEVEL: 'info',
+      });
+      try {
+        await worker.waitFor(/worker ready/, 60_000);
+        expect(worker.output()).toContain(`"workflowBundle":"${bundle}"`);
+        t.useEmulator(taskQueue, h.emulator.url);
+        const { handle } = await t.propose(taskQueue, { username: 'bundled', email: 'bundled@example.com' });
+        expect((await handle.result()).lifecycle).toBe('done');
+        expect(h.emulator.snapshot().users.bundled).toBeDefined();
       } finally {
         worker.child.kill('SIGTERM');
         await worker.exited;

@@ -4,6 +4,7 @@ import type { WriteSwitchState } from '../../workflows/switch-definitions.js';
 import { ownToken, workersPublicKey } from '../identity.js';
 import { ExitError } from '../options.js';
 import { printJson } from '../output.js';
+import { escapeControl } from '../../policy/names.js';
 import { withTemporal } from '../temporal-context.js';
 
 const WHAT_A_PAUSE_DOES =
@@ -54,9 +55,11 @@ async function flip(action: 'pause' | 'resume', flags: { reason?: string; json?:
     }
     if (flags.json) return printJson(state);
     process.stdout.write(
-      state.paused
-        ? `KubeSphere writes PAUSED by ${state.by} at ${state.since}: ${state.reason}\n  ${WHAT_A_PAUSE_DOES}.\n`
-        : `KubeSphere writes resumed by ${state.by} at ${state.since}: held workflows go on within a minute\n`,
+      escapeControl(
+        state.paused
+          ? `KubeSphere writes PAUSED by ${state.by} at ${state.since}: ${state.reason}\n  ${WHAT_A_PAUSE_DOES}.`
+          : `KubeSphere writes resumed by ${state.by} at ${state.since}: held workflows go on within a minute`,
+      ) + '\n',
     );
   });
 }

@@ -1,7 +1,7 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Command } from 'commander';
 import { escapeControl } from '../../policy/names.js';
-import { roleChangeTarget } from '../../policy/plan.js';
+import { planOnboarding, projectTarget, roleChangeTarget } from '../../policy/plan.js';
 import {
   changeRoleInputSchema,
   onboardUserInputSchema,
@@ -28,10 +28,12 @@ import { ownToken, workersPublicKey } from '../identity.js';
 import { printJson } from '../output.js';
 import { ExitError } from '../options.js';
 import { proposeAndReport, runLink } from '../request.js';
+import { confirm } from '../decision.js';
 import { outcomeOf, withTemporal, type Outcome } from '../temporal-context.js';
 
 interface RetryFlags {
   wait: boolean;
+  yes?: boolean;
   json?: boolean;
 }
 
@@ -41,7 +43,8 @@ interface FailedRun {
   runId: string;
   /** Temporal's status: FAILED, TERMINATED or TIMED_OUT */
   status: string;
-  taskQueue: string;
+  /** who asked for it first, as a worker verified them */
+  requestedBy: string;
   request: { type: 'onboardUser'; input: OnboardUserInput } | { type: 'changeRole'; input: ChangeRoleInput };
   failure?: string;
   steps: StepReport[];
@@ -61,10 +64,12 @@ export function registerRetry(program: Command): void {
     .description('start a failed onboarding or role change again: the same request, asked by you, no password file')
     .argument('<workflow-id>', 'e.g. onboard-alice (its latest run must have failed, been terminated or timed out)')
     .option('--no-wait', 'start it and return; do not wait for its outcome')
+    .option('--yes', 'do not ask for a confirmation at a terminal')
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
       `
+The request is shown first (what it grants, who asked for it first) and, at a terminal, confirmed.
 The new run gets the failed run's input as it is (a password stays sealed for the workers: nobody reads it
 here) with a new proof that you ask for it (KUBESPHERE_USERNAME + KUBESPHERE_PASSWORD, or KUBESPHERE_TOKEN).
 The worker checks the request, its policy and your KubeSphere roles again, and asks for approvals again.
@@ -76,14 +81,23 @@ onboard (or change-role).`,
       const publicKey = workersPublicKey();
       await withTemporal(async (client, config) => {
         const failed = await failedRun(client, workflowId, config.workflowIdPrefix);
+        // Never blind: the request is whatever the failed run's input says (anyone who may start workflows may
+        // have written it), so it is shown, with who asked for it first, before it is asked again as you.
+        process.stderr.write(`${describeRequest(failed)}\n`);
+        if (!flags.yes && process.stdin.isTTY && !(await confirm('ask for it again, as you? [y/N] ')))
+          throw new ExitError('nothing retried');
         // Logged in only once the retry is possible: a refusal needs no KubeSphere login.
         const requester: Requester = { token: await ownToken(), publicKey };
         const converted = convertedFrom(failed);
         if (converted && !flags.json) process.stderr.write(`${converted}\n`);
-        const proposed = await proposeAndReport(workflowId, () => propose(client, failed, requester), {
-          wait: true,
-          json: flags.json,
-        });
+        const proposed = await proposeAndReport(
+          workflowId,
+          () => propose(client, config.taskQueue, failed, requester),
+          {
+            wait: true,
+            json: flags.json,
+          },
+        );
         if (!proposed) return;
         const outcome = flags.wait ? await outcomeOf(proposed.handle) : undefined;
         report(failed, proposed.answer, outcome, { ...flags, ...(converted ? { converted } : {}) });
@@ -120,22 +134,31 @@ async function failedRun(client: Client, workflowId: string, prefix: string): Pr
   const request = await requestOf(client, workflowId, runId, type, prefix);
   const handle = client.workflow.getHandle(workflowId, runId);
   const before = await outcomeOf(handle);
-  const steps = before.state?.steps ?? (await stepsOfClosedRun(handle));
+  const state = before.state ?? (await stateOfClosedRun(handle));
+  // A run refused before a worker verified who asked carries a request nobody vouched for: never asked again.
+  if (!state?.requestedBy)
+    throw new ExitError(
+      `${workflowId}: its request was refused before a worker verified who asked for it` +
+        (before.ok ? '' : ` (${before.type}: ${escapeControl(before.message)})`) +
+        `: nothing in it is taken on; ask for it again with onboard or change-role`,
+      REFUSED,
+    );
+  const steps = state.steps;
   return {
     workflowId,
     runId,
     status,
-    taskQueue: description.taskQueue,
+    requestedBy: state.requestedBy,
     request,
     ...(before.ok ? {} : { failure: `${before.type}: ${before.message}` }),
     steps,
   };
 }
 
-/** A terminated or timed-out run carries no steps in a failure: a worker answers the query by replaying it. */
-async function stepsOfClosedRun(handle: WorkflowHandle): Promise<StepReport[]> {
+/** A terminated or timed-out run carries no state in a failure: a worker answers the query by replaying it. */
+async function stateOfClosedRun(handle: WorkflowHandle): Promise<OnboardingState | undefined> {
   const answer = await askWithin(handle, stateQuery);
-  return answer.ok ? answer.value.steps : [];
+  return answer.ok ? answer.value : undefined;
 }
 
 /** The failed run's input, checked as the worker will check it, under the id the worker expects for it. */
@@ -168,6 +191,31 @@ async function requestOf(
   return request;
 }
 
+/** The request as it will be asked again: what it grants, whose password it carries. */
+function describeRequest(failed: FailedRun): string {
+  const lines = [
+    `retrying ${failed.workflowId} (run ${failed.runId}, ${failed.status.toLowerCase()}), first asked by ${failed.requestedBy}:`,
+  ];
+  if (failed.request.type === 'onboardUser') {
+    const planned = planOnboarding(failed.request.input);
+    if (planned.ok) {
+      const plan = planned.plan;
+      lines.push(`  user ${plan.username} <${plan.email}> as ${plan.globalRole}`);
+      for (const w of plan.workspaces) lines.push(`  workspace ${w.name} as ${w.role}`);
+      for (const p of plan.projects)
+        lines.push(`  project ${projectTarget(p.cluster, p.name)} in ${p.workspace} as ${p.role}`);
+      if (plan.sealedPassword)
+        lines.push(
+          `  an initial password, sealed for the workers by whoever started the failed run (${failed.requestedBy})`,
+        );
+    }
+  } else {
+    const input = failed.request.input;
+    lines.push(`  ${input.scope} role of ${input.username} on ${roleChangeTarget(input)} set to ${input.role}`);
+  }
+  return escapeControl(lines.join('\n'));
+}
+
 /** Why a row of a batch or an HR hire becomes the operator's own request; undefined for a requester's. */
 function convertedFrom(failed: FailedRun): string | undefined {
   if (failed.request.type !== 'onboardUser') return undefined;
@@ -185,10 +233,11 @@ function convertedFrom(failed: FailedRun): string | undefined {
  */
 async function propose(
   client: Client,
+  taskQueue: string,
   failed: FailedRun,
   requester: Requester,
 ): Promise<{ handle: WorkflowHandle; answer: RequestAnswer }> {
-  const { workflowId, taskQueue } = failed;
+  const { workflowId } = failed;
   if (failed.request.type === 'onboardUser') {
     const { source: _source, ...request } = failed.request.input;
     return proposeOnboarding(client, taskQueue, onboardingInput(request, requester, workflowId), workflowId);

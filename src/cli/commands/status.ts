@@ -69,7 +69,11 @@ next try and when it gives up.`,
         process.stdout.write(`${formatStatus(workflowId, current, runs, webUi)}\n`);
         if (writes.paused)
           process.stdout.write(
-            `  KubeSphere writes are PAUSED for everyone since ${writes.since} by ${writes.by}: ${escapeControl(writes.reason ?? '')} (ks-onboard resume)\n`,
+            `  ${escapeControl(
+              writes.heldBy
+                ? `KubeSphere writes are HELD for everyone: the pause switch's id is held by ${writes.heldBy}`
+                : `KubeSphere writes are PAUSED for everyone since ${writes.since} by ${writes.by}: ${writes.reason ?? ''} (ks-onboard resume)`,
+            )}\n`,
           );
       });
     });
