@@ -106,6 +106,22 @@ export function givingUp(failure: ApplicationFailure, info: Info): ApplicationFa
   });
 }
 
+/**
+ * The SDK's cancellation when this worker shuts down past its grace period: thrown as it is, the attempt is
+ * reported cancelled and the server runs it again on another worker; mapped (a KubeSphere KS_ABORTED, not retried)
+ * it would fail the request. No work is lost to a rolling restart.
+ */
+function workerShutdown(): unknown {
+  try {
+    const context = Context.current();
+    return context.cancellationDetails?.workerShutdown && context.cancellationSignal.aborted
+      ? context.cancellationSignal.reason
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The running attempt's info; undefined when a function of the group is called directly (tests, tools). */
 function activityInfo(): Info | undefined {
   try {
@@ -123,6 +139,8 @@ export function mapFailures<T extends Record<string, (...args: never[]) => Promi
       try {
         return await fn(...args);
       } catch (error) {
+        const shutdown = workerShutdown();
+        if (shutdown) throw shutdown;
         const failure = toFailure(error);
         const info = activityInfo();
         throw info ? givingUp(failure, info) : failure;
