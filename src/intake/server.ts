@@ -11,6 +11,7 @@ import { receiveDelivery, type DeliveryAnswer, type DeliveryDeps } from './deliv
 import type { Delivery, HrVendor } from './hire-event.js';
 import { onboardingStatus, scrubEmails } from './status.js';
 import { adapterFor } from './vendors/index.js';
+import { createIntakeMetrics, type IntakeMetrics } from '../metrics/intake-metrics.js';
 
 export interface IntakeOptions extends DeliveryDeps {
   /** the bearer token of the status endpoint; without one it answers 401 */
@@ -19,6 +20,8 @@ export interface IntakeOptions extends DeliveryDeps {
   publicUrl?: string;
   /** whether Temporal answers, for /readyz */
   ready?: () => Promise<boolean>;
+  /** deliveries counted and timed for /metrics (default: a registry of the app's own) */
+  metrics?: IntakeMetrics;
 }
 
 /** The vendors' paths: `generic` is the Standard Webhooks format. */
@@ -34,7 +37,15 @@ const REQUEST_TIMEOUT_MS = 10_000;
 /** The HR intake's HTTP API (Hono): deliveries in, status out, health for the orchestrator. */
 export function createIntakeApp(options: IntakeOptions): Hono {
   const { log } = options;
+  const metrics = options.metrics ?? createIntakeMetrics();
   const app = new Hono();
+  // Outermost, so a refusal, a timeout and an error are counted too, as answered.
+  app.use('/v1/hr/:vendor', async (c, next) => {
+    if (c.req.method !== 'POST') return next();
+    const started = performance.now();
+    await next();
+    metrics.delivery(PATHS[c.req.param('vendor')] ?? 'unknown', c.res.status, (performance.now() - started) / 1000);
+  });
   app.use(
     '*',
     timeout(
@@ -44,6 +55,10 @@ export function createIntakeApp(options: IntakeOptions): Hono {
   );
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  // Prometheus text format (docs/observability.md); expose only /v1/hr/* to the HR vendors, not this.
+  app.get('/metrics', async (c) =>
+    c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
+  );
   app.get('/readyz', async (c) => {
     const ready = options.ready ? await options.ready().catch(() => false) : true;
     return c.json({ status: ready ? 'ready' : 'Temporal is not reachable' }, ready ? 200 : 503);

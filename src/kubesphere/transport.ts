@@ -25,6 +25,21 @@ export interface TransportOptions {
   requestTimeoutMs?: number;
   /** Larger answers are refused rather than held in memory (default 64 MiB). */
   maxResponseBytes?: number;
+  /**
+   * Told of every request sent, once it has its answer or its error (metrics, tracing); it must not throw. Its
+   * path may carry names (a user, a workspace): an observer keeps them out of labels.
+   */
+  observe?: (observation: RequestObservation) => void;
+}
+
+/** What an observer learns of a request: never a header, a query, a body or an answer. */
+export interface RequestObservation {
+  method: string;
+  /** below the base URL, without the query */
+  path: string;
+  /** the HTTP status, or the error's code when no answer came (KS_TIMEOUT, KS_NETWORK, KS_ABORTED…) */
+  status: number | string;
+  seconds: number;
 }
 
 export interface HttpRequest {
@@ -55,6 +70,7 @@ export class Transport {
   private readonly bodyTimeout: number;
   private readonly requestTimeout: number;
   private readonly maxResponseBytes: number;
+  private readonly observe: TransportOptions['observe'];
 
   constructor(options: TransportOptions) {
     const url = parseBaseUrl(options.baseUrl);
@@ -64,6 +80,7 @@ export class Transport {
     this.bodyTimeout = options.bodyTimeoutMs ?? 10_000;
     this.requestTimeout = options.requestTimeoutMs ?? 10_000;
     this.maxResponseBytes = options.maxResponseBytes ?? 64 * 1024 * 1024;
+    this.observe = options.observe;
     this.ownsDispatcher = !options.dispatcher;
     this.dispatcher =
       options.dispatcher ??
@@ -89,8 +106,9 @@ export class Transport {
     // An already cancelled call sends nothing at all.
     if (request.signal?.aborted) throw abortedError(request.signal.reason, method, request.path);
     const path = this.basePath + request.path + queryString(request.query);
+    const started = this.observe ? performance.now() : 0;
     try {
-      return await exchange(
+      const response = await exchange(
         this.dispatcher,
         {
           origin: this.origin,
@@ -103,8 +121,20 @@ export class Transport {
         },
         { maxBytes: this.maxResponseBytes, deadlineMs: this.requestTimeout, signal: request.signal },
       );
+      if (this.observe) this.observed(method, request.path, response.status, started);
+      return response;
     } catch (error) {
-      throw networkError(error, method, request.path, request.secrets ?? []);
+      const failure = networkError(error, method, request.path, request.secrets ?? []);
+      if (this.observe) this.observed(method, request.path, failure.code, started);
+      throw failure;
+    }
+  }
+
+  private observed(method: string, path: string, status: number | string, started: number): void {
+    try {
+      this.observe?.({ method, path, status, seconds: (performance.now() - started) / 1000 });
+    } catch {
+      // an observer never fails a request
     }
   }
 

@@ -18,6 +18,11 @@ export interface WorkerPolicy {
   workflowIdPrefix?: string;
   /** outbound notifications (src/notify): absent when off, so a workflow schedules no notice at all */
   notify?: { events: string[]; expiryWarningMs: number };
+  /**
+   * workflows record their lifecycle events with the worker's `audit` local activity (the audit trail and the
+   * request metrics, src/audit): absent when off, so a workflow records no marker at all
+   */
+  audit?: boolean;
 }
 
 /** A grant that needs an explicit approval, written `<scope>:<role>` (e.g. `workspace:admin`). */

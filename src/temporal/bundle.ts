@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { bundleWorkflowCode, type Logger } from '@temporalio/worker';
 import { FAILURE_CONVERTER_PATH } from './data-converter.js';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../tracing/index.js';
 import { workflowsPath } from './worker.js';
 
 /**
@@ -13,6 +14,8 @@ export async function bundleWorkflows(logger?: Logger): Promise<string> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: workflowsPath(),
     failureConverterPath: FAILURE_CONVERTER_PATH,
+    // always in: turning tracing on or off never changes what a workflow records
+    workflowInterceptorModules: [...WORKFLOW_INTERCEPTOR_MODULES],
     ...(logger ? { logger } : {}),
   });
   return code;

@@ -42,6 +42,7 @@ import {
 import { describeFailure } from './failure.js';
 import { setLifecycle, type Labels } from './labels.js';
 import { notifyBeforeClosing, notifyLater, warnBeforeExpiry } from './notices.js';
+import { AuditTrail } from './audit.js';
 
 const local = proxyLocalActivities<TrustActivities>(policyCall);
 const trust = proxyLocalActivities<TrustActivities>(verifyCall);
@@ -112,6 +113,7 @@ export class RequestSession {
   policy: WorkerPolicy | undefined;
   private readonly gate: ApprovalGate;
   private readonly watchers = new Set<string>();
+  private readonly audit: AuditTrail;
   /** the request run() works on, for a recheck after a long hold */
   private request: { what: string; grants: Grant[]; extraChecks?: ExtraChecks; hireFields?: HireCheck } | undefined;
 
@@ -140,6 +142,13 @@ export class RequestSession {
       if (['awaiting-approval', 'done', 'failed'].includes(this.state.lifecycle)) void this.notify([workflowId]);
     });
     this.gate = new ApprovalGate(() => ({ requester: state.requestedBy, subject: state.username }));
+    this.audit = new AuditTrail(
+      state,
+      labels,
+      this.own?.source,
+      () => this.policy,
+      () => local.workerPolicy(),
+    );
     setHandler(proposeUpdate, (proposal) => this.answer(proposal), {
       validator: (proposal) => this.compare(proposal),
       description: 'propose a request: the same one is answered with the plan, a different one refused',
@@ -317,7 +326,7 @@ export class RequestSession {
       () => !this.gate.pending,
       () => notice('approval.expiring'),
     );
-    await this.gate.wait();
+    await this.gate.wait().finally(() => this.audit.approval(this.gate.state));
     if (this.state.scheduledFor && Date.now() < Date.parse(this.state.scheduledFor)) this.showScheduled();
   }
 
@@ -419,6 +428,7 @@ export class RequestSession {
     this.state.error = { type, message: formatProblems(problems) };
     setLifecycle(this.state, 'failed', this.labels);
     setCurrentDetails(`refused (${type}): ${this.state.error.message}`);
+    await this.audit.refused();
     await this.notify();
     await this.tellFailure();
     await condition(allHandlersFinished);
@@ -507,6 +517,7 @@ export class RequestSession {
       this.gate.open(pending, scheduled ? Math.max(provisionAt! - Date.now(), atLeast) : policy.approvalTimeoutMs);
       state.approval = this.gate.state;
       if (scheduled) state.scheduledFor = new Date(provisionAt!).toISOString();
+      await this.audit.accepted(request.grants, pending, this.gate.state);
       const approval = this.gate.pending ? this.awaitApproval() : Promise.resolve();
       if (scheduled) await Promise.all([approval, this.awaitStart(provisionAt!)]);
       else await approval;
@@ -515,6 +526,7 @@ export class RequestSession {
       setLifecycle(state, 'running', labels);
       setCurrentDetails('running the steps');
       const result = await body();
+      await this.audit.closed('completed');
       setLifecycle(state, 'done', labels);
       setCurrentDetails('done: every step succeeded');
       await this.notify();
@@ -527,6 +539,7 @@ export class RequestSession {
         setLifecycle(state, 'cancelled', labels);
         setCurrentDetails('cancelled: nothing more is changed; nothing was undone');
         await CancellationScope.nonCancellable(async () => {
+          await this.audit.closed('cancelled');
           await this.notify();
           await condition(allHandlersFinished);
         });
@@ -535,6 +548,7 @@ export class RequestSession {
       state.error = describeFailure(error);
       setLifecycle(state, 'failed', labels);
       setCurrentDetails(`failed: ${state.error.type}: ${state.error.message}`);
+      await this.audit.closed('failed');
       await this.notify();
       await this.tellFailure();
       await condition(allHandlersFinished);

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import proto from '@temporalio/proto';
+import { workflowSpanSink } from '../../src/tracing/index.js';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PLATFORM_ADMIN_DEMOTION_ID } from '../../src/workflows/definitions.js';
@@ -123,7 +124,7 @@ describe('replay of recorded histories', () => {
     const history = proto.temporal.api.history.v1.History.fromObject(saved.history);
     await expect(
       Worker.runReplayHistory(
-        { workflowBundle: { codePath: inject('workflowBundlePath') } },
+        { workflowBundle: { codePath: inject('workflowBundlePath') }, sinks: workflowSpanSink() },
         history,
         saved.workflowId,
       ),
