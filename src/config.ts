@@ -9,6 +9,10 @@ import { hrVendorConfig } from './intake/vendors/config.js';
 import { parseCodecConfig, parseCodecKeyRing, type CodecConfig } from './codec/codec-config.js';
 import { parseKeyRing, type KeyRing } from './codec/payload-codec.js';
 import { parseNotifyConfig, type NotifyConfig } from './notify/config.js';
+import { parseAuditConfig } from './audit/config.js';
+import { parseSdkMetricsAddress } from './metrics/config.js';
+import { parseTracingConfig } from './tracing/config.js';
+import { parseTemporalConnection, type TemporalConnectionSettings } from './temporal/connection-config.js';
 
 /**
  * Configuration from the environment, parsed once per concern with zod. A bad or missing value fails
@@ -143,7 +147,12 @@ function parse<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.output
   throw new ConfigError(`bad configuration: ${problems.join('; ')}`);
 }
 
-export function temporalConfig(env: NodeJS.ProcessEnv = process.env) {
+export function temporalConfig(env: NodeJS.ProcessEnv = process.env): TemporalConfig {
+  return { ...temporalEndpointConfig(env), connection: temporalConnectionConfig(env) };
+}
+
+/** Where Temporal is and what we use of it, without reading the TLS files (`config check` reports both apart). */
+export function temporalEndpointConfig(env: NodeJS.ProcessEnv = process.env): Omit<TemporalConfig, 'connection'> {
   const parsed = parse(temporalSchema, env);
   return {
     address: parsed.TEMPORAL_ADDRESS,
@@ -152,7 +161,23 @@ export function temporalConfig(env: NodeJS.ProcessEnv = process.env) {
     workflowIdPrefix: parsed.KS_ONBOARD_WORKFLOW_ID_PREFIX,
   };
 }
-export type TemporalConfig = ReturnType<typeof temporalConfig>;
+export interface TemporalConfig {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  workflowIdPrefix: string;
+  /** TLS, mTLS, API key (temporalConnectionConfig); absent: plaintext, as to the embedded dev server */
+  connection?: TemporalConnectionSettings;
+}
+
+/**
+ * How Temporal connections are secured (src/temporal/connection-config.ts): TEMPORAL_TLS, TEMPORAL_TLS_CA,
+ * TEMPORAL_TLS_CERT + TEMPORAL_TLS_KEY, TEMPORAL_TLS_SERVER_NAME, TEMPORAL_API_KEY or TEMPORAL_API_KEY_FILE. The
+ * files are read and checked now.
+ */
+export function temporalConnectionConfig(env: NodeJS.ProcessEnv = process.env): TemporalConnectionSettings {
+  return parseTemporalConnection(env);
+}
 
 const webUiSchema = z.object({
   /** the Temporal Web UI, for links the CLI prints (e.g. https://temporal.example.com); no path after the host */
@@ -168,9 +193,15 @@ const webUiSchema = z.object({
 export function temporalUiUrl(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const explicit = parse(webUiSchema, env).TEMPORAL_UI_URL;
   if (explicit) return explicit.replace(/\/+$/, '');
-  const { address } = temporalConfig(env);
+  // the address alone: a link needs no certificate files read
+  const address = parse(temporalSchema, env).TEMPORAL_ADDRESS;
   const local = /^(localhost|127\.0\.0\.1):7233$/.exec(address);
   return local ? `http://${local[1]}:8233` : undefined;
+}
+
+/** Whether TEMPORAL_UI_URL names the Web UI (otherwise links guess it from a local TEMPORAL_ADDRESS). */
+export function temporalUiConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
+  return parse(webUiSchema, env).TEMPORAL_UI_URL !== undefined;
 }
 
 /**
@@ -229,6 +260,11 @@ export function workerPolicyConfig(env: NodeJS.ProcessEnv = process.env) {
 /** The workers' public key, with which the CLI seals passwords and proofs. */
 export function sealPublicKeyPath(env: NodeJS.ProcessEnv = process.env): string {
   return parse(sealKeySchema, env).KS_ONBOARD_SEAL_PUBLIC_KEY ?? pathsConfig(env).devKeys.public;
+}
+
+/** The names (never the values) of the variables this environment sets: `config check` marks the rest as defaults. */
+export function setVariables(env: NodeJS.ProcessEnv = process.env): Set<string> {
+  return new Set(Object.keys(env).filter((name) => env[name]?.trim()));
 }
 
 export function logLevel(env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -319,7 +355,33 @@ export function codecConfig(env: NodeJS.ProcessEnv = process.env): CodecConfig {
   return parseCodecConfig(env);
 }
 
+/**
+ * `stack prod-local`: a real KubeSphere and the worker's login when KUBESPHERE_HOST is set (as for `worker`), else
+ * undefined (the emulator).
+ */
+export function prodLocalKubesphere(env: NodeJS.ProcessEnv = process.env): KubeSphereConfig | undefined {
+  return env.KUBESPHERE_HOST ? kubesphereConfig(env) : undefined;
+}
+
+/** The environment `go install` runs in (`stack prod-local --install-only`): the caller's, passed through, not read. */
+export function buildToolEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...env };
+}
+
 /** KubeSphere's address alone, for who asks it nothing but identities (the codec server). */
 export function kubesphereHost(env: NodeJS.ProcessEnv = process.env): string {
   return parse(z.object({ KUBESPHERE_HOST: kubesphereSchema.shape.KUBESPHERE_HOST }), env).KUBESPHERE_HOST;
 }
+
+/**
+ * The worker's and the intake's audit trail, SDK metrics endpoint and tracing (docs/observability.md):
+ * KS_ONBOARD_AUDIT, KS_ONBOARD_SDK_METRICS_ADDRESS, KS_ONBOARD_TRACING and the standard OTEL_EXPORTER_OTLP_* variables.
+ */
+export function observabilityConfig(env: NodeJS.ProcessEnv = process.env) {
+  return {
+    audit: parseAuditConfig(env),
+    sdkMetricsAddress: parseSdkMetricsAddress(env),
+    tracing: parseTracingConfig(env),
+  };
+}
+export type ObservabilityConfig = ReturnType<typeof observabilityConfig>;

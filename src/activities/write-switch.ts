@@ -60,7 +60,7 @@ function untrusted(deps: SwitchDeps, why: string): WriteSwitchState {
 
 function stateOfRun(deps: SwitchDeps, description: WorkflowExecutionDescription): WriteSwitchState {
   if (description.type !== WRITE_SWITCH_TYPE || description.taskQueue !== deps.taskQueue)
-    return untrusted(deps, `is held by a ${description.type} workflow on task queue ${description.taskQueue}`);
+    return untrusted(deps, `is held by a workflow of type ${description.type} on task queue ${description.taskQueue}`);
   const state = signedState(deps, description.memo);
   if (state) return state;
   if (description.status.name === 'RUNNING' && Date.now() - description.startTime.getTime() < STARTING_MS)

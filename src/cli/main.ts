@@ -22,6 +22,8 @@ import { registerCodec } from './commands/codec.js';
 import { registerSetup } from './commands/setup.js';
 import { registerBundle } from './commands/bundle.js';
 import { registerWorker } from './commands/worker.js';
+import { registerConfigCheck } from './commands/config-check.js';
+import { registerStack } from './commands/stack.js';
 import { ConfigError } from '../config.js';
 import { escapeControl } from '../policy/names.js';
 import { ExitError } from './options.js';
@@ -51,12 +53,14 @@ registerApprove(program);
 registerReject(program);
 registerChangeRole(program);
 registerWorker(program);
+registerConfigCheck(program);
 registerServe(program);
 registerHire(program);
 registerCodec(program);
 registerEmulator(program);
 registerSetup(program);
 registerBundle(program);
+registerStack(program);
 
 /** The command whose arguments commander refused, for `ks-onboard <command>: error: …`. */
 const refusedBy = new WeakMap<CommanderError, Command>();

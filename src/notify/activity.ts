@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, CancelledFailure, Context, log } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
 import type { NotifyConfig } from './config.js';
 import { buildNotification, notifyInputSchema, type NotifyEventType, type NotifyInput } from './events.js';
-import { NotifyFailureType } from './options.js';
+import { DELIVER_NOTICE_TYPE, NotifyFailureType } from './options.js';
 import { createSender, NotificationRefusedError, NotificationUnavailableError, type SenderOptions } from './sender.js';
 
 export type NotifyResult =
@@ -25,7 +26,33 @@ export function webhookId(workflowId: string, runId: string, type: NotifyEventTy
  * ./options.ts). Safe to call unconditionally: with notifications off, or an event type not enabled, it answers
  * `sent: false` without a request. The input is checked even then, so a workflow's mistake shows in every test.
  */
-export function createNotifyActivities(config: NotifyConfig | undefined, options: SenderOptions = {}) {
+/**
+ * A notice delivered after its request closed is sent by a `deliverNotice` child the request started and let go
+ * (so a receiver that is down never holds the request open): it speaks for that parent, as Temporal records it.
+ */
+async function speaksFor(
+  run: { workflowId: string; runId: string },
+  workflowType: string | undefined,
+  temporal: Client | undefined,
+): Promise<{ workflowId: string; runId: string }> {
+  if (workflowType !== DELIVER_NOTICE_TYPE) return run;
+  const parent = temporal
+    ? (await temporal.workflow.getHandle(run.workflowId, run.runId).describe()).parentExecution
+    : undefined;
+  if (!parent?.workflowId || !parent.runId)
+    throw ApplicationFailure.create({
+      type: NotifyFailureType.Invalid,
+      message: 'a notice delivered on its own names the request that started it: this one has no parent',
+      nonRetryable: true,
+    });
+  return { workflowId: parent.workflowId, runId: parent.runId };
+}
+
+export function createNotifyActivities(
+  config: NotifyConfig | undefined,
+  options: SenderOptions = {},
+  temporal?: Client,
+) {
   const sender = config ? createSender(config, options) : undefined;
   const enabled: ReadonlySet<string> = new Set(config?.events ?? []);
 
@@ -44,13 +71,14 @@ export function createNotifyActivities(config: NotifyConfig | undefined, options
       if (!enabled.has(input.type)) return { sent: false, reason: 'event not enabled' };
 
       const info = Context.current().info;
-      const run = info.workflowExecution;
-      if (!run)
+      const own = info.workflowExecution;
+      if (!own)
         throw ApplicationFailure.create({
           type: NotifyFailureType.Invalid,
           message: 'notify runs only for a workflow: a notice names its run',
           nonRetryable: true,
         });
+      const run = await speaksFor(own, info.workflowType, temporal);
       const id = webhookId(run.workflowId, run.runId, input.type, input.key ?? `activity:${info.activityId}`);
       const body = JSON.stringify(
         buildNotification(input, {

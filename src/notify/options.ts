@@ -32,11 +32,8 @@ export const notifyCall: ActivityOptions = {
   summary: 'notify the webhook receiver',
 };
 
-/**
- * For a notice a workflow awaits just before it closes (failed, batch finished): an activity still pending when
- * its workflow closes is never completed, so the close waits for the notice, but for ten minutes at most.
- */
-export const notifyBeforeCloseCall: ActivityOptions = { ...notifyCall, scheduleToCloseTimeout: '10m' };
+/** The workflow type that delivers a notice after its request closed (src/workflows/deliver-notice.ts). */
+export const DELIVER_NOTICE_TYPE = 'deliverNotice';
 
 /**
  * How long to wait before the `approval.expiring` notice: until `warningMs` before the deadline. Undefined when

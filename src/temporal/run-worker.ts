@@ -12,8 +12,10 @@ import type { HrConfig } from '../intake/config.js';
 import type { NotifyConfig } from '../notify/config.js';
 import type { KeyRing } from '../codec/payload-codec.js';
 import { dataConverterFor } from './data-converter.js';
-import { ensureSearchAttributes } from './search-attributes.js';
+import { ensureSearchAttributes, SearchAttributesError } from './search-attributes.js';
+import { describeConnectFailure, temporalConnectOptions } from './connection-config.js';
 import { createOnboardingWorker } from './worker.js';
+import { kubesphereObserver, type WorkerObservability } from '../metrics/observe.js';
 
 export interface RunningWorker {
   worker: Worker;
@@ -65,6 +67,8 @@ export async function buildWorker(options: {
   keyRing: KeyRing;
   /** outbound notifications (notifyConfig()); undefined: off */
   notify?: NotifyConfig;
+  /** audit trail, metrics, tracing (docs/observability.md); undefined: none */
+  observability?: WorkerObservability;
   log: Logger;
 }): Promise<RunningWorker> {
   const { temporal, kubesphere, worker: tuning, log } = options;
@@ -73,6 +77,7 @@ export async function buildWorker(options: {
     baseUrl: kubesphere.baseUrl,
     credentials: credentialsOf(kubesphere.login),
     connections: tuning.maxConcurrentActivities,
+    observe: kubesphereObserver(kubesphere.baseUrl, options.observability ?? {}),
     onCredentialsRejected: (reason) =>
       log.error(
         { kubesphere: kubesphere.baseUrl },
@@ -100,15 +105,23 @@ export async function buildWorker(options: {
   };
   let connection: NativeConnection;
   try {
-    connection = await NativeConnection.connect({ address: temporal.address });
+    connection = await NativeConnection.connect(temporalConnectOptions(temporal));
   } catch (error) {
     await client.close();
-    throw new Error(`cannot reach Temporal at ${temporal.address}: ${(error as Error).message}`, { cause: error });
+    throw new Error(`cannot reach Temporal at ${temporal.address}: ${describeConnectFailure(error, temporal)}`, {
+      cause: error,
+    });
   }
   try {
     const added = await ensureSearchAttributes(connection, temporal.namespace);
     if (added.length) log.info({ added }, 'registered search attributes');
   } catch (error) {
+    // Missing ones this worker may not register, or another type: every workflow would fail to upsert them.
+    if (error instanceof SearchAttributesError) {
+      await client.close();
+      await connection.close();
+      throw error;
+    }
     log.warn(
       { err: (error as Error).message },
       'could not check search attributes; register them as in the README if workflows fail to upsert',
@@ -122,6 +135,7 @@ export async function buildWorker(options: {
     policy,
     ...(options.hr ? { hr: options.hr } : {}),
     ...(options.notify ? { notify: options.notify } : {}),
+    ...options.observability,
     dataConverter: dataConverterFor(options.keyRing),
     maxConcurrentActivities: tuning.maxConcurrentActivities,
     activitiesPerSecond: tuning.activitiesPerSecond,
@@ -152,6 +166,8 @@ export async function buildWorker(options: {
         : 'off',
       // the receiver's origin only: a chat's webhook URL carries its token in the path
       notify: options.notify ? { receiver: new URL(options.notify.url).origin, events: options.notify.events } : 'off',
+      audit: options.observability?.audit?.description ?? 'off',
+      tracing: options.observability?.tracing ? 'on' : 'off',
     },
     'worker ready',
   );

@@ -17,6 +17,11 @@ import type { HrConfig } from '../intake/config.js';
 import { createVendorApi } from '../intake/vendors/api.js';
 import { createNotifyActivities } from '../notify/activity.js';
 import type { NotifyConfig } from '../notify/config.js';
+import { createAuditActivities } from '../audit/activity.js';
+import type { AuditSink } from '../audit/sink.js';
+import { waitingApprovalsCounter } from '../metrics/approvals-waiting.js';
+import type { WorkerMetrics } from '../metrics/worker-metrics.js';
+import { clientTracing, WORKFLOW_INTERCEPTOR_MODULES, workerTracing, type Tracing } from '../tracing/index.js';
 
 export interface OnboardingWorkerOptions {
   connection: NativeConnection;
@@ -38,6 +43,12 @@ export interface OnboardingWorkerOptions {
   activitiesPerSecond?: number;
   shutdownGraceTime?: string;
   identity?: string;
+  /** the audit trail's sink (KS_ONBOARD_AUDIT); with it or `metrics`, workflows record their lifecycle events */
+  audit?: AuditSink;
+  /** the worker's own metrics (served by the health server's /metrics) */
+  metrics?: WorkerMetrics;
+  /** OpenTelemetry tracing (startTracing); absent: off (the workflows' spans are dropped) */
+  tracing?: Tracing;
 }
 
 /** The workflows' entry module, from dist/ (built) or src/ (tsx, vitest). */
@@ -56,6 +67,7 @@ const OUR_WORKFLOWS: ReadonlySet<string> = new Set([
   'importPart',
   'hireEvent',
   'writeSwitch',
+  'deliverNotice',
 ]);
 
 /**
@@ -83,6 +95,11 @@ export function onlyForOurWorkflows<T extends Record<string, (...args: never[]) 
   return guarded as T;
 }
 
+/** Workflows record their lifecycle events (the `audit` local activity) only when something takes them. */
+function policyWithAudit(policy: WorkerPolicy, on: boolean): WorkerPolicy {
+  return on ? { ...policy, audit: true } : policy;
+}
+
 /** The policy workflows read tells them which notices the receiver wants and when an approval is about to expire. */
 function policyWithNotices(policy: WorkerPolicy, notify: NotifyConfig | undefined): WorkerPolicy {
   if (!notify) return policy;
@@ -94,7 +111,10 @@ export async function createOnboardingWorker(options: OnboardingWorkerOptions): 
     connection: options.connection,
     namespace: options.namespace,
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
+    interceptors: clientTracing(options.tracing),
   });
+  options.metrics?.countWaitingApprovals(waitingApprovalsCounter(temporal, options.taskQueue));
+  const tracing = workerTracing(options.tracing);
   const switchDeps: SwitchDeps = {
     client: temporal,
     prefix: options.policy.workflowIdPrefix ?? '',
@@ -107,11 +127,23 @@ export async function createOnboardingWorker(options: OnboardingWorkerOptions): 
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: workflowsPath() }),
+    // A prebuilt bundle has the workflow interceptors in it already (src/temporal/bundle.ts).
+    interceptors: {
+      activity: tracing.activity,
+      ...(options.workflowBundle ? {} : { workflowModules: [...WORKFLOW_INTERCEPTOR_MODULES] }),
+    },
+    sinks: tracing.sinks,
     activities: onlyForOurWorkflows({
       // Every write asks the deployment's pause switch first (ks-onboard pause / resume).
       ...holdWrites(createKubeSphereActivities(options.activities), cachedSwitchReader(switchDeps)),
       ...createSwitchActivities(switchDeps),
-      ...createTrustActivities({ ...options.activities, policy: policyWithNotices(options.policy, options.notify) }),
+      ...createTrustActivities({
+        ...options.activities,
+        policy: policyWithAudit(
+          policyWithNotices(options.policy, options.notify),
+          !!(options.audit || options.metrics),
+        ),
+      }),
       ...createInspectActivities(options.activities),
       // The batch's questions to Temporal itself (parts, people already in flight), with the worker's connection.
       ...createBatchActivities(temporal),
@@ -120,7 +152,8 @@ export async function createOnboardingWorker(options: OnboardingWorkerOptions): 
         vendorApi: options.hr ? createVendorApi(options.hr.vendors.api) : undefined,
         client: temporal,
       }),
-      ...createNotifyActivities(options.notify),
+      ...createNotifyActivities(options.notify, {}, temporal),
+      ...createAuditActivities({ sink: options.audit, metrics: options.metrics }),
     }),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 20,
     ...(options.activitiesPerSecond ? { maxTaskQueueActivitiesPerSecond: options.activitiesPerSecond } : {}),

@@ -80,7 +80,7 @@ async function flipOnce(
     (current.type !== WRITE_SWITCH_TYPE || current.taskQueue !== options.taskQueue)
   )
     throw new SwitchRefusedError(
-      `${workflowId} is held by a ${current.type} workflow on task queue ${current.taskQueue}, not ks-onboard's switch ` +
+      `${workflowId} is held by a workflow of type ${current.type} on task queue ${current.taskQueue}, not ks-onboard's switch ` +
         `(writes are held meanwhile): terminate it (temporal workflow terminate --workflow-id ${workflowId}), then run this again`,
     );
   // The version as the latest run of ours says; the worker checks it against the state it signed.

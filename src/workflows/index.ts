@@ -6,3 +6,4 @@ export { importPart } from './import-part.js';
 export { importDryRun } from './import-dry-run.js';
 export { hireEvent } from './hire-event.js';
 export { writeSwitch } from './write-switch.js';
+export { deliverNotice } from './deliver-notice.js';

@@ -1,11 +1,11 @@
-import { condition, proxyActivities } from '@temporalio/workflow';
+import { condition, ParentClosePolicy, proxyActivities, startChild, workflowInfo } from '@temporalio/workflow';
 import type { NotifyActivities } from '../notify/activity.js';
 import type { NotifyEventType, NotifyInput } from '../notify/events.js';
-import { expiryNoticeDelayMs, notifyBeforeCloseCall, notifyCall } from '../notify/options.js';
+import { expiryNoticeDelayMs, notifyCall } from '../notify/options.js';
+import { deliverNotice } from './deliver-notice.js';
 import type { WorkerPolicy } from '../policy/worker-policy.js';
 
 const background = proxyActivities<NotifyActivities>(notifyCall);
-const beforeClose = proxyActivities<NotifyActivities>(notifyBeforeCloseCall);
 
 /** The worker's receiver wants this event: otherwise nothing is scheduled, and history carries no notice. */
 function wanted(policy: WorkerPolicy | undefined, type: NotifyEventType): boolean {
@@ -18,11 +18,19 @@ export function notifyLater(policy: WorkerPolicy | undefined, input: NotifyInput
 }
 
 /**
- * A notice sent as the workflow closes: awaited, since an activity still pending at the close is never run, but
- * a notice that cannot be delivered within its time never fails the request it tells of.
+ * A notice sent as the workflow closes: an activity still pending at the close would never run, so a child
+ * workflow, let go at once, delivers it. Only its start is awaited: a receiver that is down never holds the
+ * request open, and a notice never fails the request it tells of.
  */
 export async function notifyBeforeClosing(policy: WorkerPolicy | undefined, input: NotifyInput): Promise<void> {
-  if (wanted(policy, input.type)) await beforeClose.notify(input).catch(() => undefined);
+  if (!wanted(policy, input.type)) return;
+  const { workflowId, runId } = workflowInfo();
+  await startChild(deliverNotice, {
+    workflowId: `${workflowId}.notice.${input.type}.${runId}`,
+    args: [input],
+    parentClosePolicy: ParentClosePolicy.ABANDON,
+    staticSummary: `deliver ${input.type} for ${workflowId}`,
+  }).catch(() => undefined);
 }
 
 /**

@@ -151,6 +151,7 @@ async function runSteps(
     } catch (error) {
       report.outcome = 'failed';
       report.error = describeFailure(error);
+      delete report.retry; // it gave up: its error says how many attempts
       throw error;
     }
   };

@@ -44,6 +44,26 @@ describe('ks-onboard emulator', () => {
     expect(await second.exited).toBe(0);
   });
 
+  it('--fail-route answers 500 on that route only, every time', async () => {
+    const server = startCli(['emulator', '--port', '0', '--fail-route', 'POST /kapis/iam.kubesphere.io/v1beta1/users']);
+    const url = (await server.waitFor(/listening on (http:\/\/\S+)/))[1]!;
+    const client = new KubeSphereClient({ baseUrl: url, credentials: { username: 'admin', password: 'P@88w0rd' } });
+    try {
+      await expect(client.getUser('admin')).resolves.toMatchObject({ metadata: { name: 'admin' } });
+      for (let i = 0; i < 3; i++)
+        await expect(
+          client.createUser({ name: 'nope', email: 'nope@example.com', globalRole: 'platform-regular' }),
+        ).rejects.toMatchObject({ code: 'KS_UNAVAILABLE' });
+    } finally {
+      await client.close();
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
+    const bad = await runCli(['emulator', '--fail-route', 'users']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.output).toMatch(/a route looks like 'POST \/kapis/);
+  });
+
   it('rejects a bad flag value with a message naming the rule', async () => {
     const { code, output } = await runCli(['emulator', '--fail-rate', '2']);
     expect(code).not.toBe(0);

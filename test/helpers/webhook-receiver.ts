@@ -18,7 +18,15 @@ export async function startReceiver(secret: string) {
   const webhook = new Webhook(secret);
   const received: Received[] = [];
   const refused: string[] = [];
+  let down = false;
+  let unavailable = 0;
   const server = createServer((req, res) => {
+    if (down) {
+      unavailable++;
+      req.resume();
+      res.writeHead(503).end();
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -39,6 +47,11 @@ export async function startReceiver(secret: string) {
     url: `http://127.0.0.1:${port}/hooks/ks-onboard`,
     received,
     refused,
+    /** a receiver that is down answers 503 to everything */
+    setDown: (value: boolean) => {
+      down = value;
+    },
+    unavailableAnswers: () => unavailable,
     of: (type: string, workflowId?: string) =>
       received.filter((r) => r.type === type && (!workflowId || r.data.workflowId === workflowId)),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),

@@ -45,6 +45,10 @@ describe('ks-onboard pause / resume', () => {
       const paused = await runCli(['pause', '--reason', 'KubeSphere 4.1 upgrade'], asBoss());
       expect(paused.output).toMatch(/KubeSphere writes PAUSED by cli-pause-boss at \S+: KubeSphere 4\.1 upgrade/);
       expect(paused.code).toBe(0);
+      // A second pause does not silently replace the first one's reason.
+      const again = await runCli(['pause', '--reason', 'another'], asBoss());
+      expect(again.code).toBe(2);
+      expect(again.output).toMatch(/already paused since \S+ by cli-pause-boss: KubeSphere 4\.1 upgrade/);
 
       const workflowId = `${env.KS_ONBOARD_WORKFLOW_ID_PREFIX}onboard-paula`;
       const started = await runCli(['onboard', '--username', 'paula', '--email', 'paula@example.com'], env);
@@ -62,6 +66,9 @@ describe('ks-onboard pause / resume', () => {
       const resumed = await runCli(['resume'], asBoss());
       expect(resumed.output).toMatch(/KubeSphere writes resumed by cli-pause-boss/);
       expect(resumed.code).toBe(0);
+      const nothing = await runCli(['resume'], asBoss());
+      expect(nothing.code).toBe(2);
+      expect(nothing.output).toMatch(/not paused: nothing to resume/);
       await eventually(async () => {
         if (!h.emulator.snapshot().users.paula) throw new Error('paula not created yet');
       }, 90_000);

@@ -75,7 +75,12 @@ describe('notifications, on the dev server', () => {
       await first.handle.result();
       const second = await t.propose(taskQueue, { username: 'nils', email: 'nils.other@example.com' });
       expect((await failureOf(second.handle)).type).toBe('ResourceMismatch');
-      const [failed] = receiver.of('onboarding.failed', second.handle.workflowId);
+      // Delivered by a child the request let go as it closed.
+      const [failed] = await eventually(async () => {
+        const found = receiver.of('onboarding.failed', second.handle.workflowId);
+        if (!found.length) throw new Error('not delivered yet');
+        return found;
+      }, 20_000);
       expect(failed!.data).toMatchObject({
         username: 'nils',
         lifecycle: 'failed',
@@ -85,6 +90,40 @@ describe('notifications, on the dev server', () => {
       // One notice per event, however often the receiver was asked (a retried send carries the same id).
       expect(new Set(receiver.received.map((r) => r.id)).size).toBe(receiver.received.length);
       expect(receiver.refused).toEqual([]);
+    });
+  });
+
+  it('a receiver that is down never holds a failed request open: the notice comes once it is back', async () => {
+    const taskQueue = t.taskQueue();
+    const worker = await t.worker(taskQueue, h.emulator.url, {}, undefined, { notify: notifyTo(receiver.url) });
+    await worker.runUntil(async () => {
+      const first = await t.propose(taskQueue, { username: 'dora', email: 'dora@example.com' });
+      await first.handle.result();
+      receiver.setDown(true);
+      try {
+        const second = await t.propose(taskQueue, { username: 'dora', email: 'dora.other@example.com' });
+        // The request fails and closes at once, though its notice cannot be delivered yet.
+        expect((await failureOf(second.handle)).type).toBe('ResourceMismatch');
+        expect((await second.handle.describe()).status.name).toBe('FAILED');
+        await eventually(async () => {
+          if (receiver.unavailableAnswers() === 0) throw new Error('not tried yet');
+        }, 20_000);
+        expect(receiver.of('onboarding.failed', second.handle.workflowId)).toEqual([]);
+        receiver.setDown(false);
+        const [failed] = await eventually(async () => {
+          const found = receiver.of('onboarding.failed', second.handle.workflowId);
+          if (!found.length) throw new Error('not delivered yet');
+          return found;
+        }, 30_000);
+        // It names the request, not the child that delivered it.
+        expect(failed!.data).toMatchObject({
+          workflowId: second.handle.workflowId,
+          runId: (await second.handle.describe()).runId,
+          username: 'dora',
+        });
+      } finally {
+        receiver.setDown(false);
+      }
     });
   });
 
@@ -121,7 +160,11 @@ describe('notifications, on the dev server', () => {
       await handle.executeUpdate(resumeUpdate);
       await handle.result();
     });
-    const [finished] = receiver.of('batch.finished');
+    const [finished] = await eventually(async () => {
+      const found = receiver.of('batch.finished');
+      if (!found.length) throw new Error('not delivered yet');
+      return found;
+    }, 20_000);
     expect(finished!.data).toMatchObject({ batchId: 'notify', lifecycle: 'done', counts: { done: 3, failed: 0 } });
     // Rows are told of by their batch: no per-row notice.
     expect(receiver.received.filter((r) => String(r.data.username ?? '').startsWith('nb'))).toEqual([]);
@@ -185,7 +228,11 @@ describe('notifications, on the time-skipping server', () => {
       await worker.runUntil(async () => {
         const { handle, answer } = await proposeOnboarding(ts.client, taskQueue, input, workflowId);
         expect((await failureOf(handle)).type).toBe('ApprovalTimedOut');
-        const types = receiver.received.filter((r) => r.data.workflowId === workflowId).map((r) => r.type);
+        const types = await eventually(async () => {
+          const found = receiver.received.filter((r) => r.data.workflowId === workflowId).map((r) => r.type);
+          if (found.length < 3) throw new Error(found.join());
+          return found;
+        }, 20_000);
         expect(types).toEqual(['approval.awaiting', 'approval.expiring', 'onboarding.failed']);
         const [expiring] = receiver.of('approval.expiring', workflowId);
         expect(expiring!.data.deadline).toBe(answer.deadline);

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { pathsConfig } from '../../config.js';
 import { createLogger, installRuntime } from '../logger.js';
@@ -55,7 +55,9 @@ export function registerDev(program: Command): void {
           'In another shell:',
           `  export TEMPORAL_ADDRESS=${stack.temporal.address} KUBESPHERE_HOST=${stack.emulator.url}` +
             // the CLI assumes the Web UI on :8233 only for Temporal on :7233
-            (flags.temporalPort === 7233 && flags.uiPort === 8233 ? '' : ` TEMPORAL_UI_URL=${stack.temporal.uiUrl}`),
+            (flags.temporalPort === 7233 && flags.uiPort === 8233 ? '' : ` TEMPORAL_UI_URL=${stack.temporal.uiUrl}`) +
+            // the CLI seals with the workers' public key under the data dir: dev's data dir must be the CLI's too
+            (dataDir === resolve('.data') ? '' : ` KS_ONBOARD_DATA_DIR=${dataDir}`),
           `  export KUBESPHERE_USERNAME=${EMULATOR_OPS.username} KUBESPHERE_PASSWORD='${EMULATOR_OPS.password}'   # you ask as ops-admin`,
           '  npx ks-onboard onboard --username alice --email alice@example.com --workspace team-a --project team-a-dev --wait',
           '  npx ks-onboard onboard --username bob --email bob@example.com --workspace team-a --workspace-role admin',

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { createEmulator } from '../../emulator/server.js';
 import { commaList, fraction, integerIn } from '../options.js';
 import { waitForShutdown } from '../signals.js';
@@ -12,9 +12,17 @@ interface EmulatorFlags {
   resetRate: number;
   dropRate: number;
   seed: number;
+  failRoute: string[];
   clusters: string[];
   controllerDelay: number;
   adminPassword?: string;
+}
+
+/** `<METHOD> /path/template`, as the emulator's request counters name a route. */
+function failRoute(value: string): string {
+  if (!/^(GET|POST|PUT) \/\S+$/.test(value))
+    throw new InvalidArgumentError("a route looks like 'POST /kapis/iam.kubesphere.io/v1beta1/users'");
+  return value;
 }
 
 export function registerEmulator(program: Command): void {
@@ -29,6 +37,12 @@ export function registerEmulator(program: Command): void {
     .option('--reset-rate <0..1>', 'share of requests whose connection is reset', fraction, 0)
     .option('--drop-rate <0..1>', 'share of writes applied but whose answer is lost', fraction, 0)
     .option('--seed <n>', 'seed of the fault dice', integerIn(0, 2 ** 31), 1)
+    .option(
+      '--fail-route <route>',
+      "a route answered 500 every time, as the request counters name it (repeatable), e.g. 'POST /kapis/iam.kubesphere.io/v1beta1/users'",
+      (value: string, previous: string[]) => [...previous, failRoute(value)],
+      [] as string[],
+    )
     .option('--clusters <list>', 'clusters, e.g. host,member1,member2:not-ready', commaList, ['host'])
     .option(
       '--controller-delay <ms>',
@@ -51,6 +65,7 @@ export function registerEmulator(program: Command): void {
           resetRate: flags.resetRate,
           dropResponseRate: flags.dropRate,
           seed: flags.seed,
+          failingRoutes: flags.failRoute,
         },
         adminPassword: flags.adminPassword,
       });

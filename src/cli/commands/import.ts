@@ -153,7 +153,10 @@ Importing the same file again while its batch runs attaches to it; after it ende
         if (flags.json) printJson({ workflowId, webUi: link ?? null, ...final });
         else process.stdout.write(`${summary(final)}\n`);
         if (final.lifecycle !== 'done' || final.failed > 0)
-          throw new ExitError(`batch ${batchId} ${final.lifecycle}: ${final.failed} rows failed`, 1);
+          throw new ExitError(
+            `batch ${batchId} ${final.lifecycle}: ${final.failed} row${final.failed === 1 ? '' : 's'} failed`,
+            1,
+          );
       });
     });
 }

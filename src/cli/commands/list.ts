@@ -108,6 +108,11 @@ listed as failed. The Web UI's own filter (the link printed below the list) matc
         const uiFilter = [query.base, ...query.narrowing].join(' AND ');
         const webUi = webUiLink(config.namespace, uiFilter);
         const lines = shown.length ? [table(shown, kinds.length > 1)] : [`no ${what(kinds)} found`];
+        // --batch takes the batch id; its workflow id (import-<batchId>) is an easy mistake to make
+        if (!shown.length && flags.batch?.startsWith('import-'))
+          lines.push(
+            `(--batch takes the batch id: for workflow ${flags.batch}, --batch ${flags.batch.slice('import-'.length)})`,
+          );
         if (all.length > shown.length) lines.push(`(${all.length - shown.length} more: --limit ${all.length})`);
         const every = flags.state ? ' (every run, older ones too)' : '';
         lines.push(webUi ? `Web UI${every}: ${webUi}` : `Web UI filter${every}: ${uiFilter}`);

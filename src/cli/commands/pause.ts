@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { flipWriteSwitch, SwitchRefusedError } from '../../temporal/write-switch.js';
+import { flipWriteSwitch, readWriteSwitch, SwitchRefusedError } from '../../temporal/write-switch.js';
 import type { WriteSwitchState } from '../../workflows/switch-definitions.js';
 import { ownToken, workersPublicKey } from '../identity.js';
 import { ExitError } from '../options.js';
@@ -15,14 +15,18 @@ export function registerPause(program: Command): void {
   program
     .command('pause')
     .description('hold every KubeSphere write of this deployment (a KubeSphere upgrade, an incident); nothing is lost')
-    .requiredOption('--reason <text>', 'why, shown to everyone whose onboarding waits (at most 500 characters)')
+    .requiredOption(
+      '--reason <text>',
+      '(required) why, shown to everyone whose onboarding waits (at most 500 characters)',
+    )
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
       `
 ${WHAT_A_PAUSE_DOES}.
-Only a platform-admin may pause or resume: you are KUBESPHERE_USERNAME (+ _PASSWORD or _FILE) or KUBESPHERE_TOKEN,
-checked by the worker with KubeSphere. A write already sent to KubeSphere when you pause completes.`,
+Only a platform-admin may pause or resume: you are KUBESPHERE_USERNAME (+ _PASSWORD or _FILE) or
+KUBESPHERE_TOKEN, checked by the worker with KubeSphere (so KubeSphere must answer logins: pause before an
+upgrade takes it down). A write already sent to KubeSphere when you pause completes.`,
     )
     .action(async (flags: { reason: string; json?: boolean }) => {
       if (!flags.reason.trim()) throw new ExitError('--reason: say why writes are paused', 2);
@@ -38,8 +42,19 @@ export async function resumeWrites(flags: { json?: boolean }): Promise<void> {
 
 async function flip(action: 'pause' | 'resume', flags: { reason?: string; json?: boolean }): Promise<void> {
   const publicKey = workersPublicKey();
-  const token = await ownToken();
   await withTemporal(async (client, config) => {
+    // Said before any login: a pause is not replaced by another unseen, and a resume of nothing is a mistake.
+    const now = await readWriteSwitch(client, config.workflowIdPrefix);
+    if (action === 'pause' && now.paused && !now.heldBy)
+      throw new ExitError(
+        escapeControl(
+          `KubeSphere writes are already paused since ${now.since} by ${now.by}: ${now.reason ?? ''}; resume first to pause for another reason`,
+        ),
+        2,
+      );
+    if (action === 'resume' && !now.paused)
+      throw new ExitError('KubeSphere writes are not paused: nothing to resume', 2);
+    const token = await ownToken();
     let state: WriteSwitchState;
     try {
       state = await flipWriteSwitch(

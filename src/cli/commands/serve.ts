@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
-import { intakeConfig, requiredCodecKeyRing, temporalConfig } from '../../config.js';
+import { intakeConfig, observabilityConfig, requiredCodecKeyRing, temporalConfig } from '../../config.js';
+import { clientTracing, startTracing } from '../../tracing/index.js';
 import { dataConverterFor } from '../../temporal/data-converter.js';
+import { temporalConnectOptions } from '../../temporal/connection-config.js';
 import { startIntake, temporalReady } from '../../intake/server.js';
 import { Client, Connection } from '@temporalio/client';
 import { createLogger } from '../logger.js';
@@ -23,11 +25,13 @@ Endpoints:
   POST /v1/hr/hibob      HiBob webhooks v2 (Bob-Signature)
   GET  /v1/onboardings/<workflowId>   lifecycle and steps (Authorization: Bearer KS_ONBOARD_INTAKE_TOKEN)
   GET  /healthz, /readyz (ready when Temporal answers)
+  GET  /metrics          Prometheus: deliveries by vendor and status, latency (docs/observability.md)
 
 Environment:
-  TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, KS_ONBOARD_TASK_QUEUE, KS_ONBOARD_WORKFLOW_ID_PREFIX
+  TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE (TLS, mTLS, API keys: TEMPORAL_TLS*, TEMPORAL_API_KEY; docs/configuration.md), KS_ONBOARD_TASK_QUEUE, KS_ONBOARD_WORKFLOW_ID_PREFIX
   KS_ONBOARD_WEBHOOK_SECRETS (whsec_… list), KS_ONBOARD_BAMBOOHR_SECRETS, KS_ONBOARD_HIBOB_SECRETS (rotation: several)
   KS_ONBOARD_PLACEMENT (mapping file, YAML or JSON), KS_ONBOARD_INTAKE_TOKEN, KS_ONBOARD_INTAKE_PUBLIC_URL
+  KS_ONBOARD_TRACING=1 or OTEL_EXPORTER_OTLP_ENDPOINT: OpenTelemetry tracing of the hand-over to Temporal (off by default)
   The workers need the same secrets and mapping: they verify every delivery again and decide.`,
     )
     .action(async (flags: { port?: number; host?: string }) => {
@@ -35,11 +39,16 @@ Environment:
       const config = intakeConfig();
       const temporal = temporalConfig();
       const keyRing = requiredCodecKeyRing();
+      const tracingConfig = observabilityConfig().tracing;
+      const tracing = tracingConfig
+        ? startTracing({ serviceName: 'ks-onboard-intake', config: tracingConfig })
+        : undefined;
       // Connected on first use: the intake starts while Temporal is down, and /readyz says so until it is up.
       const client = new Client({
-        connection: Connection.lazy({ address: temporal.address }),
+        connection: Connection.lazy(temporalConnectOptions(temporal)),
         namespace: temporal.namespace,
         dataConverter: dataConverterFor(keyRing),
+        interceptors: clientTracing(tracing),
       });
       const intake = await startIntake(
         {
@@ -75,6 +84,7 @@ Environment:
         process.once('SIGINT', () => stop('SIGINT'));
       });
       await intake.close();
+      await tracing?.shutdown();
       log.info('HR intake stopped');
       // A proposal still waiting for a worker's answer (the delivery was acknowledged already) must not hold the
       // process: its workflow is started; Temporal keeps it.
