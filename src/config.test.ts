@@ -82,4 +82,11 @@ describe('kubesphereConfig', () => {
       }),
     ).toThrow(/KUBESPHERE_PASSWORD_FILE: set KUBESPHERE_PASSWORD or KUBESPHERE_PASSWORD_FILE, not both/);
   });
+
+  it('refuses a host that carries a user or password (it would be printed as it is), without quoting it', () => {
+    const attempt = () =>
+      kubesphereConfig({ KUBESPHERE_HOST: 'https://admin:S3cret-pw@ks.example', KUBESPHERE_USERNAME: 'w' });
+    expect(attempt).toThrow(/KUBESPHERE_HOST: must not carry a user or password/);
+    expect(attempt).not.toThrow(/S3cret-pw/);
+  });
 });

@@ -51,12 +51,25 @@ const temporalSchema = z.object({
     .default(''),
 });
 
+/** A URL with a user or password in it would be printed (config check, logs) as it is: refused at start. */
+function withoutCredentials(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return !parsed.username && !parsed.password;
+  } catch {
+    return true; // not a URL: the URL check says so
+  }
+}
+const CREDENTIALS_IN_URL = 'must not carry a user or password: give them in their own variables';
+
 const kubesphereSchema = z
   .object({
-    KUBESPHERE_HOST: z.url({
-      protocol: /^https?$/,
-      error: 'must be an http(s) URL, e.g. http://ks-apiserver.kubesphere-system.svc',
-    }),
+    KUBESPHERE_HOST: z
+      .url({
+        protocol: /^https?$/,
+        error: 'must be an http(s) URL, e.g. http://ks-apiserver.kubesphere-system.svc',
+      })
+      .refine(withoutCredentials, CREDENTIALS_IN_URL),
     KUBESPHERE_USERNAME: z.string().min(1).optional(),
     KUBESPHERE_PASSWORD: z.string().min(1).optional(),
     /** a file holding the password, read at each login: a rotated password is picked up without a restart */
@@ -183,6 +196,7 @@ const webUiSchema = z.object({
   /** the Temporal Web UI, for links the CLI prints (e.g. https://temporal.example.com); no path after the host */
   TEMPORAL_UI_URL: z
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. http://localhost:8233' })
+    .refine(withoutCredentials, CREDENTIALS_IN_URL)
     .optional(),
 });
 

@@ -30,9 +30,13 @@ export function webhookId(workflowId: string, runId: string, type: NotifyEventTy
  * A notice delivered after its request closed is sent by a `deliverNotice` child the request started and let go
  * (so a receiver that is down never holds the request open): it speaks for that parent, as Temporal records it.
  */
+/** The workflows that tell of themselves as they close (src/workflows/notices.ts notifyBeforeClosing). */
+const NOTICE_SENDERS: ReadonlySet<string> = new Set(['onboardUser', 'changeRole', 'importBatch']);
+
 async function speaksFor(
   run: { workflowId: string; runId: string },
   workflowType: string | undefined,
+  taskQueue: string,
   temporal: Client | undefined,
 ): Promise<{ workflowId: string; runId: string }> {
   if (workflowType !== DELIVER_NOTICE_TYPE) return run;
@@ -43,6 +47,14 @@ async function speaksFor(
     throw ApplicationFailure.create({
       type: NotifyFailureType.Invalid,
       message: 'a notice delivered on its own names the request that started it: this one has no parent',
+      nonRetryable: true,
+    });
+  // Only a request of ours, on our task queue, speaks through this worker's receiver.
+  const started = await temporal!.workflow.getHandle(parent.workflowId, parent.runId).describe();
+  if (!NOTICE_SENDERS.has(started.type) || started.taskQueue !== taskQueue)
+    throw ApplicationFailure.create({
+      type: NotifyFailureType.Invalid,
+      message: `a notice is sent only for ks-onboard's requests on task queue ${taskQueue}, not for a ${started.type} on ${started.taskQueue}`,
       nonRetryable: true,
     });
   return { workflowId: parent.workflowId, runId: parent.runId };
@@ -78,7 +90,7 @@ export function createNotifyActivities(
           message: 'notify runs only for a workflow: a notice names its run',
           nonRetryable: true,
         });
-      const run = await speaksFor(own, info.workflowType, temporal);
+      const run = await speaksFor(own, info.workflowType, info.taskQueue, temporal);
       const id = webhookId(run.workflowId, run.runId, input.type, input.key ?? `activity:${info.activityId}`);
       const body = JSON.stringify(
         buildNotification(input, {

@@ -43,7 +43,8 @@ export function parseEnvFile(text: string): Record<string, string> {
     const line = raw.trim();
     if (!line || line.startsWith('#')) continue;
     const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
-    if (!match) throw new Error(`line ${index + 1}: not KEY=value: ${JSON.stringify(line.slice(0, 60))}`);
+    // the line itself is never quoted: an env file may hold a password
+    if (!match) throw new Error(`line ${index + 1}: not KEY=value (a comment starts with #)`);
     out[match[1]!] = match[2]!.replace(/^(['"])(.*)\1$/, '$2');
   }
   return out;

@@ -15,6 +15,7 @@ import type { ClientInterceptors } from '@temporalio/client';
 import type { ActivityInterceptorsFactory, InjectedSinks } from '@temporalio/worker';
 import { routeOf } from '../metrics/routes.js';
 import type { TracingConfig } from './config.js';
+import { RedactingSpanProcessor } from './redact.js';
 
 /**
  * OpenTelemetry tracing through Temporal's interceptors (docs/observability.md): a client's start or update, the
@@ -48,8 +49,9 @@ export function startTracing(options: {
   spanProcessor?: SpanProcessor;
 }): Tracing {
   const resource = new Resource({ 'service.name': options.config?.serviceName ?? options.serviceName });
-  const spanProcessor =
-    options.spanProcessor ?? new BatchSpanProcessor(new OTLPTraceExporter({ url: options.config?.endpoint }));
+  const spanProcessor = new RedactingSpanProcessor(
+    options.spanProcessor ?? new BatchSpanProcessor(new OTLPTraceExporter({ url: options.config?.endpoint })),
+  );
   const provider = new BasicTracerProvider({ resource, spanProcessors: [spanProcessor] });
   provider.register({ contextManager: new AsyncLocalContextManager() });
   return {

@@ -119,8 +119,11 @@ export class AuditTrail {
     policy: WorkerPolicy | undefined = this.policy(),
   ): Promise<void> {
     if (!policy?.audit) return;
-    const source = this.source;
-    const batchId = typeof this.labels.batchId === 'string' ? this.labels.batchId : undefined;
+    // Where a request came from is the input's word until a worker verified it (a requester, a delivery, a batch):
+    // a refusal before that names no source, so a forged start cannot file itself under a vendor or a batch.
+    const verified = this.state.requestedBy !== undefined;
+    const source = verified ? this.source : undefined;
+    const batchId = verified && typeof this.labels.batchId === 'string' ? this.labels.batchId : undefined;
     const input: AuditInput = {
       seq: ++this.seq,
       time: new Date().toISOString(),

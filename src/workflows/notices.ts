@@ -6,6 +6,7 @@ import { deliverNotice } from './deliver-notice.js';
 import type { WorkerPolicy } from '../policy/worker-policy.js';
 
 const background = proxyActivities<NotifyActivities>(notifyCall);
+const lastChance = proxyActivities<NotifyActivities>({ ...notifyCall, scheduleToCloseTimeout: '1m' });
 
 /** The worker's receiver wants this event: otherwise nothing is scheduled, and history carries no notice. */
 function wanted(policy: WorkerPolicy | undefined, type: NotifyEventType): boolean {
@@ -25,12 +26,17 @@ export function notifyLater(policy: WorkerPolicy | undefined, input: NotifyInput
 export async function notifyBeforeClosing(policy: WorkerPolicy | undefined, input: NotifyInput): Promise<void> {
   if (!wanted(policy, input.type)) return;
   const { workflowId, runId } = workflowInfo();
-  await startChild(deliverNotice, {
+  const started = await startChild(deliverNotice, {
     workflowId: `${workflowId}.notice.${input.type}.${runId}`,
     args: [input],
     parentClosePolicy: ParentClosePolicy.ABANDON,
     staticSummary: `deliver ${input.type} for ${workflowId}`,
-  }).catch(() => undefined);
+  }).then(
+    () => true,
+    () => false,
+  );
+  // Its id taken (by anyone who may start workflows): the notice is tried here, for a minute, rather than dropped.
+  if (!started) await lastChance.notify(input).catch(() => undefined);
 }
 
 /**

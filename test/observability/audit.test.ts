@@ -265,9 +265,9 @@ describe('the audit trail', () => {
     const has = (line: string) => expect(text).toContain(line);
     has('ks_onboard_requests_total{workflow="onboardUser",source="cli",outcome="completed"} 2');
     has('ks_onboard_requests_total{workflow="onboardUser",source="cli",outcome="failed"} 1');
-    has('ks_onboard_requests_total{workflow="onboardUser",source="cli",outcome="refused"} 1');
-    // an invalid input has no source to name
-    has('ks_onboard_requests_total{workflow="onboardUser",source="other",outcome="refused"} 1');
+    // refused before a worker verified who asked (a protected workspace, an invalid input): no source is taken
+    // from the input, so a forged start cannot file itself under a vendor or a batch
+    has('ks_onboard_requests_total{workflow="onboardUser",source="other",outcome="refused"} 2');
     has('ks_onboard_requests_total{workflow="changeRole",source="cli",outcome="completed"} 1');
     has('ks_onboard_requests_total{workflow="onboardUser",source="cli",outcome="cancelled"} 1');
     has('ks_onboard_request_failures_total{workflow="onboardUser",error_type="ApprovalRejected"} 1');
