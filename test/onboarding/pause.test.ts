@@ -155,7 +155,9 @@ describe('a global pause', () => {
         if (!text.includes('HELD')) throw new Error(text);
         return text;
       }, 20_000);
-      expect(details).toMatch(/cannot be trusted.*is held by a workflow of type onboardUser on task queue nobody-polls-this/);
+      expect(details).toMatch(
+        /cannot be trusted.*is held by a workflow of type onboardUser on task queue nobody-polls-this/,
+      );
       const refused = await flipWriteSwitch(t.client, { taskQueue, prefix }, 'resume', boss).catch((e: unknown) => e);
       expect((refused as Error).message).toMatch(/not ks-onboard's switch .*terminate it/);
 
