@@ -285,11 +285,14 @@ describe('stack prod-local: the production topology on this machine', () => {
       return body;
     }, 60_000);
     expect(status.requestedBy).toBe('hr:generic');
-    expect(linesOf('dana')).toEqual([
-      'member host/payments-web dana viewer',
-      'member payments dana payments-regular',
-      'user dana dana@example.com platform-regular',
-    ]);
+    // The emulator saves its state a moment after a change (writes are coalesced): read until the last one is in.
+    await eventually(() =>
+      expect(linesOf('dana')).toEqual([
+        'member host/payments-web dana viewer',
+        'member payments dana payments-regular',
+        'user dana dana@example.com platform-regular',
+      ]),
+    );
   }, 120_000);
 
   it('stops everything it started on SIGTERM, and leaves PostgreSQL running', async () => {
