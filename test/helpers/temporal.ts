@@ -79,6 +79,31 @@ export async function temporalHarness() {
     taskQueue: () => `test-${randomBytes(6).toString('hex')}`,
     tokenOf,
     prefixOf,
+    /**
+     * A task queue with its own workflow id prefix, and the CLI's environment for it, as ops-admin; `as(who)` is the
+     * same environment for another KubeSphere user (an approver, a platform-admin).
+     */
+    cliDeployment(emulatorUrl: string, dataDir: string, extra: NodeJS.ProcessEnv = {}) {
+      const taskQueue = `test-${randomBytes(6).toString('hex')}`;
+      const prefix = prefixOf(taskQueue);
+      const env: NodeJS.ProcessEnv = {
+        TEMPORAL_ADDRESS: address,
+        KS_ONBOARD_TASK_QUEUE: taskQueue,
+        KS_ONBOARD_WORKFLOW_ID_PREFIX: prefix,
+        KS_ONBOARD_SEAL_PUBLIC_KEY: keys.public,
+        KS_ONBOARD_DATA_DIR: dataDir,
+        KUBESPHERE_HOST: emulatorUrl,
+        KUBESPHERE_USERNAME: OPS.username,
+        KUBESPHERE_PASSWORD: OPS.password,
+        ...extra,
+      };
+      const as = (who: { username: string; password: string }): NodeJS.ProcessEnv => ({
+        ...env,
+        KUBESPHERE_USERNAME: who.username,
+        KUBESPHERE_PASSWORD: who.password,
+      });
+      return { taskQueue, prefix, env, as };
+    },
     /** Requests on this task queue are made by people of this emulator (when its worker is a process). */
     useEmulator(taskQueue: string, emulatorUrl: string) {
       emulatorOf.set(taskQueue, emulatorUrl);

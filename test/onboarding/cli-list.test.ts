@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BatchPerson } from '../../src/policy/batch.js';
 import { runCli } from '../helpers/cli.js';
 import { eventually, startEmulator, type EmulatorHarness } from '../helpers/emulator.js';
-import { OPS, temporalHarness, type TemporalHarness } from '../helpers/temporal.js';
+import { temporalHarness, type TemporalHarness } from '../helpers/temporal.js';
 
 /** `list` and its filters over the real dev server and emulator, and the Web UI links the commands print. */
 let t: TemporalHarness;
@@ -26,25 +26,8 @@ afterAll(async () => {
 });
 
 function deployment() {
-  const taskQueue = t.taskQueue();
-  const prefix = t.prefixOf(taskQueue);
-  const env: NodeJS.ProcessEnv = {
-    TEMPORAL_ADDRESS: t.address,
-    TEMPORAL_UI_URL: UI,
-    KS_ONBOARD_TASK_QUEUE: taskQueue,
-    KS_ONBOARD_WORKFLOW_ID_PREFIX: prefix,
-    KS_ONBOARD_SEAL_PUBLIC_KEY: t.keys.public,
-    KS_ONBOARD_DATA_DIR: dir,
-    KUBESPHERE_HOST: h.emulator.url,
-    KUBESPHERE_USERNAME: OPS.username,
-    KUBESPHERE_PASSWORD: OPS.password,
-  };
-  return {
-    taskQueue,
-    prefix,
-    env,
-    asBoss: { ...env, KUBESPHERE_USERNAME: BOSS.username, KUBESPHERE_PASSWORD: BOSS.password },
-  };
+  const { as, ...deployed } = t.cliDeployment(h.emulator.url, dir, { TEMPORAL_UI_URL: UI });
+  return { ...deployed, asBoss: as(BOSS) };
 }
 
 const json = <T>(output: string): T => JSON.parse(output.slice(output.search(/[[{]/))) as T;

@@ -11,7 +11,7 @@ import type { OnboardUserInput } from '../../src/policy/requests.js';
 import type { StepReport } from '../../src/workflows/definitions.js';
 import { runCli } from '../helpers/cli.js';
 import { eventually, startEmulator, type EmulatorHarness } from '../helpers/emulator.js';
-import { OPS, temporalHarness, type TemporalHarness } from '../helpers/temporal.js';
+import { temporalHarness, type TemporalHarness } from '../helpers/temporal.js';
 
 /** `ks-onboard retry` over the real dev server and emulator. */
 let t: TemporalHarness;
@@ -31,24 +31,8 @@ afterAll(async () => {
 });
 
 function deployment() {
-  const taskQueue = t.taskQueue();
-  const prefix = t.prefixOf(taskQueue);
-  const env: NodeJS.ProcessEnv = {
-    TEMPORAL_ADDRESS: t.address,
-    KS_ONBOARD_TASK_QUEUE: taskQueue,
-    KS_ONBOARD_WORKFLOW_ID_PREFIX: prefix,
-    KS_ONBOARD_SEAL_PUBLIC_KEY: t.keys.public,
-    KS_ONBOARD_DATA_DIR: dir,
-    KUBESPHERE_HOST: h.emulator.url,
-    KUBESPHERE_USERNAME: OPS.username,
-    KUBESPHERE_PASSWORD: OPS.password,
-  };
-  return {
-    taskQueue,
-    prefix,
-    env,
-    asBoss: { ...env, KUBESPHERE_USERNAME: BOSS.username, KUBESPHERE_PASSWORD: BOSS.password },
-  };
+  const { as, ...deployed } = t.cliDeployment(h.emulator.url, dir);
+  return { ...deployed, asBoss: as(BOSS) };
 }
 
 const json = <T>(output: string): T => JSON.parse(/^[[{][\s\S]*?^[\]}]/m.exec(output)![0]) as T;

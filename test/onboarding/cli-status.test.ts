@@ -6,7 +6,7 @@ import type { OnboardingState, StepReport } from '../../src/workflows/definition
 import { runCli } from '../helpers/cli.js';
 import { eventually, startEmulator, type EmulatorHarness } from '../helpers/emulator.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
-import { OPS, temporalHarness, type TemporalHarness } from '../helpers/temporal.js';
+import { temporalHarness, type TemporalHarness } from '../helpers/temporal.js';
 
 /** `status` over the real dev server and emulator: a step being retried, and a person fixed by a later run. */
 let t: TemporalHarness;
@@ -24,19 +24,8 @@ afterAll(async () => {
 
 /** A task queue with its worker's id prefix, and the CLI's environment for it (as ops-admin). */
 function deployment() {
-  const taskQueue = t.taskQueue();
-  const prefix = t.prefixOf(taskQueue);
-  const env: NodeJS.ProcessEnv = {
-    TEMPORAL_ADDRESS: t.address,
-    KS_ONBOARD_TASK_QUEUE: taskQueue,
-    KS_ONBOARD_WORKFLOW_ID_PREFIX: prefix,
-    KS_ONBOARD_SEAL_PUBLIC_KEY: t.keys.public,
-    KS_ONBOARD_DATA_DIR: dir,
-    KUBESPHERE_HOST: h.emulator.url,
-    KUBESPHERE_USERNAME: OPS.username,
-    KUBESPHERE_PASSWORD: OPS.password,
-  };
-  return { taskQueue, prefix, env };
+  const { as: _as, ...deployed } = t.cliDeployment(h.emulator.url, dir);
+  return deployed;
 }
 
 const json = <T>(output: string): T => JSON.parse(output.slice(output.search(/[[{]/))) as T;
