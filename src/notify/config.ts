@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
 import { ConfigError } from '../config.js';
 import { isLoopbackHost } from '../codec/codec-config.js';
 import { parseDuration, type DurationBounds } from '../policy/duration.js';
 import { NOTIFY_EVENT_TYPES, type NotifyEventType } from './events.js';
+import { standardWebhooksProblem } from '../intake/vendors/config.js';
 
 /**
  * The worker's outbound notifications, from the environment the caller passes (src/config.ts owns process.env).
@@ -59,19 +59,6 @@ const url = z.string().transform((value, ctx) => {
   if (parsed.hash) return fail('must not have a #fragment');
   return parsed;
 });
-
-/** Standard Webhooks: `whsec_` and the base64 of 24 to 64 bytes, decoded by the package that will sign. */
-function secretProblem(secret: string): string | undefined {
-  const form = 'is not a Standard Webhooks secret (whsec_ and the base64 of 24 to 64 random bytes)';
-  if (!secret.startsWith('whsec_')) return form;
-  try {
-    new Webhook(secret);
-  } catch {
-    return form;
-  }
-  const bytes = Buffer.from(secret.slice('whsec_'.length), 'base64').length;
-  return bytes < 24 || bytes > 64 ? form : undefined;
-}
 
 const events = z.string().transform((value, ctx) => {
   const names = [
@@ -170,7 +157,7 @@ function readSecret(value: string | undefined, file: string | undefined): string
     }
   }
   if (secret === undefined) return undefined;
-  const problem = secretProblem(secret);
+  const problem = standardWebhooksProblem(secret);
   if (problem) throw new ConfigError(`bad configuration: ${variable}: ${problem}`);
   return secret;
 }

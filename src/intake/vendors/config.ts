@@ -32,7 +32,7 @@ export const DEFAULT_HIBOB_API_URL = 'https://api.hibob.com';
 const TOKEN = /^[\x21-\x7e]+$/;
 
 /** Standard Webhooks: `whsec_` and the base64 of 24 to 64 bytes, decoded by the package that will use it. */
-function standardWebhooksProblem(secret: string): string | undefined {
+export function standardWebhooksProblem(secret: string): string | undefined {
   const form = 'is not a Standard Webhooks secret (whsec_ and the base64 of 24 to 64 random bytes)';
   if (!secret.startsWith('whsec_')) return form;
   try {
