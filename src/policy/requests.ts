@@ -41,6 +41,12 @@ export const batchSourceSchema = z.strictObject({
   verifiedAt: text(40),
   /** what the batch ensured, by `workspace:<name>` / `project:<cluster>/<name>`: those steps are not repeated */
   ensured: z.record(text(), z.enum(['created', 'existed'])).optional(),
+  /**
+   * How the row runs, set by the batch that starts it (only its batch may start a batch row): 2 runs its KubeSphere
+   * steps as local activities and tells its batch of its end only after an approval wait (the batch reads the end
+   * from the child's own close otherwise). Absent: rows of batches started before this (recorded histories).
+   */
+  protocol: z.literal(2).optional(),
 });
 export type BatchSource = z.infer<typeof batchSourceSchema>;
 

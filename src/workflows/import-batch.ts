@@ -5,6 +5,7 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -49,6 +50,7 @@ import {
 import { rowUpdateSignal, SA, WORKFLOW_ID, type RowUpdate } from './definitions.js';
 import { describeFailure } from './failure.js';
 import { onboardUser } from './onboard-user.js';
+import { labelAttributes } from './labels.js';
 import { upsertSearchAttributes } from '@temporalio/workflow';
 
 const ks = proxyActivities<KubeSphereActivities>(kubeCall);
@@ -89,6 +91,12 @@ export async function importBatch(
   carried?: BatchCarry & { mac?: string },
 ): Promise<BatchProgress> {
   const info = workflowInfo();
+  /**
+   * Rows run as protocol 2 (their steps as local activities, started with their search attributes) and their ends
+   * are read from their close in this run; a run drains those rows before it continues as new. Runs recorded
+   * before this version read every end from the row's notice.
+   */
+  const endsFromClose = patched('batch-rows-protocol-2');
   // Carried state is taken only from this batch's own previous run, signed by a worker (checked below): a start
   // by any client, a cron or retry run (which Temporal also marks as continued) cannot claim a verification.
   const { mac: carriedMac, ...carriedState } = carried ?? { mac: undefined };
@@ -151,11 +159,17 @@ export async function importBatch(
     const workflowId = typeof update?.workflowId === 'string' ? update.workflowId : '';
     const row = inFlight[workflowId];
     if (!row || (row.runId !== undefined && row.runId !== update.runId)) return;
+    // A row this run started ends with its own close (Temporal records it here): its notice adds nothing.
+    const closeComes = endsFromClose && childEnds.has(workflowId);
     if (update.lifecycle === 'awaiting-approval' && !row.awaiting) {
       row.awaiting = true;
       progress.running -= 1;
       progress.awaitingApproval += 1;
-    } else if ((update.lifecycle === 'done' || update.lifecycle === 'failed') && !checking.has(workflowId)) {
+    } else if (
+      (update.lifecycle === 'done' || update.lifecycle === 'failed') &&
+      !closeComes &&
+      !checking.has(workflowId)
+    ) {
       checking.add(workflowId);
       try {
         const ended = await rowEnds.rowEnded({ workflowId, runId: row.runId, waitMs: ROW_END_WAIT_MS });
@@ -347,6 +361,10 @@ export async function importBatch(
 
   async function continueWithRest(rest: BatchPerson[]): Promise<never> {
     await Promise.all(starting);
+    // Rows working now end within this run (seconds): only rows waiting for an approval, or run by someone else,
+    // are carried, and tell the next run of their end.
+    if (endsFromClose)
+      await condition(() => [...childEnds.keys()].every((id) => !inFlight[id] || inFlight[id]!.awaiting));
     await finishedChildEnds();
     await condition(allHandlersFinished);
     const next: BatchCarry = {
@@ -544,6 +562,7 @@ export async function importBatch(
       placements: person.placements,
       batchId: batch.batchId,
       source: {
+        ...(endsFromClose ? { protocol: 2 as const } : {}),
         kind: 'batch',
         requester: {
           username: requester.username,
@@ -567,12 +586,22 @@ export async function importBatch(
           args: [childInput],
           parentClosePolicy: ParentClosePolicy.ABANDON,
           staticSummary: `onboard ${person.username} (batch ${batch.batchId}, line ${person.lines.join(', ')})`,
+          // Set at the start, so that the row writes them only when its lifecycle changes.
+          ...(endsFromClose
+            ? { typedSearchAttributes: labelAttributes(row.pending ? 'validating' : 'running', childInput) }
+            : {}),
         });
         // A notice may have come with the start (a quick row): it was taken before the run id was known.
-        if (inFlight[workflowId]) inFlight[workflowId]!.runId = child.firstExecutionRunId;
+        const started = inFlight[workflowId];
+        if (started) started.runId = child.firstExecutionRunId;
         childEnds.set(
           workflowId,
-          child.result().catch(() => undefined),
+          endsFromClose
+            ? child.result().then(
+                (state) => endOf(workflowId, started, { lifecycle: state.lifecycle === 'done' ? 'done' : 'failed' }),
+                (error) => endOf(workflowId, started, { lifecycle: 'failed', error: describeFailure(error) }),
+              )
+            : child.result().catch(() => undefined),
         );
         return;
       } catch (error) {
@@ -604,6 +633,11 @@ export async function importBatch(
       }
       // It ended meanwhile: start ours.
     }
+  }
+
+  /** A row's end as Temporal recorded it in this run, counted unless its end was counted already. */
+  function endOf(workflowId: string, row: BatchCarry['inFlight'][string] | undefined, ended: RowEnd): void {
+    if (row && inFlight[workflowId] === row) finishRow(workflowId, ended);
   }
 
   function finishUnstarted(workflowId: string, person: BatchPerson, cause: { type: string; message: string }) {

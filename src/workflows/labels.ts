@@ -1,6 +1,6 @@
-import type { SearchAttributePair } from '@temporalio/common';
-import { upsertSearchAttributes } from '@temporalio/workflow';
-import { SA, type Lifecycle } from './definitions.js';
+import type { SearchAttributePair, SearchAttributeUpdatePair } from '@temporalio/common';
+import { upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { SA, SEARCH_ATTRIBUTE_KEYS, type Lifecycle } from './definitions.js';
 
 /** What the search attributes say about a workflow besides its lifecycle. */
 export interface Labels {
@@ -11,9 +11,8 @@ export interface Labels {
   source?: unknown;
 }
 
-/** Records the lifecycle in the state query and in `OnboardingState`, with the other labels. */
-export function setLifecycle(state: { lifecycle: Lifecycle }, lifecycle: Lifecycle, labels: Labels): void {
-  state.lifecycle = lifecycle;
+/** The search attributes that describe a request in this lifecycle (its batch starts a row with them). */
+export function labelAttributes(lifecycle: Lifecycle, labels: Labels): SearchAttributePair[] {
   const text = (value: unknown) =>
     typeof value === 'string' && value !== '' && value.length <= 253 ? value : undefined;
   const attributes: SearchAttributePair[] = [{ key: SA.state, value: lifecycle }];
@@ -30,7 +29,26 @@ export function setLifecycle(state: { lifecycle: Lifecycle }, lifecycle: Lifecyc
   const source = sourceLabel(labels.source);
   if (source) attributes.push({ key: SA.source, value: source.source });
   if (source?.eventId) attributes.push({ key: SA.eventId, value: source.eventId });
-  upsertSearchAttributes(attributes);
+  return attributes;
+}
+
+/**
+ * Records the lifecycle in the state query and in `OnboardingState`, with the other labels. Only what differs from
+ * the workflow's search attributes now is written (no event that says nothing new), and any of ours the request
+ * does not have is removed: whoever started the workflow may have set them (a forged `OnboardingEventId` would
+ * make the HR intake take a hire for a duplicate).
+ */
+export function setLifecycle(state: { lifecycle: Lifecycle }, lifecycle: Lifecycle, labels: Labels): void {
+  state.lifecycle = lifecycle;
+  const wanted = labelAttributes(lifecycle, labels);
+  const current = workflowInfo().typedSearchAttributes;
+  const changes: SearchAttributeUpdatePair[] = wanted.filter(
+    (pair) => JSON.stringify(current.get(pair.key)) !== JSON.stringify(pair.value),
+  );
+  for (const key of SEARCH_ATTRIBUTE_KEYS)
+    if (current.get(key) !== undefined && !wanted.some((pair) => pair.key.name === key.name))
+      changes.push({ key, value: null } as SearchAttributeUpdatePair);
+  if (changes.length) upsertSearchAttributes(changes);
 }
 
 /** `cli`, `batch` or `hr:<vendor>` (with the HR event's key), from a request's source. */

@@ -81,7 +81,8 @@ export async function onboardUser(input: OnboardUserInput): Promise<OnboardingSt
     },
     async () => {
       const source = parsed.value.source;
-      await runSteps(plan, state, session, source.kind === 'batch' ? (source.ensured ?? {}) : {});
+      const batch = source.kind === 'batch' ? source : undefined;
+      await runSteps(plan, state, session, batch?.ensured ?? {}, batch?.protocol === 2);
       return state;
     },
     (cause, error) => failedOnboarding(cause, state, error),
@@ -118,6 +119,8 @@ async function runSteps(
   state: OnboardingState,
   session: RequestSession,
   ensured: Record<string, 'created' | 'existed'>,
+  /** a batch row of protocol 2: every KubeSphere step is a local activity (fewer events a row, no patch marker) */
+  allLocal: boolean,
 ): Promise<void> {
   const { username } = plan;
   const run = async (
@@ -166,21 +169,28 @@ async function runSteps(
     return outcome !== undefined;
   };
 
+  /** One attempt per local activity call; the workflow retries it, so the attempts show in the step's report. */
+  const locally = <A>(
+    activity: { executeWithOptions: (o: typeof kubeCallLocal, args: [A]) => Promise<StepResult> },
+    input: A,
+    summary: string,
+    onRetry: (retry: StepRetry | undefined) => void,
+  ) =>
+    withVisibleRetries(() => activity.executeWithOptions({ ...kubeCallLocal, summary }, [input]), {
+      schedule: KUBE_RETRY,
+      attemptMs: KUBE_ATTEMPT_MS,
+      retryTimeMs: KUBE_RETRY_TIME_MS,
+      summary,
+      onRetry,
+    });
+
   const userInput = { username, email: plan.email, sealedPassword: plan.sealedPassword, globalRole: plan.globalRole };
   // Runs that began before this version ensured the user as a normal activity, whose outcome was never trusted.
-  const trustedUserStep = patched('ensure-user-as-local-activity');
+  // A batch row of protocol 2 is of a later version by its input (which only its batch writes): no marker needed.
+  const trustedUserStep = allLocal || patched('ensure-user-as-local-activity');
   const user = await run('user', username, `ensure user ${username} (${plan.globalRole})`, kubeCall, (o, onRetry) =>
     trustedUserStep
-      ? withVisibleRetries(
-          () => ksLocal.ensureUser.executeWithOptions({ ...kubeCallLocal, summary: o.summary }, [userInput]),
-          {
-            schedule: KUBE_RETRY,
-            attemptMs: KUBE_ATTEMPT_MS,
-            retryTimeMs: KUBE_RETRY_TIME_MS,
-            summary: `ensure user ${username}`,
-            onRetry,
-          },
-        )
+      ? locally(ksLocal.ensureUser, userInput, o.summary ?? `ensure user ${username}`, onRetry)
       : ks.ensureUser.executeWithOptions(o, [userInput]),
   );
   // A user this run has just created cannot be a member anywhere yet: its membership reads are skipped.
@@ -209,10 +219,12 @@ async function runSteps(
       workspace.name,
       `invite ${username} to ${workspace.name} as ${workspace.role}`,
       kubeCall,
-      (o) =>
-        ks.ensureWorkspaceMember.executeWithOptions(o, [
-          { workspace: workspace.name, username, role: workspace.role, ...(newUser ? { newUser } : {}) },
-        ]),
+      (o, onRetry) => {
+        const member = { workspace: workspace.name, username, role: workspace.role, ...(newUser ? { newUser } : {}) };
+        return allLocal
+          ? locally(ksLocal.ensureWorkspaceMember, member, o.summary!, onRetry)
+          : ks.ensureWorkspaceMember.executeWithOptions(o, [member]);
+      },
     );
   }
   for (const project of plan.projects) {
@@ -221,16 +233,18 @@ async function runSteps(
       projectTarget(project.cluster, project.name),
       `invite ${username} to ${project.name} as ${project.role}`,
       kubeCall,
-      (o) =>
-        ks.ensureProjectMember.executeWithOptions(o, [
-          {
-            project: project.name,
-            cluster: project.cluster,
-            username,
-            role: project.role,
-            ...(newUser ? { newUser } : {}),
-          },
-        ]),
+      (o, onRetry) => {
+        const member = {
+          project: project.name,
+          cluster: project.cluster,
+          username,
+          role: project.role,
+          ...(newUser ? { newUser } : {}),
+        };
+        return allLocal
+          ? locally(ksLocal.ensureProjectMember, member, o.summary!, onRetry)
+          : ks.ensureProjectMember.executeWithOptions(o, [member]);
+      },
     );
   }
 }

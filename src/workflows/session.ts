@@ -113,6 +113,8 @@ export class RequestSession {
   policy: WorkerPolicy | undefined;
   private readonly gate: ApprovalGate;
   private readonly watchers = new Set<string>();
+  /** whether this request waited for an approval (its batch then hears of its end by signal) */
+  private waitedForApproval = false;
   private readonly audit: AuditTrail;
   /** the request run() works on, for a recheck after a long hold */
   private request: { what: string; grants: Grant[]; extraChecks?: ExtraChecks; hireFields?: HireCheck } | undefined;
@@ -248,8 +250,19 @@ export class RequestSession {
     return undefined;
   }
 
+  /**
+   * Who hears where this request stands now. A batch row of protocol 2 that never waited for an approval does not
+   * tell its batch of its end: the batch, which keeps such rows within one run, reads it from the child's own close.
+   */
+  private watchersNow(): string[] {
+    const source = this.own?.source;
+    const parent = workflowInfo().parent?.workflowId;
+    const quiet = source?.kind === 'batch' && source.protocol === 2 && !this.waitedForApproval;
+    return [...this.watchers].filter((id) => !(quiet && id === parent));
+  }
+
   /** Tells the watchers where this request stands; one that is gone (a batch that ended) is not an error. */
-  private async notify(to: Iterable<string> = this.watchers): Promise<void> {
+  private async notify(to: Iterable<string> = this.watchersNow()): Promise<void> {
     const { workflowId, runId } = workflowInfo();
     const update = {
       workflowId,
@@ -306,6 +319,7 @@ export class RequestSession {
 
   private async awaitApproval(): Promise<void> {
     const gate = this.gate.state!;
+    this.waitedForApproval = true;
     setLifecycle(this.state, 'awaiting-approval', this.labels);
     setCurrentDetails(
       `waiting for approval of ${gate.grants.map(describeGrant).join(', ')} until ${gate.deadline}` +

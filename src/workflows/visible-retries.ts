@@ -1,5 +1,5 @@
 import { ActivityFailure, ApplicationFailure, sleep, TimeoutFailure } from '@temporalio/workflow';
-import { gaveUpMessage, retryIntervalMs, type RetrySchedule } from '../policy/retry.js';
+import { gaveUpMessage, retryIntervalMs, SHORTER_RETRY_TIME_MS, type RetrySchedule } from '../policy/retry.js';
 import type { StepRetry } from './definitions.js';
 import { describeFailure } from './failure.js';
 
@@ -33,7 +33,6 @@ function isTransient(error: unknown): boolean {
  */
 export async function withVisibleRetries<T>(attempt: () => Promise<T>, options: VisibleRetryOptions): Promise<T> {
   const firstAt = Date.now();
-  const givesUpAt = firstAt + options.retryTimeMs;
   for (let attempts = 1; ; attempts++) {
     try {
       const result = await attempt();
@@ -43,13 +42,13 @@ export async function withVisibleRetries<T>(attempt: () => Promise<T>, options: 
       if (!isTransient(error)) throw error;
       const cause = describeFailure(error);
       const waitMs = retryIntervalMs(options.schedule, attempts);
+      // Some causes (a role KubeSphere has not made yet) are waited for less long, as Temporal's retries do.
+      const retryTimeMs = Math.min(options.retryTimeMs, SHORTER_RETRY_TIME_MS[cause.type] ?? Infinity);
+      const givesUpAt = firstAt + retryTimeMs;
       if (Date.now() + waitMs + options.attemptMs > givesUpAt)
         throw ApplicationFailure.create({
           type: cause.type,
-          message: gaveUpMessage(
-            { attempts, elapsedMs: Date.now() - firstAt, retryTimeMs: options.retryTimeMs },
-            cause.message,
-          ),
+          message: gaveUpMessage({ attempts, elapsedMs: Date.now() - firstAt, retryTimeMs }, cause.message),
           nonRetryable: true,
           cause: error as Error,
         });
