@@ -67,7 +67,10 @@ const kubesphereSchema = z
     KUBESPHERE_HOST: z
       .url({
         protocol: /^https?$/,
-        error: 'must be an http(s) URL, e.g. http://ks-apiserver.kubesphere-system.svc',
+        error: (issue) =>
+          issue.input === undefined || issue.input === ''
+            ? "not set: give KubeSphere's address, e.g. http://ks-apiserver.kubesphere-system.svc"
+            : 'must be an http(s) URL, e.g. http://ks-apiserver.kubesphere-system.svc',
       })
       .refine(withoutCredentials, CREDENTIALS_IN_URL),
     KUBESPHERE_USERNAME: z.string().min(1).optional(),
@@ -380,6 +383,14 @@ export function prodLocalKubesphere(env: NodeJS.ProcessEnv = process.env): KubeS
 /** The environment `go install` runs in (`stack prod-local --install-only`): the caller's, passed through, not read. */
 export function buildToolEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   return { ...env };
+}
+
+/**
+ * A copy of the environment as this process sees it, for `config check`: it parses each section from the copy (and
+ * again without the variables it already reported) and names the variables that are set.
+ */
+export function environmentSnapshot(): NodeJS.ProcessEnv {
+  return { ...process.env };
 }
 
 /** KubeSphere's address alone, for who asks it nothing but identities (the codec server). */

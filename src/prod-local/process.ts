@@ -1,5 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createConnection } from 'node:net';
 import { dirname } from 'node:path';
 
@@ -79,30 +89,126 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** A server an earlier run left behind: the pid and command its pid file names, when that process still runs it. */
+export interface Leftover {
+  pid: number;
+  command: string;
+}
+
 /**
- * A server an earlier run left behind (its process ended without stopping it): stopped when the pid file names a
- * live process running the same command, so a restart never meets its own ports taken.
+ * The server a pid file names, when a live process still runs the same command (else undefined: it is gone, or its
+ * pid was reused by something else).
+ */
+export function findLeftover(pidFile: string): Leftover | undefined {
+  let text: string;
+  try {
+    text = readFileSync(pidFile, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const [pidText, command] = text.trim().split(' ', 2);
+  const pid = Number(pidText);
+  if (!Number.isInteger(pid) || pid <= 1 || !command) return undefined;
+  return commandOf(pid) === command ? { pid, command } : undefined;
+}
+
+/**
+ * Stops the server a pid file names, when a live process runs the same command, and removes the file. Only for a
+ * stack that is no longer running (src/prod-local/owner.ts says whether it is): a running one's servers are its own.
  */
 export async function stopLeftover(pidFile: string, log: (line: string) => void): Promise<void> {
-  if (!existsSync(pidFile)) return;
-  const [pidText, command] = readFileSync(pidFile, 'utf8').trim().split(' ', 2);
-  const pid = Number(pidText);
+  const leftover = findLeftover(pidFile);
   rmSync(pidFile, { force: true });
-  if (!Number.isInteger(pid) || pid <= 1 || !command) return;
-  let cmdline = '';
-  try {
-    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
-  } catch {
-    return; // not running
-  }
-  if (cmdline !== command) return; // the pid was reused by something else
-  log(`stopping ${command} (pid ${pid}), left running by an earlier start`);
+  if (!leftover) return;
+  const { pid, command } = leftover;
+  log(`stopping ${command} (pid ${pid}), left running by an earlier start that ended without stopping it`);
   signalGroup(pid, 'SIGTERM');
   for (let i = 0; i < 100; i++) {
     await new Promise((resolve) => setTimeout(resolve, 100));
     if (!existsSync(`/proc/${pid}`)) return;
   }
   signalGroup(pid, 'SIGKILL');
+}
+
+/** A process's executable as it was started (argv[0]), or undefined when it is not running. */
+function commandOf(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * When a process started, in clock ticks after boot (field 22 of /proc/<pid>/stat): with its pid, it names one
+ * process for good, since a reused pid comes with a later start time. Undefined when it is not running.
+ */
+export function processStartTime(pid: number): string | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // "pid (comm) state ppid …": comm may hold spaces and parentheses, so count the fields after its last ")"
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return fields[22 - 3];
+}
+
+/**
+ * Who listens on a TCP port of this machine: the process holding the listening socket (from /proc/net/tcp and
+ * tcp6, then the processes' open sockets), with its command line; undefined when that cannot be seen.
+ */
+export function portHolder(port: number): { pid: number; command: string } | undefined {
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      const local = fields[1];
+      // st 0A: LISTEN; the local address is hex "ADDR:PORT"
+      if (local && fields[3] === '0A' && parseInt(local.slice(local.lastIndexOf(':') + 1), 16) === port)
+        inodes.add(fields[9]!);
+    }
+  }
+  inodes.delete('0');
+  if (!inodes.size) return undefined;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${entry}/fd`);
+    } catch {
+      continue; // gone, or not ours to see
+    }
+    for (const fd of fds) {
+      let target: string;
+      try {
+        target = readlinkSync(`/proc/${entry}/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+      if (inode && inodes.has(inode)) return { pid: Number(entry), command: commandLine(Number(entry)) };
+    }
+  }
+  return undefined;
+}
+
+/** A process's command line for a message, shortened. */
+function commandLine(pid: number): string {
+  let text = '';
+  try {
+    text = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+  } catch {
+    // gone meanwhile
+  }
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text || '?';
 }
 
 /** The last lines of a log; a JSON line (the Temporal server's) as its level, message and error, without stack. */

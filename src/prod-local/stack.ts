@@ -8,7 +8,8 @@ import { startServices, type Services } from '../stack.js';
 import { freePort } from '../temporal/dev-server.js';
 import { ensureProdLocalBinaries, type ProdLocalBinaries } from './binaries.js';
 import { ensureDbPassword, ensureRoleAndDatabases, findPgCluster, startPgCluster, type PgCluster } from './postgres.js';
-import { portOpen, stopLeftover } from './process.js';
+import { claimDataDir, ProdLocalRefusal } from './owner.js';
+import { findLeftover, portHolder, portOpen, stopLeftover } from './process.js';
 import {
   COMPOSE_DYNAMIC_CONFIG,
   fallbackDynamicConfig,
@@ -33,6 +34,8 @@ export function prodLocalDir(dataDir: string) {
     uiDir: join(dir, 'ui-server'),
     serverLog: join(dir, 'logs', 'temporal-server.log'),
     uiLog: join(dir, 'logs', 'ui-server.log'),
+    /** the owning ks-onboard process: its pid and start time (src/prod-local/owner.ts) */
+    ownerPid: join(dir, 'run', 'stack.pid'),
     serverPid: join(dir, 'run', 'temporal-server.pid'),
     uiPid: join(dir, 'run', 'ui-server.pid'),
     emulatorState: join(dir, 'emulator.json'),
@@ -75,7 +78,10 @@ export interface ProdLocal {
   services: Services;
   env: TemporalEnv;
   files: ReturnType<typeof prodLocalDir>;
-  /** stops what this start started, in order: our processes (the worker drains), the Web UI, the Temporal server */
+  /**
+   * stops what this start started, in order: our processes (the worker drains), the Web UI, the Temporal server;
+   * then gives up the data directory
+   */
   stop(): Promise<void>;
 }
 
@@ -86,8 +92,36 @@ export interface ProdLocal {
  * our worker, HR intake and codec server as `dev` runs them.
  */
 export async function startProdLocal(options: ProdLocalOptions): Promise<ProdLocal> {
-  const { say } = options;
   const files = prodLocalDir(options.dataDir);
+  // first of all: a stack still running on this data directory is refused, before anything is stopped or started
+  const ownership = claimDataDir(files.ownerPid, options.dataDir);
+  try {
+    return await startClaimed(options, files, ownership.release);
+  } catch (error) {
+    ownership.release();
+    throw error;
+  }
+}
+
+/** The data directory of a stack prod-local that is not running (or of this process): refused while one runs there. */
+export function claimProdLocalDir(dataDir: string): { release(): void } {
+  return claimDataDir(prodLocalDir(dataDir).ownerPid, dataDir);
+}
+
+async function startClaimed(
+  options: ProdLocalOptions,
+  files: ReturnType<typeof prodLocalDir>,
+  release: () => void,
+): Promise<ProdLocal> {
+  const { say } = options;
+  const bindIp = '127.0.0.1';
+  // the servers an abrupt end of the previous owner left running: stopped, once the ports are known to be free
+  const leftovers = [files.serverPid, files.uiPid].flatMap((file) => findLeftover(file) ?? []);
+  if (options.temporalPort) checkPorts(portsFrom(options.temporalPort));
+  await ensurePortsFree(bindIp, wantedPorts(options), new Set(leftovers.map((leftover) => leftover.pid)));
+  await stopLeftover(files.serverPid, say);
+  await stopLeftover(files.uiPid, say);
+
   const binaries = await ensureProdLocalBinaries({ cacheDir: options.cacheDir, env: options.buildEnv, log: say });
   const shared = readTemporalEnv();
   const env: TemporalEnv = {
@@ -127,12 +161,8 @@ export async function startProdLocal(options: ProdLocalOptions): Promise<ProdLoc
     });
   }
 
-  // the server's ports: the image's defaults around the frontend's, or all free ones
-  const bindIp = '127.0.0.1';
+  // the server's ports: the image's defaults around the frontend's (checked free above), or all free ones
   const ports = options.temporalPort ? portsFrom(options.temporalPort) : await freeServerPorts(bindIp);
-  checkPorts(ports);
-  await stopLeftover(files.serverPid, say);
-  await stopLeftover(files.uiPid, say);
   const taken: string[] = [];
   for (const [name, port] of Object.entries(ports)) if (await portOpen(bindIp, port)) taken.push(`${port} (${name})`);
   if (taken.length)
@@ -223,6 +253,7 @@ export async function startProdLocal(options: ProdLocalOptions): Promise<ProdLoc
         await running.services.stop();
         await running.ui.stop();
         await server.stop();
+        release();
       },
     };
   } catch (error) {
@@ -261,6 +292,52 @@ function bindable(ip: string, port: number): Promise<boolean> {
   });
 }
 
+/** The fixed ports this start needs (0: a free one is picked later), each with what it is for. */
+function wantedPorts(options: ProdLocalOptions): Array<{ port: number; what: string }> {
+  const wanted: Array<{ port: number; what: string }> = [];
+  if (options.temporalPort)
+    for (const [name, port] of Object.entries(portsFrom(options.temporalPort)))
+      wanted.push({ port, what: `the Temporal server's ${name}` });
+  if (options.uiPort) wanted.push({ port: options.uiPort, what: 'the Web UI, --ui-port' });
+  if (options.codecPort) wanted.push({ port: options.codecPort, what: 'the codec server, --codec-port' });
+  if (options.intakePort) wanted.push({ port: options.intakePort, what: 'the HR intake, --intake-port' });
+  if (options.emulatorPort && !options.kubesphere)
+    wanted.push({ port: options.emulatorPort, what: 'the KubeSphere emulator, --emulator-port' });
+  return wanted;
+}
+
+/**
+ * Refuses (exit 2, nothing touched) when a port this start needs is asked for twice or taken, naming the process
+ * that holds it; a port held by a leftover server of this data directory is fine, since that is stopped next.
+ */
+async function ensurePortsFree(
+  ip: string,
+  wanted: Array<{ port: number; what: string }>,
+  leftoverPids: Set<number>,
+): Promise<void> {
+  const problems: string[] = [];
+  const seen = new Map<number, string>();
+  for (const { port, what } of wanted) {
+    const first = seen.get(port);
+    if (first) {
+      problems.push(`port ${port} is asked for twice (${first}; ${what})`);
+      continue;
+    }
+    seen.set(port, what);
+    if (await bindable(ip, port)) continue;
+    const holder = portHolder(port);
+    if (holder && leftoverPids.has(holder.pid)) continue;
+    problems.push(
+      `port ${port} (${what}) is taken by ${holder ? `pid ${holder.pid}: ${holder.command}` : 'another process (not visible to this user)'}`,
+    );
+  }
+  if (problems.length)
+    throw new ProdLocalRefusal(
+      `${problems.join('; ')}. Nothing was stopped or started: stop what holds them, or pick other ports ` +
+        "(0: a free one; --temporal-port moves all nine of the server's ports)",
+    );
+}
+
 function checkPorts(ports: ServerPorts): void {
   const bad = Object.entries(ports).filter(([, port]) => port < 1 || port > MAX_MEMBERSHIP_PORT);
   if (bad.length)
@@ -270,4 +347,4 @@ function checkPorts(ports: ServerPorts): void {
     );
 }
 
-export { TEMPORAL_ENV_FILE };
+export { ProdLocalRefusal, TEMPORAL_ENV_FILE };

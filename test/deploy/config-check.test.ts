@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -19,7 +19,7 @@ interface Check {
   skipped?: boolean;
 }
 interface Report {
-  config: Record<string, { readBy: string[]; values?: Record<string, unknown>; error?: string }>;
+  config: Record<string, { readBy: string[]; values?: Record<string, unknown>; defaults?: string[]; error?: string }>;
   checks: Check[];
 }
 
@@ -146,6 +146,20 @@ describe('ks-onboard config check', () => {
       /refused the login of admin \(KUBESPHERE_USERNAME\).*tried once and not again/,
     ],
     [
+      'no KUBESPHERE_HOST',
+      async () => ({ KUBESPHERE_HOST: undefined }),
+      2,
+      'KUBESPHERE_HOST',
+      /^KUBESPHERE_HOST: not set: give KubeSphere's address/,
+    ],
+    [
+      'a placement mapping file that is not there',
+      async () => ({ KS_ONBOARD_PLACEMENT: join(dir, 'no-placement.yaml') }),
+      2,
+      'KS_ONBOARD_PLACEMENT',
+      /^KS_ONBOARD_PLACEMENT \(.*no-placement\.yaml\): /,
+    ],
+    [
       'a bad KS_ONBOARD_APPROVAL_TIMEOUT',
       async () => ({ KS_ONBOARD_APPROVAL_TIMEOUT: 'soon' }),
       2,
@@ -201,6 +215,80 @@ describe('ks-onboard config check', () => {
     );
     expect(logins).toBe(1);
     expect(report.checks.find((c) => c.name === 'temporal:connect')).toMatchObject({ ok: false, skipped: true });
+  });
+
+  it('every problem of a section in one run: bad values hide neither the key files after them nor tracing', async () => {
+    const { code, variables, failed } = await check({
+      ...goodEnv(),
+      KS_ONBOARD_MAX_CONCURRENT_ACTIVITIES: 'many',
+      KS_ONBOARD_SHUTDOWN_GRACE: 'a while',
+      KS_ONBOARD_SEAL_PRIVATE_KEYS: `${join(dir, 'missing-1.pem')},${join(dir, 'seal-public.pem')}`,
+      KS_ONBOARD_AUDIT: 'syslog',
+      KS_ONBOARD_TRACING: 'maybe',
+    });
+    expect(variables.sort()).toEqual(
+      [
+        'KS_ONBOARD_AUDIT',
+        'KS_ONBOARD_MAX_CONCURRENT_ACTIVITIES',
+        'KS_ONBOARD_SEAL_PRIVATE_KEYS',
+        'KS_ONBOARD_SEAL_PRIVATE_KEYS',
+        'KS_ONBOARD_SHUTDOWN_GRACE',
+        'KS_ONBOARD_TRACING',
+      ].sort(),
+    );
+    const keys = failed.filter((c) => c.variable === 'KS_ONBOARD_SEAL_PRIVATE_KEYS').map((c) => c.message);
+    expect(keys).toEqual([
+      expect.stringMatching(/missing-1\.pem: /),
+      expect.stringMatching(/seal-public\.pem: is a public key/),
+    ]);
+    expect(code).toBe(2);
+  });
+
+  it("the human form tags each problem with its variable, the placement file's too", async () => {
+    const { code, output } = await runCli(['config', 'check'], {
+      ...goodEnv(),
+      KS_ONBOARD_PLACEMENT: join(dir, 'no-placement.yaml'),
+    });
+    expect(output).toMatch(
+      /FAIL {2}config:hr: KS_ONBOARD_PLACEMENT \(.*no-placement\.yaml\): .* {2}\[KS_ONBOARD_PLACEMENT\]$/m,
+    );
+    expect(code).toBe(2);
+  });
+
+  it("values another variable gives are shown as such, not as defaults: a secret file, OTLP's endpoint", async () => {
+    const secretFile = join(dir, 'notify-secret');
+    writeFileSync(secretFile, `${SECRETS.KS_ONBOARD_NOTIFY_SECRET}\n`);
+    const env = {
+      ...goodEnv(),
+      KS_ONBOARD_NOTIFY_SECRET: undefined,
+      KS_ONBOARD_NOTIFY_SECRET_FILE: secretFile,
+      KS_ONBOARD_NOTIFY_URL: `http://chat.internal${NOTIFY_PATH}`,
+      KS_ONBOARD_NOTIFY_ALLOW_HTTP: '1',
+      KS_ONBOARD_TRACING: undefined,
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: undefined,
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector:4318',
+    };
+    const { code, report, failed } = await check(env);
+    expect(failed).toEqual([]);
+    expect(code).toBe(0);
+    const notify = report.config.notify!;
+    expect(notify.values).toMatchObject({
+      KS_ONBOARD_NOTIFY_SECRET: '*** (from KS_ONBOARD_NOTIFY_SECRET_FILE)',
+      KS_ONBOARD_NOTIFY_SECRET_FILE: secretFile,
+      KS_ONBOARD_NOTIFY_ALLOW_HTTP: '1',
+    });
+    expect(notify.defaults).not.toContain('KS_ONBOARD_NOTIFY_SECRET');
+    const observability = report.config.observability!;
+    expect(observability.values?.KS_ONBOARD_TRACING).toBe(
+      'on: http://otel-collector:4318/v1/traces (set by OTEL_EXPORTER_OTLP_ENDPOINT)',
+    );
+    expect(observability.defaults).not.toContain('KS_ONBOARD_TRACING');
+    const human = await runCli(['config', 'check'], env);
+    expect(human.output).toMatch(/^ {2}KS_ONBOARD_NOTIFY_SECRET +\*\*\* \(from KS_ONBOARD_NOTIFY_SECRET_FILE\)$/m);
+    expect(human.output).toMatch(/^ {2}KS_ONBOARD_NOTIFY_SECRET_FILE +\S+notify-secret$/m);
+    expect(human.output).toMatch(/^ {2}KS_ONBOARD_NOTIFY_ALLOW_HTTP +1$/m);
+    expect(human.output).toMatch(/^ {2}KS_ONBOARD_TRACING +on: \S+ \(set by OTEL_EXPORTER_OTLP_ENDPOINT\)$/m);
+    expect(human.output).not.toContain(SECRETS.KS_ONBOARD_NOTIFY_SECRET);
   });
 
   it(

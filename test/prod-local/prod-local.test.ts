@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -8,7 +8,7 @@ import { readPem, sealerFor } from '../../src/codec/seal.js';
 import { codecKeyRing, pathsConfig } from '../../src/config.js';
 import { checkImportFile, readPeople } from '../../src/import/index.js';
 import type { BatchPerson } from '../../src/policy/batch.js';
-import { INSTALL_COMMAND, missingBinaries } from '../../src/prod-local/binaries.js';
+import { INSTALL_COMMAND, missingBinaries, prodLocalPaths } from '../../src/prod-local/binaries.js';
 import { dropRoleAndDatabases, findPgCluster, psqlAsSuperuser, type PgCluster } from '../../src/prod-local/postgres.js';
 import { portOpen } from '../../src/prod-local/process.js';
 import { dataConverterFor } from '../../src/temporal/data-converter.js';
@@ -40,6 +40,8 @@ interface Started {
   intakeUrl: string;
   /** the environment of a second shell, as the stack prints it (who you are is added per command) */
   env: NodeJS.ProcessEnv;
+  /** the environment and arguments the stack was started with */
+  started: { env: NodeJS.ProcessEnv; args: string[] };
 }
 
 let stack: Started | undefined;
@@ -48,6 +50,8 @@ let client: Client;
 let connection: Connection | undefined;
 const tag = randomBytes(4).toString('hex');
 const db = { user: `ks_test_${tag}`, main: `ks_test_${tag}`, visibility: `ks_test_${tag}_visibility` };
+/** what a second start would use, were it not refused (dropped afterwards all the same) */
+const otherDb = { user: `ks_test_${tag}_b`, main: `ks_test_${tag}_b`, visibility: `ks_test_${tag}_b_visibility` };
 
 /** Variables of the test process that would make the stack or the CLI differ from an operator's fresh shell. */
 function operatorEnvironment(): NodeJS.ProcessEnv {
@@ -66,20 +70,19 @@ beforeAll(async () => {
   cluster = await findPgCluster(); // names `apt-get install postgresql` when there is none
   const dataDir = mkdtempSync(join(tmpdir(), 'ks-prod-local-'));
   const base = { ...operatorEnvironment(), KS_ONBOARD_DATA_DIR: dataDir };
-  const cli = startCli(
-    [
-      'stack',
-      'prod-local',
-      ...['--temporal-port', '0', '--ui-port', '0', '--emulator-port', '0', '--intake-port', '0', '--codec-port', '0'],
-      ...['--postgres-user', db.user, '--dbname', db.main, '--visibility-dbname', db.visibility],
-    ],
-    {
-      ...base,
-      // the global setup found (or installed) the temporal CLI and built the workflow bundle already
-      TEMPORAL_CLI: inject('temporalCli'),
-      KS_ONBOARD_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
-    },
-  );
+  const args = [
+    'stack',
+    'prod-local',
+    ...['--temporal-port', '0', '--ui-port', '0', '--emulator-port', '0', '--intake-port', '0', '--codec-port', '0'],
+    ...['--postgres-user', db.user, '--dbname', db.main, '--visibility-dbname', db.visibility],
+  ];
+  const startEnv = {
+    ...base,
+    // the global setup found (or installed) the temporal CLI and built the workflow bundle already
+    TEMPORAL_CLI: inject('temporalCli'),
+    KS_ONBOARD_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
+  };
+  const cli = startCli(args, startEnv);
   const started = Date.now();
   try {
     await cli.waitFor(/Ctrl-C stops everything/, 180_000);
@@ -106,6 +109,7 @@ beforeAll(async () => {
     kubesphereUrl,
     intakeUrl: match(/^HR intake\s+(http:\/\/\S+) /m),
     env: { ...base, TEMPORAL_ADDRESS: temporalAddress, KUBESPHERE_HOST: kubesphereUrl },
+    started: { env: startEnv, args },
   };
   console.log(`stack prod-local ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   // what the CLI's commands read: the data directory's payload keys
@@ -126,7 +130,9 @@ afterAll(async () => {
     }
     rmSync(stack.dataDir, { recursive: true, force: true });
   }
-  if (cluster) await dropRoleAndDatabases(cluster, db.user, [db.main, db.visibility]).catch(() => undefined);
+  if (cluster)
+    for (const { user, main, visibility } of [db, otherDb])
+      await dropRoleAndDatabases(cluster, user, [main, visibility]).catch(() => undefined);
 }, 60_000);
 
 /** `ks-onboard <args>` to its end in the operator's second shell. */
@@ -148,6 +154,21 @@ function kubesphereHolds(): string[] {
 }
 const linesOf = (username: string) =>
   kubesphereHolds().filter((line) => line.includes(` ${username} `) || line.endsWith(` ${username}`));
+
+/**
+ * The exit code of a start that must be refused at once; one that goes on (the bug this guards against) is stopped
+ * after `ms` and fails the test.
+ */
+async function refusedStart(cli: RunningCli, ms = 30_000): Promise<number | null> {
+  const timer = setTimeout(() => cli.child.kill('SIGTERM'), ms);
+  try {
+    const code = await cli.exited;
+    expect(cli.child.signalCode, `not refused within ${ms / 1000} s:\n${cli.output()}`).toBe(null);
+    return code;
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** A query in this stack's own PostgreSQL databases (as the superuser; unaligned output). */
 const sql = (database: string, query: string) => psqlAsSuperuser(cluster, query, database);
@@ -184,6 +205,79 @@ describe('stack prod-local: the production topology on this machine', () => {
       },
     });
     expect(preflight.headers.get('access-control-allow-origin')).toBe(s.uiUrl);
+  }, 60_000);
+
+  it('refuses a second start on its data directory at once (exit 2), naming it and the owner, and touches nothing', async () => {
+    const s = stack!;
+    const dir = join(s.dataDir, 'prod-local');
+    const files = ['run/stack.pid', 'run/temporal-server.pid', 'run/ui-server.pid', 'temporal-server.yaml'].filter(
+      (file) => existsSync(join(dir, file)),
+    );
+    const state = () =>
+      files.map((file) => `${readFileSync(join(dir, file), 'utf8')} ${statSync(join(dir, file)).mtimeMs}`);
+    const before = state();
+    const servers = ['temporal-server', 'ui-server'].map((name) =>
+      Number(readFileSync(join(dir, 'run', `${name}.pid`), 'utf8').split(' ')[0]),
+    );
+    // the same command in the same environment, as a second shell would run it
+    const second = startCli(s.started.args, s.started.env);
+    const code = await refusedStart(second);
+    expect(second.output()).toContain(
+      `the data directory ${s.dataDir} is in use by a running stack prod-local (ks-onboard pid ${s.cli.child.pid};`,
+    );
+    expect(second.output()).toContain('nothing was stopped or started');
+    expect(second.output()).not.toMatch(/prod-local: (stopping|PostgreSQL|temporal-sql-tool)/);
+    expect(code).toBe(2);
+    // the running stack is whole: its files as they were, its servers alive and answering
+    for (const pid of servers) expect(existsSync(`/proc/${pid}`), `process ${pid}`).toBe(true);
+    expect(state()).toEqual(before);
+    await client.workflowService.getSystemInfo({});
+    expect((await fetch(`${s.uiUrl}/api/v1/settings`)).status).toBe(200);
+    expect(s.cli.child.exitCode).toBe(null);
+    expect(files).toContain('run/stack.pid'); // the owner, recorded by the first start
+  }, 60_000);
+
+  it('refuses a start whose ports are taken (exit 2), naming each port and what holds it, before anything starts', async () => {
+    const s = stack!;
+    const dataDir = mkdtempSync(join(tmpdir(), 'ks-prod-local-'));
+    try {
+      const [uiPort, codecPort] = [s.uiUrl, s.codecUrl].map((url) => new URL(url).port);
+      const uiPid = Number(readFileSync(join(s.dataDir, 'prod-local', 'run', 'ui-server.pid'), 'utf8').split(' ')[0]);
+      const cli = startCli(
+        [
+          'stack',
+          'prod-local',
+          ...['--temporal-port', '0', '--emulator-port', '0', '--intake-port', '0'],
+          ...['--ui-port', uiPort!, '--codec-port', codecPort!],
+          ...['--postgres-user', otherDb.user, '--dbname', otherDb.main, '--visibility-dbname', otherDb.visibility],
+        ],
+        { ...s.started.env, KS_ONBOARD_DATA_DIR: dataDir },
+      );
+      const code = await refusedStart(cli);
+      const output = cli.output();
+      const uiServer = prodLocalPaths(pathsConfig().cacheDir).uiServer;
+      expect(output).toContain(`port ${uiPort} (the Web UI, --ui-port) is taken by pid ${uiPid}: ${uiServer} --root`);
+      expect(output).toContain(
+        `port ${codecPort} (the codec server, --codec-port) is taken by pid ${s.cli.child.pid}: ${process.execPath} `,
+      );
+      expect(output).toContain('Nothing was stopped or started');
+      expect(code).toBe(2);
+      // nothing started: no database of its own, no server configuration, no owner left behind
+      expect(readdirSync(join(dataDir, 'prod-local', 'run'))).toEqual([]);
+      expect(existsSync(join(dataDir, 'prod-local', 'temporal-server.yaml'))).toBe(false);
+      expect(await sql('postgres', `SELECT count(*) FROM pg_database WHERE datname = '${otherDb.main}'`)).toBe('0');
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('--install-only prints where each built part is: the Temporal server, the SQL tool, the Web UI server', async () => {
+    const paths = prodLocalPaths(pathsConfig().cacheDir);
+    const { code, output } = await ks(['stack', 'prod-local', '--install-only']);
+    expect(output).toContain(`prod-local: Temporal server ${paths.server} (cached)`);
+    expect(output).toContain(`prod-local: SQL tool        ${paths.sqlTool}`);
+    expect(output).toContain(`prod-local: Web UI server   ${paths.uiServer}`);
+    expect(code).toBe(0);
   }, 60_000);
 
   it('onboards one person with `onboard --wait`: KubeSphere holds the placement, the run is in PostgreSQL', async () => {
@@ -306,6 +400,7 @@ describe('stack prod-local: the production topology on this machine', () => {
     expect(await s.cli.exited).toBe(0);
     expect(s.cli.output()).toMatch(/prod-local: stopped/);
     for (const pid of pids) expect(existsSync(`/proc/${pid}`), `process ${pid}`).toBe(false);
+    expect(existsSync(join(s.dataDir, 'prod-local', 'run', 'stack.pid')), 'the owner file').toBe(false);
     expect(await portOpen(host, Number(port))).toBe(false);
     for (const url of urls) expect(await portOpen(url.hostname, Number(url.port)), url.href).toBe(false);
     expect((await findPgCluster()).running).toBe(true);

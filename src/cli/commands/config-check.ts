@@ -5,6 +5,7 @@ import type { Client } from '@temporalio/client';
 import {
   codecConfig,
   ConfigError,
+  environmentSnapshot,
   hrConfig,
   intakeConfig,
   kubesphereConfig,
@@ -51,13 +52,22 @@ const PROCESSES: readonly Process[] = ['worker', 'intake', 'codec-server'];
 
 type Value = string | number | boolean | string[] | null;
 
+interface Context {
+  /** the names of the variables this environment sets */
+  set: Set<string>;
+  /** the environment, for config.ts's parsers (a section is parsed again without the variables already reported) */
+  env: NodeJS.ProcessEnv;
+  /** variables left unset whose value another variable gave (the value says which): not defaults */
+  derived: Set<string>;
+}
+
 interface SectionSpec {
   id: string;
   title: string;
   /** the processes that read it; a problem counts when one of them is checked */
   readBy: Process[];
   /** the section's variables and their effective values (masked); throws a ConfigError naming the variables */
-  describe(set: Set<string>): Record<string, Value>;
+  describe(context: Context): Record<string, Value>;
 }
 
 interface Section {
@@ -91,14 +101,14 @@ const SECTIONS: SectionSpec[] = [
     id: 'temporal',
     title: 'Temporal',
     readBy: ['worker', 'intake'],
-    describe: () => {
-      const temporal = temporalEndpointConfig();
+    describe: ({ env }) => {
+      const temporal = temporalEndpointConfig(env);
       return {
         TEMPORAL_ADDRESS: temporal.address,
         TEMPORAL_NAMESPACE: temporal.namespace,
         KS_ONBOARD_TASK_QUEUE: temporal.taskQueue,
         KS_ONBOARD_WORKFLOW_ID_PREFIX: temporal.workflowIdPrefix || null,
-        TEMPORAL_UI_URL: temporalUiConfigured() ? (temporalUiUrl() ?? null) : null,
+        TEMPORAL_UI_URL: temporalUiConfigured(env) ? (temporalUiUrl(env) ?? null) : null,
       };
     },
   },
@@ -106,14 +116,14 @@ const SECTIONS: SectionSpec[] = [
     id: 'temporal-connection',
     title: 'Temporal connection security (TLS, mTLS, API key)',
     readBy: ['worker', 'intake'],
-    describe: () => describeConnection(temporalConnectionConfig()),
+    describe: ({ env }) => describeConnection(temporalConnectionConfig(env)),
   },
   {
     id: 'kubesphere',
     title: "KubeSphere and the worker's account",
     readBy: ['worker'],
-    describe: () => {
-      const ks = kubesphereConfig();
+    describe: ({ env }) => {
+      const ks = kubesphereConfig(env);
       const login = ks.login;
       return {
         KUBESPHERE_HOST: ks.baseUrl,
@@ -130,10 +140,19 @@ const SECTIONS: SectionSpec[] = [
     id: 'worker',
     title: 'Worker',
     readBy: ['worker'],
-    describe: () => {
-      const worker = workerConfig();
-      // read and checked as the worker does at start
-      for (const path of worker.sealPrivateKeys) readPrivateKeyFile(path);
+    describe: ({ env }) => {
+      const worker = workerConfig(env);
+      // read and checked as the worker does at start: every file, each problem told
+      const problems = worker.sealPrivateKeys.flatMap((path) => {
+        try {
+          readPrivateKeyFile(path);
+          return [];
+        } catch (error) {
+          if (error instanceof ConfigError) return [error.message];
+          throw error;
+        }
+      });
+      if (problems.length) throw new ConfigError(`bad configuration: ${problems.join('; ')}`);
       return {
         KS_ONBOARD_MAX_CONCURRENT_ACTIVITIES: worker.maxConcurrentActivities,
         KS_ONBOARD_ACTIVITIES_PER_SECOND: worker.activitiesPerSecond,
@@ -148,8 +167,8 @@ const SECTIONS: SectionSpec[] = [
     id: 'policy',
     title: "The worker's policy",
     readBy: ['worker'],
-    describe: () => {
-      const policy = workerPolicyConfig();
+    describe: ({ env }) => {
+      const policy = workerPolicyConfig(env);
       return {
         KS_ONBOARD_ELEVATED_ROLES: policy.elevatedRoles,
         KS_ONBOARD_APPROVAL_TIMEOUT: duration(policy.approvalTimeoutMs),
@@ -161,13 +180,13 @@ const SECTIONS: SectionSpec[] = [
     id: 'codec-keys',
     title: 'Payload encryption',
     readBy: ['worker', 'intake', 'codec-server'],
-    describe: (set) => {
-      const ring = requiredCodecKeyRing();
+    describe: ({ set, env }) => {
+      const ring = requiredCodecKeyRing(env);
       const ids = ring.ids.map((id) => `${id}:${MASK}`);
       return {
         KS_ONBOARD_CODEC_KEYS: set.has('KS_ONBOARD_CODEC_KEYS')
           ? ids
-          : [...ids, `(from ${pathsConfig().devCodecKeys}, made by ks-onboard dev)`],
+          : [...ids, `(from ${pathsConfig(env).devCodecKeys}, made by ks-onboard dev)`],
       };
     },
   },
@@ -175,8 +194,8 @@ const SECTIONS: SectionSpec[] = [
     id: 'hr',
     title: 'HR deliveries (verified by the worker, answered by the intake)',
     readBy: ['worker', 'intake'],
-    describe: (): Record<string, Value> => {
-      const hr = hrConfig();
+    describe: ({ env }): Record<string, Value> => {
+      const hr = hrConfig(env);
       if (!hr) return { KS_ONBOARD_PLACEMENT: null, KS_ONBOARD_WEBHOOK_SECRETS: null };
       const { secrets, api } = hr.vendors;
       return {
@@ -197,8 +216,8 @@ const SECTIONS: SectionSpec[] = [
     id: 'intake',
     title: 'HR intake',
     readBy: ['intake'],
-    describe: () => {
-      const intake = intakeConfig();
+    describe: ({ env }) => {
+      const intake = intakeConfig(env);
       return {
         KS_ONBOARD_INTAKE_PORT: intake.port,
         KS_ONBOARD_INTAKE_HOST: intake.host,
@@ -211,12 +230,19 @@ const SECTIONS: SectionSpec[] = [
     id: 'notify',
     title: 'Notifications',
     readBy: ['worker'],
-    describe: () => {
-      const notify = notifyConfig();
+    describe: ({ set, env, derived }) => {
+      const notify = notifyConfig(env);
+      const secretFile = set.has('KS_ONBOARD_NOTIFY_SECRET_FILE');
+      if (notify && secretFile) derived.add('KS_ONBOARD_NOTIFY_SECRET');
       // a chat's webhook URL carries its token in the path: the origin only
       return {
         KS_ONBOARD_NOTIFY_URL: notify ? `${new URL(notify.url).origin}/${MASK}` : null,
-        KS_ONBOARD_NOTIFY_SECRET: notify ? MASK : null,
+        KS_ONBOARD_NOTIFY_SECRET: notify ? (secretFile ? `${MASK} (from KS_ONBOARD_NOTIFY_SECRET_FILE)` : MASK) : null,
+        // the file's path and the flag as given (parsed above): shown when set
+        ...(secretFile ? { KS_ONBOARD_NOTIFY_SECRET_FILE: env.KS_ONBOARD_NOTIFY_SECRET_FILE!.trim() } : {}),
+        ...(set.has('KS_ONBOARD_NOTIFY_ALLOW_HTTP')
+          ? { KS_ONBOARD_NOTIFY_ALLOW_HTTP: env.KS_ONBOARD_NOTIFY_ALLOW_HTTP!.trim() }
+          : {}),
         KS_ONBOARD_NOTIFY_EVENTS: notify ? notify.events : null,
         KS_ONBOARD_NOTIFY_EXPIRY_WARNING: notify ? duration(notify.expiryWarningMs) : null,
       };
@@ -226,8 +252,8 @@ const SECTIONS: SectionSpec[] = [
     id: 'codec-server',
     title: 'Codec server',
     readBy: ['codec-server'],
-    describe: () => {
-      const codec = codecConfig();
+    describe: ({ env }) => {
+      const codec = codecConfig(env);
       return {
         KS_ONBOARD_CODEC_PORT: codec.port,
         KS_ONBOARD_CODEC_HOST: codec.host,
@@ -235,7 +261,7 @@ const SECTIONS: SectionSpec[] = [
         KS_ONBOARD_CODEC_AUTH: codec.auth,
         KS_ONBOARD_CODEC_TOKEN: maskedLength(codec.token),
         KS_ONBOARD_CODEC_ALLOWED_USERS: codec.allowedUsers ?? null,
-        ...(codec.auth === 'kubesphere' ? { KUBESPHERE_HOST: kubesphereHost() } : {}),
+        ...(codec.auth === 'kubesphere' ? { KUBESPHERE_HOST: kubesphereHost(env) } : {}),
       };
     },
   },
@@ -243,12 +269,17 @@ const SECTIONS: SectionSpec[] = [
     id: 'observability',
     title: 'Audit trail, metrics, tracing',
     readBy: ['worker', 'intake'],
-    describe: () => {
-      const { audit, sdkMetricsAddress, tracing } = observabilityConfig();
+    describe: ({ set, env, derived }) => {
+      const { audit, sdkMetricsAddress, tracing } = observabilityConfig(env);
+      // an OTLP endpoint set the standard way switches tracing on by itself
+      const by = set.has('KS_ONBOARD_TRACING')
+        ? undefined
+        : ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT'].find((name) => set.has(name));
+      if (tracing && by) derived.add('KS_ONBOARD_TRACING');
       return {
         KS_ONBOARD_AUDIT: audit.kind === 'file' ? `file:${audit.path}` : audit.kind,
         KS_ONBOARD_SDK_METRICS_ADDRESS: sdkMetricsAddress ?? null,
-        KS_ONBOARD_TRACING: tracing ? `on: ${tracing.endpoint}` : 'off',
+        KS_ONBOARD_TRACING: tracing ? `on: ${tracing.endpoint}${by ? ` (set by ${by})` : ''}` : 'off',
       };
     },
   },
@@ -256,7 +287,7 @@ const SECTIONS: SectionSpec[] = [
     id: 'logging',
     title: 'Logging and local files',
     readBy: ['worker', 'intake', 'codec-server'],
-    describe: () => ({ LOG_LEVEL: logLevel() ?? 'info', KS_ONBOARD_DATA_DIR: pathsConfig().dataDir }),
+    describe: ({ env }) => ({ LOG_LEVEL: logLevel(env) ?? 'info', KS_ONBOARD_DATA_DIR: pathsConfig(env).dataDir }),
   },
 ];
 
@@ -283,13 +314,48 @@ function describeConnection(settings: TemporalConnectionSettings): Record<string
   return values;
 }
 
-/** `bad configuration: A: x; B=y: z` → one problem per variable (a message's own "; " stays in it). */
-function problemsOf(error: ConfigError): { variable?: string; message: string }[] {
+interface Problem {
+  variable?: string;
+  message: string;
+}
+
+/**
+ * `bad configuration: A: x; B=y: z; C (file): w` → one problem per variable (a message's own "; " stays in it). A
+ * file's problem names the file after its variable, e.g. `KS_ONBOARD_PLACEMENT (/etc/placement.yaml): line 4: …`.
+ */
+function problemsOf(error: ConfigError): Problem[] {
   const text = error.message.replace(/^bad configuration: /, '');
-  return text.split(/; (?=[A-Z][A-Z0-9_]+[:=])/).map((message) => {
-    const variable = /^([A-Z][A-Z0-9_]+)[:=]/.exec(message)?.[1];
+  return text.split(/; (?=[A-Z][A-Z0-9_]+(?:[:=]| \())/).map((message) => {
+    const variable = /^([A-Z][A-Z0-9_]+)(?:[:=]| \()/.exec(message)?.[1];
     return variable ? { variable, message } : { message };
   });
+}
+
+/**
+ * A section's values, or every problem in it: a parser stops at its first failing step, so the section is parsed
+ * again without the variables already reported, until nothing new turns up. A problem that names a variable left
+ * out is a consequence of leaving it out, not news.
+ */
+function describeSection(spec: SectionSpec, set: Set<string>, env: NodeJS.ProcessEnv) {
+  const problems: Problem[] = [];
+  const left = new Set<string>();
+  const derived = new Set<string>();
+  for (;;) {
+    const without = Object.fromEntries(Object.entries(env).filter(([name]) => !left.has(name)));
+    try {
+      const values = spec.describe({ set, env: without, derived });
+      return problems.length ? { problems } : { values, derived, problems };
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      const news = problemsOf(error).filter(
+        (problem) => ![...left].some((name) => problem.variable === name || problem.message.includes(name)),
+      );
+      problems.push(...news);
+      const next = news.flatMap((problem) => problem.variable ?? []);
+      if (!news.length || next.length < news.length) return { problems };
+      for (const name of next) left.add(name);
+    }
+  }
 }
 
 const GRPC_NOT_FOUND = 5;
@@ -582,22 +648,25 @@ function parseProcesses(raw: string): Process[] {
 export async function configCheck(
   processes: Process[],
 ): Promise<{ config: Record<string, Section>; checks: KindedCheck[] }> {
-  const set = setVariables();
+  // one copy of the environment, handed to config.ts's parsers; a section re-parses it without what it reported
+  const env = environmentSnapshot();
+  const set = setVariables(env);
   const checks: KindedCheck[] = [];
   const config: Record<string, Section> = {};
   const wanted = (readBy: Process[]) => readBy.some((p) => processes.includes(p));
   for (const spec of SECTIONS) {
     const section: Section = { title: spec.title, readBy: spec.readBy };
-    try {
-      section.values = spec.describe(set);
-      section.defaults = Object.keys(section.values).filter((name) => !set.has(name));
+    const described = describeSection(spec, set, env);
+    if (described.values) {
+      const { values, derived } = described;
+      section.values = values;
+      section.defaults = Object.keys(values).filter((name) => !set.has(name) && !derived.has(name));
       if (wanted(spec.readBy)) checks.push({ name: `config:${spec.id}`, ok: true, kind: 'config', message: 'ok' });
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      section.error = error.message;
+    } else {
+      section.error = `bad configuration: ${described.problems.map((problem) => problem.message).join('; ')}`;
       // the same problem met by two sections (the intake's mapping is also the worker's) is told once
       if (wanted(spec.readBy))
-        for (const problem of problemsOf(error))
+        for (const problem of described.problems)
           if (!checks.some((c) => !c.ok && c.message === problem.message))
             checks.push({ name: `config:${spec.id}`, ok: false, kind: 'config', ...problem });
     }
@@ -607,7 +676,7 @@ export async function configCheck(
   const log = (check: KindedCheck) => checks.push(check);
   if (wanted(['worker', 'intake'])) {
     if (ok('temporal') && ok('temporal-connection'))
-      await checkTemporal({ ...temporalEndpointConfig(), connection: temporalConnectionConfig() }, log);
+      await checkTemporal({ ...temporalEndpointConfig(env), connection: temporalConnectionConfig(env) }, log);
     else
       log({
         name: 'temporal:connect',
@@ -618,7 +687,7 @@ export async function configCheck(
       });
   }
   if (processes.includes('worker')) {
-    if (ok('kubesphere')) await checkKubeSphere(kubesphereConfig(), log);
+    if (ok('kubesphere')) await checkKubeSphere(kubesphereConfig(env), log);
     else
       log({
         name: 'kubesphere:login',

@@ -4,7 +4,7 @@ import { buildToolEnvironment, pathsConfig, prodLocalKubesphere, searchPath } fr
 import { DEV_APPROVER, EMULATOR_ADMIN, EMULATOR_OPS } from '../../emulator-accounts.js';
 import { findTemporalCli } from '../../temporal/cli-binary.js';
 import { createLogger, installRuntime } from '../logger.js';
-import { integerIn } from '../options.js';
+import { ExitError, integerIn } from '../options.js';
 
 interface ProdLocalFlags {
   installOnly?: boolean;
@@ -87,8 +87,18 @@ KubeSphere instead of the emulator. docs/prod-local.md says how it maps to docke
         });
         const took = missing.length ? ` (built in ${Math.round((Date.now() - started) / 1000)} s)` : ' (cached)';
         say(`Temporal server ${binaries.server}${took}`);
+        say(`SQL tool        ${binaries.sqlTool}`);
         say(`Web UI server   ${binaries.uiServer}`);
         return;
+      }
+      const { startProdLocal, claimProdLocalDir, ProdLocalRefusal } = await import('../../prod-local/stack.js');
+      // a start refused before it touched anything (the data directory in use, a port taken): exit 2
+      const refused = (error: unknown) => (error instanceof ProdLocalRefusal ? new ExitError(error.message, 2) : error);
+      // at once: a stack still running on this data directory is refused before anything else happens
+      try {
+        claimProdLocalDir(paths.dataDir);
+      } catch (error) {
+        throw refused(error);
       }
       const kubesphere = prodLocalKubesphere();
       const log = createLogger();
@@ -99,7 +109,6 @@ KubeSphere instead of the emulator. docs/prod-local.md says how it maps to docke
         cacheDir: paths.cacheDir,
         log: say,
       });
-      const { startProdLocal } = await import('../../prod-local/stack.js');
       const started = Date.now();
       const running = await startProdLocal({
         cacheDir: paths.cacheDir,
@@ -119,6 +128,8 @@ KubeSphere instead of the emulator. docs/prod-local.md says how it maps to docke
         buildEnv: buildToolEnvironment(),
         say,
         log,
+      }).catch((error: unknown) => {
+        throw refused(error);
       });
       const { services, temporal, ui, postgres, files } = running;
       const intake = services.intake!;
