@@ -30,6 +30,8 @@ COPY lib ./lib
 COPY samples ./samples
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/workflow-bundle.js ./workflow-bundle.js
+# the same workflows with the tracing interceptors, loaded instead when tracing is on (KS_ONBOARD_TRACING)
+COPY --from=build /app/workflow-bundle.traced.js ./workflow-bundle.traced.js
 # The image's unprivileged user `node`, by number (Kubernetes' runAsNonRoot can check a number, not a name); the root
 # filesystem can be read-only: nothing is written outside /tmp.
 USER 1000:1000

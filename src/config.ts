@@ -103,6 +103,8 @@ const workerSchema = z.object({
   KS_ONBOARD_MAX_CONCURRENT_ACTIVITIES: positiveInt(20),
   /** task-queue-wide, enforced by the server: adding workers never raises the load on KubeSphere */
   KS_ONBOARD_ACTIVITIES_PER_SECOND: z.coerce.number().positive().default(50),
+  /** per worker, every request whatever its path (local activities, which the task queue's cap does not see) */
+  KS_ONBOARD_KUBESPHERE_REQUESTS_PER_SECOND: z.coerce.number().positive().default(100),
   KS_ONBOARD_SHUTDOWN_GRACE: z
     .string()
     .regex(/^\d+(ms|s|m)$/, 'must look like 30s')
@@ -258,6 +260,7 @@ export function workerConfig(env: NodeJS.ProcessEnv = process.env) {
   return {
     maxConcurrentActivities: parsed.KS_ONBOARD_MAX_CONCURRENT_ACTIVITIES,
     activitiesPerSecond: parsed.KS_ONBOARD_ACTIVITIES_PER_SECOND,
+    kubesphereRequestsPerSecond: parsed.KS_ONBOARD_KUBESPHERE_REQUESTS_PER_SECOND,
     shutdownGraceTime: parsed.KS_ONBOARD_SHUTDOWN_GRACE,
     sealPrivateKeys: parsed.KS_ONBOARD_SEAL_PRIVATE_KEYS ?? [paths.devKeys.private],
     healthPort: parsed.KS_ONBOARD_HEALTH_PORT,

@@ -1,5 +1,6 @@
 import { Agent, type Dispatcher } from 'undici';
 import { KubeSphereError, errorFromResponse, scrubSecrets } from './errors.js';
+import { RequestPacer } from './pacer.js';
 
 /** The only methods that may ever leave this process: nothing here can delete or patch. */
 export const ALLOWED_METHODS = ['GET', 'POST', 'PUT'] as const;
@@ -30,6 +31,11 @@ export interface TransportOptions {
    * path may carry names (a user, a workspace): an observer keeps them out of labels.
    */
   observe?: (observation: RequestObservation) => void;
+  /**
+   * At most this many requests a second from this client, queued in order (default: unpaced). Protects KubeSphere
+   * whatever path a request takes: an activity, a local activity, a verification read.
+   */
+  requestsPerSecond?: number;
 }
 
 /** What an observer learns of a request: never a header, a query, a body or an answer. */
@@ -71,6 +77,7 @@ export class Transport {
   private readonly requestTimeout: number;
   private readonly maxResponseBytes: number;
   private readonly observe: TransportOptions['observe'];
+  private readonly pacer: RequestPacer | undefined;
 
   constructor(options: TransportOptions) {
     const url = parseBaseUrl(options.baseUrl);
@@ -81,6 +88,7 @@ export class Transport {
     this.requestTimeout = options.requestTimeoutMs ?? 10_000;
     this.maxResponseBytes = options.maxResponseBytes ?? 64 * 1024 * 1024;
     this.observe = options.observe;
+    this.pacer = options.requestsPerSecond ? new RequestPacer(options.requestsPerSecond) : undefined;
     this.ownsDispatcher = !options.dispatcher;
     this.dispatcher =
       options.dispatcher ??
@@ -105,6 +113,10 @@ export class Transport {
     }
     // An already cancelled call sends nothing at all.
     if (request.signal?.aborted) throw abortedError(request.signal.reason, method, request.path);
+    if (this.pacer)
+      await this.pacer.take(request.signal).catch((reason: unknown) => {
+        throw abortedError(reason, method, request.path);
+      });
     const path = this.basePath + request.path + queryString(request.query);
     const started = this.observe ? performance.now() : 0;
     try {

@@ -15,6 +15,7 @@ import { dataConverterFor } from './data-converter.js';
 import { ensureSearchAttributes, SearchAttributesError } from './search-attributes.js';
 import { describeConnectFailure, temporalConnectOptions } from './connection-config.js';
 import { createOnboardingWorker } from './worker.js';
+import { pickBundle } from './bundle-path.js';
 import { kubesphereObserver, type WorkerObservability } from '../metrics/observe.js';
 
 export interface RunningWorker {
@@ -72,11 +73,14 @@ export async function buildWorker(options: {
   log: Logger;
 }): Promise<RunningWorker> {
   const { temporal, kubesphere, worker: tuning, log } = options;
+  const bundle =
+    tuning.workflowBundle && pickBundle(tuning.workflowBundle, options.observability?.tracing !== undefined);
   const unsealer = new Unsealer(tuning.sealPrivateKeys.map((path) => readPrivateKeyFile(path)));
   const client = new KubeSphereClient({
     baseUrl: kubesphere.baseUrl,
     credentials: credentialsOf(kubesphere.login),
     connections: tuning.maxConcurrentActivities,
+    requestsPerSecond: tuning.kubesphereRequestsPerSecond,
     observe: kubesphereObserver(kubesphere.baseUrl, options.observability ?? {}),
     onCredentialsRejected: (reason) =>
       log.error(
@@ -140,7 +144,7 @@ export async function buildWorker(options: {
     maxConcurrentActivities: tuning.maxConcurrentActivities,
     activitiesPerSecond: tuning.activitiesPerSecond,
     shutdownGraceTime: tuning.shutdownGraceTime,
-    ...(tuning.workflowBundle ? { workflowBundle: { codePath: tuning.workflowBundle } } : {}),
+    ...(bundle ? { workflowBundle: { codePath: bundle } } : {}),
   });
   log.info(
     {
@@ -150,7 +154,7 @@ export async function buildWorker(options: {
       account: workerAccount,
       maxConcurrentActivities: tuning.maxConcurrentActivities,
       activitiesPerSecond: tuning.activitiesPerSecond,
-      workflowBundle: tuning.workflowBundle ?? 'bundled at start',
+      workflowBundle: bundle ?? 'bundled at start',
       elevatedRoles: policy.elevatedRoles,
       approvalTimeoutMs: policy.approvalTimeoutMs,
       protectedWorkspaces: policy.protectedWorkspaces,

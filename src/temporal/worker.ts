@@ -127,10 +127,10 @@ export async function createOnboardingWorker(options: OnboardingWorkerOptions): 
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: workflowsPath() }),
-    // A prebuilt bundle has the workflow interceptors in it already (src/temporal/bundle.ts).
+    // A prebuilt bundle has the workflow interceptors in it or not (src/temporal/bundle.ts): the caller picks it.
     interceptors: {
       activity: tracing.activity,
-      ...(options.workflowBundle ? {} : { workflowModules: [...WORKFLOW_INTERCEPTOR_MODULES] }),
+      ...(options.workflowBundle || !options.tracing ? {} : { workflowModules: [...WORKFLOW_INTERCEPTOR_MODULES] }),
     },
     sinks: tracing.sinks,
     activities: onlyForOurWorkflows({

@@ -22,9 +22,10 @@ import { RedactingSpanProcessor } from './redact.js';
  * workflow's run, each activity scheduled and run, and each KubeSphere request an activity sends, in one trace.
  *
  * The workflow half runs inside the workflow bundle: its interceptors module (WORKFLOW_INTERCEPTOR_MODULES) is
- * bundled always, tracing on or off, so turning tracing on or off never changes what a workflow does (its history
- * is the same either way) and one prebuilt bundle serves both. Its spans leave the sandbox through the `exporter`
- * sink, which a worker without tracing drops (workflowSpanSink).
+ * bundled only into the bundle of a worker with tracing on (`x.traced.js` beside a prebuilt `x.js`,
+ * src/temporal/bundle.ts): it changes no command a workflow sends, only headers, so either bundle replays any
+ * history, and a worker without tracing does not pay for a span around every step. Its spans leave the sandbox
+ * through the `exporter` sink (workflowSpanSink drops them).
  */
 export const WORKFLOW_INTERCEPTOR_MODULES: readonly string[] = [
   createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),

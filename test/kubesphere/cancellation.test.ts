@@ -151,3 +151,26 @@ describe('transport errors keep their cause', () => {
     expect((error.cause as { code?: string }).code).toMatch(/^(UND_ERR_SOCKET|ECONNRESET)$/);
   });
 });
+
+describe('requestsPerSecond: a paced client', () => {
+  it('queues requests beyond its rate; one cancelled while it waits fails KS_ABORTED and never reaches KubeSphere', async () => {
+    h = await startEmulator();
+    const paced = new KubeSphereClient({
+      baseUrl: h.emulator.url,
+      credentials: { username: 'admin', password: ADMIN_PASSWORD },
+      requestsPerSecond: 1,
+    });
+    try {
+      await paced.getUser('admin'); // the login and this read: the first takes the one free turn, the read waits
+      const sent = h.emulator.requests.byRoute[GET_USER_ROUTE] ?? 0;
+      const controller = new AbortController();
+      const pending = failure(paced.withSignal(controller.signal).getUser('admin'));
+      controller.abort(new Error('activity cancelled'));
+      const error = await pending;
+      expect(error.code).toBe('KS_ABORTED');
+      expect(h.emulator.requests.byRoute[GET_USER_ROUTE] ?? 0).toBe(sent);
+    } finally {
+      await paced.close();
+    }
+  });
+});

@@ -156,6 +156,7 @@ const SECTIONS: SectionSpec[] = [
       return {
         KS_ONBOARD_MAX_CONCURRENT_ACTIVITIES: worker.maxConcurrentActivities,
         KS_ONBOARD_ACTIVITIES_PER_SECOND: worker.activitiesPerSecond,
+        KS_ONBOARD_KUBESPHERE_REQUESTS_PER_SECOND: worker.kubesphereRequestsPerSecond,
         KS_ONBOARD_SHUTDOWN_GRACE: worker.shutdownGraceTime,
         KS_ONBOARD_SEAL_PRIVATE_KEYS: worker.sealPrivateKeys,
         KS_ONBOARD_HEALTH_PORT: worker.healthPort ?? null,

@@ -1,0 +1,429 @@
+/**
+ * `npm run bench`: the same generated team-migration CSV done three ways, side by side in one run, each against a
+ * fresh KubeSphere emulator in its own process (20 ms added to every answer, its default 300 ms controllers):
+ *
+ *   A  the original runbook: one `curl` process per API call, strictly sequential (a sample, extrapolated);
+ *   B  a direct concurrent script with our KubeSphere client and the worker's concurrency, no Temporal;
+ *   C  `ks-onboard import <file> --wait` through Temporal: the dev server with its SQLite file (as `dev` runs it),
+ *      and again in memory; the worker and the CLI are processes of their own, as an operator runs them.
+ *
+ * For each: wall time, rows/s, KubeSphere requests a row by method (the emulator's counters); for C also history
+ * events a row (children and batch runs), CPU seconds a row of the server and of the worker, and their peak memory.
+ * Checks the end state every time (every user and both memberships present). Not a test: figures go to
+ * docs/benchmarks.md.
+ *
+ *   BENCH_ROWS=1000 BENCH_LATENCY_MS=20 BENCH_A_SAMPLE=130 BENCH_WAYS=A,B,C-file,C-memory npm run bench
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { ensureDevKeyPair } from '../src/codec/seal.js';
+import { pathsConfig, searchPath } from '../src/config.js';
+import { KubeSphereClient } from '../src/kubesphere/client.js';
+import { isKubeSphereError } from '../src/kubesphere/errors.js';
+import { IAM, TENANT } from '../src/kubesphere/paths.js';
+import { findTemporalCli } from '../src/temporal/cli-binary.js';
+import { startDevServer, type DevServer } from '../src/temporal/dev-server.js';
+import { spawnEmulator } from './emulator-process.js';
+
+const ROWS = Number(process.env.BENCH_ROWS ?? 1000);
+const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 20);
+/** A's rows: the first 30 (each makes a project, the first 10 a workspace too), then 100 that make only people. */
+const A_SAMPLE = Math.min(ROWS, Number(process.env.BENCH_A_SAMPLE ?? 130));
+const CONCURRENCY = 20; // the batch's default, and the worker's activity slots
+const WAYS = (process.env.BENCH_WAYS ?? 'A,B,C-file,C-memory').split(',').map((w) => w.trim());
+const WORKSPACES = 10;
+const PROJECTS = 30;
+const ADMIN = { username: 'admin', password: 'P@88w0rd' };
+const OPS = { username: 'ops-admin', password: 'Ops-P@88w0rd' };
+const MAIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+
+interface Row {
+  username: string;
+  email: string;
+  workspace: string;
+  project: string;
+}
+/** Person i in project i % 30, which is in workspace (i % 30) % 10: 10 workspaces, 30 projects. */
+const rows: Row[] = Array.from({ length: ROWS }, (_, i) => {
+  const p = i % PROJECTS;
+  const workspace = `team-${p % WORKSPACES}`;
+  return {
+    username: `mig-${i}`,
+    email: `mig-${i}@example.com`,
+    workspace,
+    project: `${workspace}-app${Math.floor(p / WORKSPACES)}`,
+  };
+});
+
+const dir = mkdtempSync(join(tmpdir(), 'ks-bench-ways-'));
+const csv = join(dir, 'team-migration.csv');
+writeFileSync(
+  csv,
+  'username,email,password,global_role,workspace,workspace_role,project,project_role,cluster\n' +
+    rows.map((r) => `${r.username},${r.email},,,${r.workspace},,${r.project},,`).join('\n') +
+    '\n',
+);
+
+interface Counts {
+  total: number;
+  byMethod: Record<string, number>;
+}
+interface Result {
+  way: string;
+  rows: number;
+  wallMs: number;
+  /** measured on this many rows (the first ones), the wall time extrapolated to all */
+  sample?: number;
+  /** for a sample: the time its rows took */
+  sampleMs?: number;
+  requests: Counts;
+  events?: number;
+  cpu?: { server: number; worker: number; cli: number };
+  peakMiB?: { server: number; worker: number };
+}
+const results: Result[] = [];
+
+const counts = async (url: string): Promise<Counts> =>
+  (await (await fetch(`${url}/_emulator/requests`)).json()) as Counts;
+
+/** Every person of `part` is a user, a member of their workspace and of their project: else the run is void. */
+async function checkEndState(url: string, part: Row[]): Promise<void> {
+  const state = (await (await fetch(`${url}/_emulator/state`)).json()) as {
+    users: Record<string, unknown>;
+    workspaceRoleBindings: Record<string, { user: string }>;
+    roleBindings?: Record<string, { user: string }>;
+  };
+  const members = new Set(Object.values(state.workspaceRoleBindings).map((b) => b.user));
+  const missing = part.filter((r) => !state.users[r.username] || !members.has(r.username));
+  if (missing.length)
+    throw new Error(`${missing.length} of ${part.length} people missing, e.g. ${missing[0]!.username}`);
+}
+
+/** CPU seconds (user + system) of a process and its descendants, from /proc. */
+function cpuOf(pid: number | undefined): number {
+  if (!pid) return NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const own = (Number(fields[11]) + Number(fields[12])) / 100;
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean);
+    return own + children.reduce((n, c) => n + cpuOf(Number(c)), 0);
+  } catch {
+    return NaN;
+  }
+}
+/** Peak resident memory (VmHWM) of a process, MiB. */
+function peakMiB(pid: number | undefined): number {
+  if (!pid) return NaN;
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmHWM:\s+(\d+) kB/);
+    return line ? Number(line[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+// ---- A: the runbook ------------------------------------------------------------------------------------
+async function wayA(): Promise<void> {
+  const emulator = await spawnEmulator(['--latency', String(LATENCY_MS)]);
+  try {
+    const curl = (args: string[]) => {
+      const out = spawnSync('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', ...args], { encoding: 'utf8' });
+      return Number(out.stdout);
+    };
+    const started = performance.now();
+    const login = spawnSync(
+      'curl',
+      [
+        '-s',
+        '-X',
+        'POST',
+        `${emulator.url}/oauth/token`,
+        '-H',
+        'Content-Type: application/x-www-form-urlencoded',
+        '--data-urlencode',
+        'grant_type=password',
+        '--data-urlencode',
+        `username=${ADMIN.username}`,
+        '--data-urlencode',
+        `password=${ADMIN.password}`,
+        '--data-urlencode',
+        'client_id=kubesphere',
+        '--data-urlencode',
+        'client_secret=kubesphere',
+      ],
+      { encoding: 'utf8' },
+    );
+    const token = (JSON.parse(login.stdout) as { access_token: string }).access_token;
+    const post = (path: string, body: unknown) =>
+      curl([
+        '-X',
+        'POST',
+        `${emulator.url}${path}`,
+        '-H',
+        `Authorization: Bearer ${token}`,
+        '-H',
+        'Content-Type: application/json',
+        '-d',
+        JSON.stringify(body),
+      ]);
+    /** A member POST meets 404 until KubeSphere's controllers have made a new workspace's roles: the runbook waits. */
+    const member = (path: string, body: unknown) => {
+      for (let tries = 0; post(path, body) === 404 && tries < 30; tries++) spawnSync('sleep', ['1']);
+    };
+    let firstMs = 0;
+    for (const [i, r] of rows.slice(0, A_SAMPLE).entries()) {
+      if (i === PROJECTS) firstMs = performance.now() - started;
+      post(`${IAM}/users`, {
+        apiVersion: 'iam.kubesphere.io/v1beta1',
+        kind: 'User',
+        metadata: { name: r.username },
+        spec: { email: r.email },
+      });
+      post(`${TENANT}/workspacetemplates`, {
+        apiVersion: 'tenant.kubesphere.io/v1beta1',
+        kind: 'WorkspaceTemplate',
+        metadata: { name: r.workspace },
+        spec: { template: { spec: {} }, placement: { clusters: [{ name: 'host' }] } },
+      });
+      post(`${TENANT}/workspaces/${r.workspace}/namespaces`, {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: {
+          name: r.project,
+          labels: { 'kubesphere.io/workspace': r.workspace, 'kubesphere.io/managed': 'true' },
+        },
+      });
+      member(`${IAM}/workspaces/${r.workspace}/workspacemembers`, [
+        { username: r.username, roleRef: `${r.workspace}-regular` },
+      ]);
+      member(`${IAM}/namespaces/${r.project}/namespacemembers`, [{ username: r.username, roleRef: 'viewer' }]);
+    }
+    const sampleMs = performance.now() - started;
+    await checkEndState(emulator.url, rows.slice(0, A_SAMPLE));
+    // The rows that make workspaces and projects (and wait for their roles) once, then the rest at the steady rate.
+    const wallMs =
+      A_SAMPLE > PROJECTS
+        ? firstMs + ((sampleMs - firstMs) / (A_SAMPLE - PROJECTS)) * (ROWS - PROJECTS)
+        : (sampleMs / A_SAMPLE) * ROWS;
+    results.push({
+      way: 'A runbook',
+      rows: ROWS,
+      sample: A_SAMPLE,
+      sampleMs,
+      wallMs,
+      requests: await counts(emulator.url),
+    });
+  } finally {
+    await emulator.stop();
+  }
+}
+
+// ---- B: direct, concurrent, no Temporal ------------------------------------------------------------------
+async function wayB(): Promise<void> {
+  const emulator = await spawnEmulator(['--latency', String(LATENCY_MS)]);
+  const ks = new KubeSphereClient({ baseUrl: emulator.url, credentials: ADMIN });
+  try {
+    const exists = (error: unknown) => isKubeSphereError(error) && (error.status === 409 || error.status === 400);
+    const notReady = (error: unknown) => isKubeSphereError(error) && error.status === 404;
+    const pool = async <T>(items: T[], run: (item: T) => Promise<void>) => {
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (next < items.length) await run(items[next++]!);
+        }),
+      );
+    };
+    const retryWhileNotReady = async (call: () => Promise<unknown>) => {
+      for (;;) {
+        try {
+          return await call();
+        } catch (error) {
+          if (!notReady(error)) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+      }
+    };
+    const started = performance.now();
+    const workspaces = [...new Set(rows.map((r) => r.workspace))];
+    const projects = [...new Map(rows.map((r) => [r.project, r])).values()];
+    await pool(workspaces, async (name) => {
+      await ks.createWorkspace({ name, clusters: ['host'] }).catch((e) => {
+        if (!exists(e)) throw e;
+      });
+    });
+    await pool(projects, async (r) => {
+      await ks.createProject({ workspace: r.workspace, name: r.project }).catch((e) => {
+        if (!exists(e)) throw e;
+      });
+    });
+    await pool(rows, async (r) => {
+      await ks.createUser({ name: r.username, email: r.email }).catch((e) => {
+        if (!exists(e)) throw e;
+      });
+      await retryWhileNotReady(() =>
+        ks.addWorkspaceMembers(r.workspace, [{ username: r.username, roleRef: `${r.workspace}-regular` }]),
+      );
+      await retryWhileNotReady(() =>
+        ks.addProjectMembers({ namespace: r.project }, [{ username: r.username, roleRef: 'viewer' }]),
+      );
+    });
+    const wallMs = performance.now() - started;
+    await checkEndState(emulator.url, rows);
+    results.push({ way: 'B direct', rows: ROWS, wallMs, requests: await counts(emulator.url) });
+  } finally {
+    await ks.close();
+    await emulator.stop();
+  }
+}
+
+// ---- C: ks-onboard import --wait through Temporal ---------------------------------------------------------
+async function wayC(storage: 'file' | 'memory'): Promise<void> {
+  const paths = pathsConfig();
+  const binary = await findTemporalCli({ explicit: paths.temporalCli, path: searchPath(), cacheDir: paths.cacheDir });
+  const dataDir = mkdtempSync(join(dir, `c-${storage}-`));
+  const keys = { private: join(dataDir, 'keys', 'private.pem'), public: join(dataDir, 'keys', 'public.pem') };
+  ensureDevKeyPair(keys.private, keys.public);
+  const emulator = await spawnEmulator(['--latency', String(LATENCY_MS)]);
+  let server: DevServer | undefined;
+  let worker: ReturnType<typeof spawn> | undefined;
+  try {
+    server = await startDevServer({
+      binary,
+      port: 0,
+      ...(storage === 'file' ? { dbFile: join(dataDir, 'temporal.db') } : {}),
+    });
+    const codecKey = spawnSync(process.execPath, [MAIN, 'codec-key'], { encoding: 'utf8' }).stdout.trim();
+    // Built ahead, as the image does: the worker's memory is then what it needs to run, not webpack's.
+    const bundle = join(dataDir, 'workflow-bundle.js');
+    if (spawnSync(process.execPath, [MAIN, 'bundle', '--out', bundle], { stdio: 'ignore' }).status !== 0)
+      throw new Error('ks-onboard bundle failed');
+    const env = {
+      ...process.env,
+      KS_ONBOARD_CODEC_KEYS: codecKey,
+      KS_ONBOARD_WORKFLOW_BUNDLE: bundle,
+      TEMPORAL_ADDRESS: server.address,
+      KS_ONBOARD_DATA_DIR: dataDir,
+      KS_ONBOARD_SEAL_PUBLIC_KEY: keys.public,
+      KS_ONBOARD_SEAL_PRIVATE_KEYS: keys.private,
+      KUBESPHERE_HOST: emulator.url,
+      LOG_LEVEL: 'info', // the default; 'worker ready' is an info line
+    };
+    // BENCH_PROFILE=<dir>: the worker writes a CPU profile there (open it in Chrome's DevTools).
+    const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+    worker = spawn(process.execPath, [...profile, MAIN, 'worker'], {
+      env: { ...env, KUBESPHERE_USERNAME: ADMIN.username, KUBESPHERE_PASSWORD: ADMIN.password },
+      stdio: ['ignore', 'ignore', 'pipe'], // stdout: the audit trail (on, as by default)
+    });
+    let workerLog = '';
+    await new Promise<void>((resolve, reject) => {
+      worker!.stderr!.on('data', (chunk: Buffer) => {
+        workerLog = (workerLog + chunk.toString()).slice(-4000);
+        if (/worker ready/.test(workerLog)) resolve();
+      });
+      worker!.once('exit', (code) => reject(new Error(`worker exited with ${code}: ${workerLog}`)));
+    });
+    const before = { server: cpuOf(server.process.pid), worker: cpuOf(worker.pid) };
+    const started = performance.now();
+    const cli = spawnSync(process.execPath, [MAIN, 'import', csv, '--wait', '--json'], {
+      env: { ...env, KUBESPHERE_USERNAME: OPS.username, KUBESPHERE_PASSWORD: OPS.password },
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    const wallMs = performance.now() - started;
+    if (cli.status !== 0) throw new Error(`import exited with ${cli.status}: ${cli.stderr.slice(-2000)}`);
+    const cpu = {
+      server: cpuOf(server.process.pid) - before.server,
+      worker: cpuOf(worker.pid) - before.worker,
+      cli: cli.status === 0 ? NaN : NaN,
+    };
+    const peak = { server: peakMiB(server.process.pid), worker: peakMiB(worker.pid) };
+    await checkEndState(emulator.url, rows);
+    // History events: every row's workflow and every run of the batch, from visibility.
+    const connection = await Connection.connect({ address: server.address });
+    let events = 0;
+    try {
+      const client = new Client({ connection });
+      for await (const e of client.workflow.list({ query: `WorkflowType IN ('onboardUser', 'importBatch')` }))
+        events += e.historyLength;
+    } finally {
+      await connection.close();
+    }
+    results.push({
+      way: `C import, dev server ${storage === 'file' ? 'SQLite file' : 'in memory'}`,
+      rows: ROWS,
+      wallMs,
+      requests: await counts(emulator.url),
+      events,
+      cpu,
+      peakMiB: peak,
+    });
+  } finally {
+    if (worker && worker.exitCode === null) {
+      worker.kill('SIGTERM');
+      await new Promise((resolve) => worker!.once('exit', resolve));
+    }
+    await server?.stop();
+    await emulator.stop();
+  }
+}
+
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+console.log(
+  `${ROWS} rows (${WORKSPACES} workspaces, ${PROJECTS} projects), emulator latency ${LATENCY_MS} ms; ${machine}`,
+);
+console.log(
+  `load average at start ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);
+try {
+  for (const way of WAYS) {
+    if (way === 'A') await wayA();
+    else if (way === 'B') await wayB();
+    else if (way === 'C-file') await wayC('file');
+    else if (way === 'C-memory') await wayC('memory');
+    else throw new Error(`unknown way ${way} (A, B, C-file, C-memory)`);
+    const r = results.at(-1)!;
+    console.log(`  ${r.way}: ${((r.sampleMs ?? r.wallMs) / 1000).toFixed(1)} s for ${r.sample ?? r.rows} rows`);
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const rate = (r: Result) => r.rows / (r.wallMs / 1000);
+const perRow = (n: number, r: Result) => (n / (r.sample ?? r.rows)).toFixed(2);
+console.log('');
+console.log(
+  '| way | wall time | rows/s | KubeSphere requests a row | history events a row | CPU a row: server / worker | peak memory: server / worker |',
+);
+console.log('| --- | --- | --- | --- | --- | --- | --- |');
+for (const r of results) {
+  const wall = r.sample
+    ? `${(r.wallMs / 1000).toFixed(0)} s (extrapolated from its first ${r.sample} rows, ${((r.sampleMs ?? 0) / 1000).toFixed(1)} s)`
+    : `${(r.wallMs / 1000).toFixed(1)} s`;
+  const methods = Object.entries(r.requests.byMethod)
+    .map(([m, c]) => `${m} ${perRow(c, r)}`)
+    .join(', ');
+  console.log(
+    `| ${r.way} | ${wall} | ${rate(r).toFixed(1)} | ${perRow(r.requests.total, r)} (${methods}) | ${r.events === undefined ? '–' : perRow(r.events, r)} | ` +
+      `${r.cpu ? `${((r.cpu.server / r.rows) * 1000).toFixed(0)} / ${((r.cpu.worker / r.rows) * 1000).toFixed(0)} ms` : '–'} | ` +
+      `${r.peakMiB ? `${r.peakMiB.server.toFixed(0)} / ${r.peakMiB.worker.toFixed(0)} MiB` : '–'} |`,
+  );
+}
+const a = results.find((r) => r.way.startsWith('A'));
+const b = results.find((r) => r.way.startsWith('B'));
+for (const c of results.filter((r) => r.way.startsWith('C'))) {
+  const ratios = [a ? `C/A ×${(rate(c) / rate(a)).toFixed(1)}` : '', b ? `C/B ×${(rate(c) / rate(b)).toFixed(2)}` : '']
+    .filter(Boolean)
+    .join(', ');
+  console.log(`${c.way}: rows/s ${ratios}`);
+}
+console.log(
+  `load average at end ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);
