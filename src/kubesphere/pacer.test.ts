@@ -23,7 +23,7 @@ describe('RequestPacer', () => {
   });
 
   it('a cancelled wait rejects with its reason and gives its turn back', async () => {
-    let now = 0;
+    const now = 0;
     const pacer = new RequestPacer(1, () => now);
     await pacer.take(); // the one free turn
     const controller = new AbortController();
