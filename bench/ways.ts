@@ -14,19 +14,15 @@
  *
  *   BENCH_ROWS=1000 BENCH_LATENCY_MS=20 BENCH_A_SAMPLE=130 BENCH_WAYS=A,B,C-file,C-memory npm run bench
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { ensureDevKeyPair } from '../src/codec/seal.js';
-import { pathsConfig, searchPath } from '../src/config.js';
 import { KubeSphereClient } from '../src/kubesphere/client.js';
 import { isKubeSphereError } from '../src/kubesphere/errors.js';
 import { IAM, TENANT } from '../src/kubesphere/paths.js';
-import { findTemporalCli } from '../src/temporal/cli-binary.js';
-import { startDevServer, type DevServer } from '../src/temporal/dev-server.js';
+import { ADMIN, cpuOf, finished, peakMiB, startDeployment, teamMigration, writeCsv, type Row } from './deployment.js';
 import { spawnEmulator } from './emulator-process.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1000);
@@ -37,36 +33,11 @@ const CONCURRENCY = 20; // the batch's default, and the worker's activity slots
 const WAYS = (process.env.BENCH_WAYS ?? 'A,B,C-file,C-memory').split(',').map((w) => w.trim());
 const WORKSPACES = 10;
 const PROJECTS = 30;
-const ADMIN = { username: 'admin', password: 'P@88w0rd' };
-const OPS = { username: 'ops-admin', password: 'Ops-P@88w0rd' };
-const MAIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 
-interface Row {
-  username: string;
-  email: string;
-  workspace: string;
-  project: string;
-}
-/** Person i in project i % 30, which is in workspace (i % 30) % 10: 10 workspaces, 30 projects. */
-const rows: Row[] = Array.from({ length: ROWS }, (_, i) => {
-  const p = i % PROJECTS;
-  const workspace = `team-${p % WORKSPACES}`;
-  return {
-    username: `mig-${i}`,
-    email: `mig-${i}@example.com`,
-    workspace,
-    project: `${workspace}-app${Math.floor(p / WORKSPACES)}`,
-  };
-});
-
+const rows: Row[] = teamMigration(ROWS);
 const dir = mkdtempSync(join(tmpdir(), 'ks-bench-ways-'));
 const csv = join(dir, 'team-migration.csv');
-writeFileSync(
-  csv,
-  'username,email,password,global_role,workspace,workspace_role,project,project_role,cluster\n' +
-    rows.map((r) => `${r.username},${r.email},,,${r.workspace},,${r.project},,`).join('\n') +
-    '\n',
-);
+writeCsv(csv, rows);
 
 interface Counts {
   total: number;
@@ -82,7 +53,7 @@ interface Result {
   sampleMs?: number;
   requests: Counts;
   events?: number;
-  cpu?: { server: number; worker: number; cli: number };
+  cpu?: { server: number; worker: number };
   peakMiB?: { server: number; worker: number };
 }
 const results: Result[] = [];
@@ -101,29 +72,6 @@ async function checkEndState(url: string, part: Row[]): Promise<void> {
   const missing = part.filter((r) => !state.users[r.username] || !members.has(r.username));
   if (missing.length)
     throw new Error(`${missing.length} of ${part.length} people missing, e.g. ${missing[0]!.username}`);
-}
-
-/** CPU seconds (user + system) of a process and its descendants, from /proc. */
-function cpuOf(pid: number | undefined): number {
-  if (!pid) return NaN;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    const own = (Number(fields[11]) + Number(fields[12])) / 100;
-    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean);
-    return own + children.reduce((n, c) => n + cpuOf(Number(c)), 0);
-  } catch {
-    return NaN;
-  }
-}
-/** Peak resident memory (VmHWM) of a process, MiB. */
-function peakMiB(pid: number | undefined): number {
-  if (!pid) return NaN;
-  try {
-    const line = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmHWM:\s+(\d+) kB/);
-    return line ? Number(line[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
 }
 
 // ---- A: the runbook ------------------------------------------------------------------------------------
@@ -282,68 +230,27 @@ async function wayB(): Promise<void> {
 
 // ---- C: ks-onboard import --wait through Temporal ---------------------------------------------------------
 async function wayC(storage: 'file' | 'memory'): Promise<void> {
-  const paths = pathsConfig();
-  const binary = await findTemporalCli({ explicit: paths.temporalCli, path: searchPath(), cacheDir: paths.cacheDir });
-  const dataDir = mkdtempSync(join(dir, `c-${storage}-`));
-  const keys = { private: join(dataDir, 'keys', 'private.pem'), public: join(dataDir, 'keys', 'public.pem') };
-  ensureDevKeyPair(keys.private, keys.public);
-  const emulator = await spawnEmulator(['--latency', String(LATENCY_MS)]);
-  let server: DevServer | undefined;
-  let worker: ReturnType<typeof spawn> | undefined;
-  try {
-    server = await startDevServer({
-      binary,
-      port: 0,
-      ...(storage === 'file' ? { dbFile: join(dataDir, 'temporal.db') } : {}),
-    });
-    const codecKey = spawnSync(process.execPath, [MAIN, 'codec-key'], { encoding: 'utf8' }).stdout.trim();
-    // Built ahead, as the image does: the worker's memory is then what it needs to run, not webpack's.
-    const bundle = join(dataDir, 'workflow-bundle.js');
-    if (spawnSync(process.execPath, [MAIN, 'bundle', '--out', bundle], { stdio: 'ignore' }).status !== 0)
-      throw new Error('ks-onboard bundle failed');
-    const env = {
-      ...process.env,
-      KS_ONBOARD_CODEC_KEYS: codecKey,
-      KS_ONBOARD_WORKFLOW_BUNDLE: bundle,
-      TEMPORAL_ADDRESS: server.address,
-      KS_ONBOARD_DATA_DIR: dataDir,
-      KS_ONBOARD_SEAL_PUBLIC_KEY: keys.public,
-      KS_ONBOARD_SEAL_PRIVATE_KEYS: keys.private,
-      KUBESPHERE_HOST: emulator.url,
-      LOG_LEVEL: 'info', // the default; 'worker ready' is an info line
-    };
+  const d = await startDeployment({
+    dir,
+    storage,
+    emulatorArgs: ['--latency', String(LATENCY_MS)],
     // BENCH_PROFILE=<dir>: the worker writes a CPU profile there (open it in Chrome's DevTools).
-    const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-    worker = spawn(process.execPath, [...profile, MAIN, 'worker'], {
-      env: { ...env, KUBESPHERE_USERNAME: ADMIN.username, KUBESPHERE_PASSWORD: ADMIN.password },
-      stdio: ['ignore', 'ignore', 'pipe'], // stdout: the audit trail (on, as by default)
-    });
-    let workerLog = '';
-    await new Promise<void>((resolve, reject) => {
-      worker!.stderr!.on('data', (chunk: Buffer) => {
-        workerLog = (workerLog + chunk.toString()).slice(-4000);
-        if (/worker ready/.test(workerLog)) resolve();
-      });
-      worker!.once('exit', (code) => reject(new Error(`worker exited with ${code}: ${workerLog}`)));
-    });
-    const before = { server: cpuOf(server.process.pid), worker: cpuOf(worker.pid) };
+    ...(process.env.BENCH_PROFILE ? { profileDir: process.env.BENCH_PROFILE } : {}),
+  });
+  try {
+    const before = { server: cpuOf(d.server.process.pid), worker: cpuOf(d.worker.pid) };
     const started = performance.now();
-    const cli = spawnSync(process.execPath, [MAIN, 'import', csv, '--wait', '--json'], {
-      env: { ...env, KUBESPHERE_USERNAME: OPS.username, KUBESPHERE_PASSWORD: OPS.password },
-      encoding: 'utf8',
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    const cli = await finished(d.cli(['import', csv, '--wait', '--json']));
     const wallMs = performance.now() - started;
-    if (cli.status !== 0) throw new Error(`import exited with ${cli.status}: ${cli.stderr.slice(-2000)}`);
+    if (cli.code !== 0) throw new Error(`import exited with ${cli.code}: ${cli.stderr.slice(-2000)}`);
     const cpu = {
-      server: cpuOf(server.process.pid) - before.server,
-      worker: cpuOf(worker.pid) - before.worker,
-      cli: cli.status === 0 ? NaN : NaN,
+      server: cpuOf(d.server.process.pid) - before.server,
+      worker: cpuOf(d.worker.pid) - before.worker,
     };
-    const peak = { server: peakMiB(server.process.pid), worker: peakMiB(worker.pid) };
-    await checkEndState(emulator.url, rows);
+    const peak = { server: peakMiB(d.server.process.pid), worker: peakMiB(d.worker.pid) };
+    await checkEndState(d.emulator.url, rows);
     // History events: every row's workflow and every run of the batch, from visibility.
-    const connection = await Connection.connect({ address: server.address });
+    const connection = await Connection.connect({ address: d.server.address });
     let events = 0;
     try {
       const client = new Client({ connection });
@@ -356,18 +263,13 @@ async function wayC(storage: 'file' | 'memory'): Promise<void> {
       way: `C import, dev server ${storage === 'file' ? 'SQLite file' : 'in memory'}`,
       rows: ROWS,
       wallMs,
-      requests: await counts(emulator.url),
+      requests: await counts(d.emulator.url),
       events,
       cpu,
       peakMiB: peak,
     });
   } finally {
-    if (worker && worker.exitCode === null) {
-      worker.kill('SIGTERM');
-      await new Promise((resolve) => worker!.once('exit', resolve));
-    }
-    await server?.stop();
-    await emulator.stop();
+    await d.stop();
   }
 }
 

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Controllers, type ControllerDelays } from './controllers.js';
 import type { RequestContext } from './context.js';
+import { z } from 'zod';
 import { Faults, type FaultOptions } from './faults.js';
 import { OAuth, type OAuthOptions } from './oauth.js';
 import { METHOD_NOT_ALLOWED, PAGE_NOT_FOUND, ReplyError, errStatus, json, status, text, type Reply } from './reply.js';
@@ -83,6 +84,7 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://emulator');
     const method = (req.method ?? 'GET').toUpperCase();
+    if (url.pathname === '/_emulator/faults' && method === 'PUT') return write(res, setFaults(await readBody(req)));
     if (url.pathname.startsWith('/_emulator/')) return write(res, introspect(url.pathname));
 
     const { cluster, path } = splitCluster(url.pathname);
@@ -179,6 +181,18 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
       clusters,
     };
     return match.route.handler(ctx);
+  }
+
+  /** Changes the faults of a running emulator (a drill turns them on once its import has started). */
+  function setFaults(body: string | undefined): Reply {
+    const parsed = faultsUpdate.safeParse(body ? safeJson(body) : undefined);
+    if (!parsed.success)
+      return text(
+        400,
+        `faults: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`,
+      );
+    faults.set(parsed.data);
+    return json(200, parsed.data);
   }
 
   function introspect(path: string): Reply {
@@ -298,4 +312,22 @@ function snapshot(state: State) {
     roles: data.roles,
     roleBindings: data.roleBindings,
   };
+}
+
+const share = z.number().min(0).max(1);
+/** What PUT /_emulator/faults may change: rates, latency and the dice's seed. */
+const faultsUpdate = z.strictObject({
+  latencyMs: z.number().int().min(0).max(60_000).optional(),
+  failRate: share.optional(),
+  resetRate: share.optional(),
+  dropResponseRate: share.optional(),
+  seed: z.number().int().min(0).optional(),
+});
+
+function safeJson(body: string): unknown {
+  try {
+    return JSON.parse(body);
+  } catch {
+    return body;
+  }
 }

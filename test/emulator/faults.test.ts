@@ -80,3 +80,21 @@ describe('fault injection', () => {
     expect(await res.json()).toMatchObject({ total: 3, byMethod: { GET: 2, POST: 1 } });
   });
 });
+
+describe('PUT /_emulator/faults: faults changed on a running emulator', () => {
+  it('turns faults on and off over HTTP, and refuses what is not a fault setting', async () => {
+    h = await startEmulator();
+    await h.admin.getUser('admin');
+    const put = (body: unknown) =>
+      fetch(`${h!.emulator.url}/_emulator/faults`, { method: 'PUT', body: JSON.stringify(body) });
+    expect((await put({ failRate: 1 })).status).toBe(200);
+    await expect(codeOf(h.admin.getUser('admin'))).resolves.toBe('KS_UNAVAILABLE');
+    expect((await put({ failRate: 0 })).status).toBe(200);
+    await expect(codeOf(h.admin.getUser('admin'))).resolves.toBe('resolved');
+
+    const refused = await put({ failRate: 2, deleteEverything: true });
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toMatch(/failRate: .*1.*; .*deleteEverything/);
+    await expect(codeOf(h.admin.getUser('admin'))).resolves.toBe('resolved');
+  });
+});

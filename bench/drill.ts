@@ -1,0 +1,200 @@
+/**
+ * `npm run drill`: fault drills that assert the end state. Each drill imports a generated team-migration CSV
+ * (default 1,000 new people, 10 workspaces, 30 projects) with `ks-onboard import --wait` on the dev server with its
+ * SQLite file, while something goes wrong, then compares KubeSphere's whole state (the emulator's) with what the
+ * file asks: every user, workspace, project and membership present exactly once, nothing else, no DELETE or PATCH
+ * ever sent, and the import's own report saying every row is done.
+ *
+ *   worker killed twice   the worker process is SIGKILLed at 25 % and at 60 % of the people, and started again
+ *   KubeSphere faults     from 2 % of the people on, the emulator answers 10 % of requests 500, resets 10 % of
+ *                         connections and applies 10 % of writes but loses their answer
+ *
+ *   DRILL_ROWS=1000 DRILL_ONLY=worker,faults npm run drill
+ *
+ * Exits 1 if any drill finds a discrepancy.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { finished, SEEDED, startDeployment, teamMigration, writeCsv, type Deployment, type Row } from './deployment.js';
+
+const ROWS = Number(process.env.DRILL_ROWS ?? 1000);
+const ONLY = (process.env.DRILL_ONLY ?? 'worker,faults').split(',').map((d) => d.trim());
+const LATENCY = ['--latency', '20'];
+
+interface EmulatorState {
+  users: Record<string, { spec?: { email?: string } }>;
+  workspaces: Record<string, unknown>;
+  namespaces: Record<string, Record<string, { metadata: { labels?: Record<string, string> } }>>;
+  workspaceRoleBindings: Record<string, { user: string; scope: string; role: string }>;
+  roleBindings: Record<string, Record<string, Record<string, { user: string; role: string }>>>;
+}
+
+/** Everything KubeSphere holds besides its seeded accounts, one line per object (a duplicate is a second line). */
+function holds(s: EmulatorState): string[] {
+  const lines: string[] = [];
+  for (const [name, user] of Object.entries(s.users))
+    if (!SEEDED.includes(name)) lines.push(`user ${name} ${user.spec?.email ?? ''}`);
+  for (const name of Object.keys(s.workspaces)) if (name !== 'system-workspace') lines.push(`workspace ${name}`);
+  for (const [cluster, namespaces] of Object.entries(s.namespaces))
+    for (const [name, ns] of Object.entries(namespaces)) {
+      const workspace = ns.metadata.labels?.['kubesphere.io/workspace'];
+      if (workspace && workspace !== 'system-workspace') lines.push(`project ${cluster}/${name} in ${workspace}`);
+    }
+  for (const b of Object.values(s.workspaceRoleBindings))
+    if (!SEEDED.includes(b.user)) lines.push(`member ${b.scope} ${b.user}`);
+  for (const [cluster, namespaces] of Object.entries(s.roleBindings))
+    for (const [ns, bindings] of Object.entries(namespaces))
+      for (const b of Object.values(bindings))
+        if (!SEEDED.includes(b.user)) lines.push(`member ${cluster}/${ns} ${b.user}`);
+  return lines;
+}
+
+function wanted(rows: Row[]): string[] {
+  const lines = new Set<string>();
+  for (const r of rows) {
+    lines.add(`user ${r.username} ${r.email}`);
+    lines.add(`workspace ${r.workspace}`);
+    lines.add(`project host/${r.project} in ${r.workspace}`);
+    lines.add(`member ${r.workspace} ${r.username}`);
+    lines.add(`member host/${r.project} ${r.username}`);
+  }
+  return [...lines];
+}
+
+/** Missing, extra and duplicate objects, by line; and whether the roles are the least-privilege defaults. */
+async function compare(d: Deployment, rows: Row[]): Promise<{ verified: number; discrepancies: string[] }> {
+  const state = (await (await fetch(`${d.emulator.url}/_emulator/state`)).json()) as EmulatorState;
+  const requests = (await (await fetch(`${d.emulator.url}/_emulator/requests`)).json()) as {
+    byMethod: Record<string, number>;
+  };
+  const have = holds(state);
+  const want = wanted(rows);
+  const count = new Map<string, number>();
+  for (const line of have) count.set(line, (count.get(line) ?? 0) + 1);
+  const discrepancies = [
+    ...want.filter((line) => !count.has(line)).map((line) => `missing: ${line}`),
+    ...[...count].filter(([line]) => !want.includes(line)).map(([line]) => `extra: ${line}`),
+    ...[...count].filter(([, n]) => n > 1).map(([line, n]) => `${n} times: ${line}`),
+    ...Object.values(state.workspaceRoleBindings)
+      .filter((b) => !SEEDED.includes(b.user) && b.role !== `${b.scope}-regular`)
+      .map((b) => `role: ${b.user} is ${b.role} in ${b.scope}`),
+    ...Object.entries(state.roleBindings).flatMap(([cluster, namespaces]) =>
+      Object.entries(namespaces).flatMap(([ns, bindings]) =>
+        Object.values(bindings)
+          .filter((b) => !SEEDED.includes(b.user) && b.role !== 'viewer')
+          .map((b) => `role: ${b.user} is ${b.role} in ${cluster}/${ns}`),
+      ),
+    ),
+    ...['DELETE', 'PATCH'].filter((m) => requests.byMethod[m]).map((m) => `${requests.byMethod[m]} ${m} sent`),
+  ];
+  return { verified: want.length, discrepancies };
+}
+
+/** The import's own last word (`--json`): every row done, none failed. */
+function reportProblems(stdout: string, rows: number): string[] {
+  // The last JSON document it printed (pretty-printed or one per line).
+  const text = stdout.trim();
+  let progress: { lifecycle?: string; done?: number; failed?: number } | undefined;
+  for (let at = text.lastIndexOf('{'); at >= 0 && !progress; at = text.lastIndexOf('{', at - 1)) {
+    if (at > 0 && text[at - 1] !== '\n') continue;
+    try {
+      progress = JSON.parse(text.slice(at)) as typeof progress;
+    } catch {
+      // not where a document starts
+    }
+  }
+  if (!progress) return ['the import printed no report'];
+  return progress.lifecycle === 'done' && progress.done === rows && progress.failed === 0
+    ? []
+    : [`report: ${JSON.stringify(progress).slice(0, 300)}`];
+}
+
+/** Resolves when KubeSphere holds at least `share` of the people. */
+async function peopleReach(d: Deployment, share: number): Promise<void> {
+  for (;;) {
+    const state = (await (await fetch(`${d.emulator.url}/_emulator/state`)).json()) as EmulatorState;
+    if (Object.keys(state.users).length - SEEDED.length >= share * ROWS) return;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+}
+
+interface Drill {
+  name: string;
+  emulatorArgs: string[];
+  faults: string;
+  /** what goes wrong while the import runs */
+  during(d: Deployment): Promise<string>;
+}
+
+const drills: Drill[] = [
+  {
+    name: 'worker',
+    emulatorArgs: LATENCY,
+    faults: 'worker SIGKILLed at 25 % and 60 % of the people, started again',
+    async during(d) {
+      const kills: string[] = [];
+      for (const share of [0.25, 0.6]) {
+        await peopleReach(d, share);
+        const worker = d.worker;
+        const exited = new Promise((resolve) => worker.once('exit', resolve));
+        worker.kill('SIGKILL');
+        await exited;
+        const down = performance.now();
+        await d.startWorker();
+        kills.push(`${Math.round(share * 100)} %: back in ${((performance.now() - down) / 1000).toFixed(1)} s`);
+      }
+      return kills.join(', ');
+    },
+  },
+  {
+    name: 'faults',
+    emulatorArgs: LATENCY,
+    faults: 'KubeSphere: 10 % answered 500, 10 % connections reset, 10 % of writes applied with the answer lost',
+    async during(d) {
+      // Once the batch runs (the CLI's own login and check are done: an operator would just run it again).
+      await peopleReach(d, 0.02);
+      const faults = { failRate: 0.1, resetRate: 0.1, dropResponseRate: 0.1, seed: 7 };
+      const answer = await fetch(`${d.emulator.url}/_emulator/faults`, { method: 'PUT', body: JSON.stringify(faults) });
+      if (!answer.ok) throw new Error(`the emulator refused the faults: ${await answer.text()}`);
+      return 'from 2 % of the people on';
+    },
+  },
+];
+
+const dir = mkdtempSync(join(tmpdir(), 'ks-drill-'));
+const rows = teamMigration(ROWS, 'drill');
+const csv = join(dir, 'team-migration.csv');
+writeCsv(csv, rows);
+let failed = false;
+try {
+  for (const drill of drills.filter((d) => ONLY.includes(d.name))) {
+    const d = await startDeployment({ dir, storage: 'file', emulatorArgs: drill.emulatorArgs });
+    try {
+      const started = performance.now();
+      const importing = finished(d.cli(['import', csv, '--wait', '--json']));
+      const what = await drill.during(d);
+      const result = await importing;
+      const seconds = (performance.now() - started) / 1000;
+      const { verified, discrepancies } = await compare(d, rows);
+      const problems = [
+        ...(result.code === 0 ? [] : [`import exited ${result.code}: ${result.stderr.trim().slice(-300)}`]),
+        ...reportProblems(result.stdout, ROWS),
+        ...discrepancies,
+      ];
+      failed ||= problems.length > 0;
+      const requests = (await (await fetch(`${d.emulator.url}/_emulator/requests`)).json()) as { total: number };
+      console.log(
+        `${drill.name}: ${ROWS} rows; faults: ${drill.faults}${what ? ` (${what})` : ''}; ` +
+          `finished in ${seconds.toFixed(1)} s; ${requests.total} KubeSphere requests; ` +
+          `${verified} objects verified; discrepancies: ${problems.length}`,
+      );
+      for (const problem of problems.slice(0, 20)) console.log(`  ${problem}`);
+    } finally {
+      await d.stop();
+    }
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+process.exitCode = failed ? 1 : 0;
