@@ -103,7 +103,7 @@ const workerSchema = z.object({
   KS_ONBOARD_MAX_CONCURRENT_ACTIVITIES: positiveInt(20),
   /** task-queue-wide, enforced by the server: adding workers never raises the load on KubeSphere */
   KS_ONBOARD_ACTIVITIES_PER_SECOND: z.coerce.number().positive().default(50),
-  /** per worker, every request whatever its path (local activities, which the task queue's cap does not see) */
+  /** the deployment's, every request whatever its path (local activities, which the task queue's cap does not see): shared by the workers */
   KS_ONBOARD_KUBESPHERE_REQUESTS_PER_SECOND: z.coerce.number().positive().default(100),
   KS_ONBOARD_SHUTDOWN_GRACE: z
     .string()

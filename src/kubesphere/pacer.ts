@@ -10,12 +10,23 @@ export class RequestPacer {
   private last: number;
 
   constructor(
-    private readonly perSecond: number,
+    private perSecond: number,
     private readonly now: () => number = () => performance.now(),
   ) {
-    if (!(perSecond > 0)) throw new RangeError(`requests per second must be above 0, not ${perSecond}`);
+    checkRate(perSecond);
     this.tokens = perSecond;
     this.last = now();
+  }
+
+  /** The rate now (a worker's share of its deployment's, as the number of workers changes). */
+  get rate(): number {
+    return this.perSecond;
+  }
+
+  set rate(perSecond: number) {
+    checkRate(perSecond);
+    this.tokens = Math.min(this.tokens, perSecond);
+    this.perSecond = perSecond;
   }
 
   /** Takes the next turn: how long its request must wait (ms, 0 for at once). */
@@ -44,4 +55,8 @@ export class RequestPacer {
       throw signal?.aborted ? signal.reason : error;
     }
   }
+}
+
+function checkRate(perSecond: number): void {
+  if (!(perSecond > 0)) throw new RangeError(`requests per second must be above 0, not ${perSecond}`);
 }

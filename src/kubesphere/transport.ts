@@ -1,6 +1,6 @@
 import { Agent, type Dispatcher } from 'undici';
 import { KubeSphereError, errorFromResponse, scrubSecrets } from './errors.js';
-import { RequestPacer } from './pacer.js';
+import type { RequestPacer } from './pacer.js';
 
 /** The only methods that may ever leave this process: nothing here can delete or patch. */
 export const ALLOWED_METHODS = ['GET', 'POST', 'PUT'] as const;
@@ -32,10 +32,10 @@ export interface TransportOptions {
    */
   observe?: (observation: RequestObservation) => void;
   /**
-   * At most this many requests a second from this client, queued in order (default: unpaced). Protects KubeSphere
-   * whatever path a request takes: an activity, a local activity, a verification read.
+   * Paces this client's requests, queued in order (default: unpaced). Protects KubeSphere whatever path a request
+   * takes: an activity, a local activity, a verification read.
    */
-  requestsPerSecond?: number;
+  pacer?: RequestPacer;
 }
 
 /** What an observer learns of a request: never a header, a query, a body or an answer. */
@@ -88,7 +88,7 @@ export class Transport {
     this.requestTimeout = options.requestTimeoutMs ?? 10_000;
     this.maxResponseBytes = options.maxResponseBytes ?? 64 * 1024 * 1024;
     this.observe = options.observe;
-    this.pacer = options.requestsPerSecond ? new RequestPacer(options.requestsPerSecond) : undefined;
+    this.pacer = options.pacer;
     this.ownsDispatcher = !options.dispatcher;
     this.dispatcher =
       options.dispatcher ??

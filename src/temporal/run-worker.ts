@@ -6,6 +6,7 @@ import type { KubeSphereConfig, Login, TemporalConfig, workerConfig, workerPolic
 import { ConfigError } from '../config.js';
 import type { Credentials } from '../kubesphere/auth.js';
 import { KubeSphereClient } from '../kubesphere/client.js';
+import { RequestPacer } from '../kubesphere/pacer.js';
 import { isKubeSphereError } from '../kubesphere/errors.js';
 import type { WorkerPolicy } from '../policy/worker-policy.js';
 import type { HrConfig } from '../intake/config.js';
@@ -16,6 +17,7 @@ import { ensureSearchAttributes, SearchAttributesError } from './search-attribut
 import { describeConnectFailure, temporalConnectOptions } from './connection-config.js';
 import { createOnboardingWorker } from './worker.js';
 import { pickBundle } from './bundle-path.js';
+import { shareRequestBudget } from './request-budget.js';
 import { kubesphereObserver, type WorkerObservability } from '../metrics/observe.js';
 
 export interface RunningWorker {
@@ -76,11 +78,13 @@ export async function buildWorker(options: {
   const bundle =
     tuning.workflowBundle && pickBundle(tuning.workflowBundle, options.observability?.tracing !== undefined);
   const unsealer = new Unsealer(tuning.sealPrivateKeys.map((path) => readPrivateKeyFile(path)));
+  // The deployment's request budget, shared by its workers (shareRequestBudget, once connected): alone until counted.
+  const pacer = new RequestPacer(tuning.kubesphereRequestsPerSecond);
   const client = new KubeSphereClient({
     baseUrl: kubesphere.baseUrl,
     credentials: credentialsOf(kubesphere.login),
     connections: tuning.maxConcurrentActivities,
-    requestsPerSecond: tuning.kubesphereRequestsPerSecond,
+    pacer,
     observe: kubesphereObserver(kubesphere.baseUrl, options.observability ?? {}),
     onCredentialsRejected: (reason) =>
       log.error(
@@ -179,11 +183,21 @@ export async function buildWorker(options: {
     log.warn(
       'BambooHR secrets are set without KS_ONBOARD_BAMBOOHR_API_URL/KEY: only field webhooks that post every field can be read; event webhooks (ids only) are refused',
     );
+  const budget = await shareRequestBudget({
+    connection,
+    namespace: temporal.namespace,
+    taskQueue: temporal.taskQueue,
+    budget: tuning.kubesphereRequestsPerSecond,
+    pacer,
+    log,
+    identity: worker.options.identity,
+  });
   return {
     worker,
     client,
     policy,
     async close() {
+      budget.stop();
       await client.close();
       await connection.close();
     },

@@ -120,7 +120,7 @@ const kbytes = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
 describe.concurrent('importBatch: scale, faults, a killed worker', () => {
   it(
     '1,000 rows in two parts: exact end state, many runs under 10,000 events each, ≤3.5 requests a row, payloads < 512 KB',
-    { timeout: 300_000 },
+    { timeout: 420_000 },
     async ({ expect }) => {
       const h = await startEmulator();
       try {

@@ -2,6 +2,7 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KubeSphereClient } from '../../src/kubesphere/client.js';
+import { RequestPacer } from '../../src/kubesphere/pacer.js';
 import type { KubeSphereError } from '../../src/kubesphere/errors.js';
 import { ADMIN_PASSWORD, eventually, startEmulator, type EmulatorHarness } from '../helpers/emulator.js';
 
@@ -158,7 +159,7 @@ describe('requestsPerSecond: a paced client', () => {
     const paced = new KubeSphereClient({
       baseUrl: h.emulator.url,
       credentials: { username: 'admin', password: ADMIN_PASSWORD },
-      requestsPerSecond: 1,
+      pacer: new RequestPacer(1),
     });
     try {
       await paced.getUser('admin'); // the login and this read: the first takes the one free turn, the read waits

@@ -25,7 +25,7 @@ Environment:
   KS_ONBOARD_ELEVATED_ROLES (scope:role list; platform:platform-admin always), KS_ONBOARD_APPROVAL_TIMEOUT (default 72h)
   KS_ONBOARD_PROTECTED_WORKSPACES (besides system-workspace)
   KS_ONBOARD_MAX_CONCURRENT_ACTIVITIES (default 20), KS_ONBOARD_ACTIVITIES_PER_SECOND (task queue wide, default 50),
-  KS_ONBOARD_KUBESPHERE_REQUESTS_PER_SECOND (per worker, every request, default 100)
+  KS_ONBOARD_KUBESPHERE_REQUESTS_PER_SECOND (the deployment's, shared by its workers, default 100)
   KS_ONBOARD_SEAL_PRIVATE_KEYS (comma-separated PEM files), KS_ONBOARD_SHUTDOWN_GRACE (default 30s)
   KS_ONBOARD_CODEC_KEYS (payload key ring, key-id:base64 list, the first encrypts; required)
   KS_ONBOARD_HEALTH_PORT (serves /healthz, /readyz and /metrics)
