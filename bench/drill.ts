@@ -8,18 +8,38 @@
  *   worker killed twice   the worker process is SIGKILLed at 25 % and at 60 % of the people, and started again
  *   KubeSphere faults     from 2 % of the people on, the emulator answers 10 % of requests 500, resets 10 % of
  *                         connections and applies 10 % of writes but loses their answer
+ *   server restarted      on the local production topology instead (the Go-built Temporal server on PostgreSQL, a
+ *                         role and databases of the drill's own, dropped afterwards): the server is SIGTERMed at 40 %
+ *                         of the people and started again on the same ports and databases; the worker and the CLI
+ *                         must carry on by themselves. Needs PostgreSQL and the binaries of
+ *                         `npx ks-onboard stack prod-local --install-only`; without them it is not run (said so).
  *
- *   DRILL_ROWS=1000 DRILL_ONLY=worker,faults npm run drill
+ *   DRILL_ROWS=1000 DRILL_ONLY=worker,faults,server DRILL_TIMEOUT_S=900 npm run drill
  *
  * Exits 1 if any drill finds a discrepancy.
  */
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { finished, SEEDED, startDeployment, teamMigration, writeCsv, type Deployment, type Row } from './deployment.js';
+import { INSTALL_COMMAND } from '../src/prod-local/binaries.js';
+import {
+  finished,
+  postgresUnavailable,
+  SEEDED,
+  startDeployment,
+  teamMigration,
+  writeCsv,
+  type Deployment,
+  type Row,
+} from './deployment.js';
 
 const ROWS = Number(process.env.DRILL_ROWS ?? 1000);
-const ONLY = (process.env.DRILL_ONLY ?? 'worker,faults').split(',').map((d) => d.trim());
+const ONLY = (process.env.DRILL_ONLY ?? 'worker,faults,server').split(',').map((d) => d.trim());
+/** named explicitly: a drill that cannot run here fails the run rather than being passed over */
+const EXPLICIT = process.env.DRILL_ONLY !== undefined;
+/** an import that has not finished by then is stopped and reported (a drill never hangs) */
+const TIMEOUT_S = Number(process.env.DRILL_TIMEOUT_S ?? 900);
 const LATENCY = ['--latency', '20'];
 
 interface EmulatorState {
@@ -121,6 +141,8 @@ async function peopleReach(d: Deployment, share: number): Promise<void> {
 
 interface Drill {
   name: string;
+  /** where the Temporal server keeps its state: the dev server's SQLite file, or PostgreSQL (stack prod-local) */
+  storage: 'file' | 'postgres';
   emulatorArgs: string[];
   faults: string;
   /** what goes wrong while the import runs */
@@ -130,6 +152,7 @@ interface Drill {
 const drills: Drill[] = [
   {
     name: 'worker',
+    storage: 'file',
     emulatorArgs: LATENCY,
     faults: 'worker SIGKILLed at 25 % and 60 % of the people, started again',
     async during(d) {
@@ -149,6 +172,7 @@ const drills: Drill[] = [
   },
   {
     name: 'faults',
+    storage: 'file',
     emulatorArgs: LATENCY,
     faults: 'KubeSphere: 10 % answered 500, 10 % connections reset, 10 % of writes applied with the answer lost',
     async during(d) {
@@ -160,6 +184,20 @@ const drills: Drill[] = [
       return 'from 2 % of the people on';
     },
   },
+  {
+    name: 'server',
+    storage: 'postgres',
+    emulatorArgs: LATENCY,
+    faults: 'Temporal server (Go-built, on PostgreSQL) SIGTERMed at 40 % of the people, started again',
+    async during(d) {
+      await peopleReach(d, 0.4);
+      const { stoppedMs, downMs } = await d.restartServer();
+      return (
+        `server down ${(downMs / 1000).toFixed(1)} s: ${(stoppedMs / 1000).toFixed(1)} s to stop, ` +
+        `answering again ${((downMs - stoppedMs) / 1000).toFixed(1)} s later`
+      );
+    },
+  },
 ];
 
 const dir = mkdtempSync(join(tmpdir(), 'ks-drill-'));
@@ -169,15 +207,37 @@ writeCsv(csv, rows);
 let failed = false;
 try {
   for (const drill of drills.filter((d) => ONLY.includes(d.name))) {
-    const d = await startDeployment({ dir, storage: 'file', emulatorArgs: drill.emulatorArgs });
+    if (drill.storage === 'postgres') {
+      const why = await postgresUnavailable();
+      if (why) {
+        console.log(`${drill.name}: not run: ${why} (install: ${INSTALL_COMMAND})`);
+        failed ||= EXPLICIT;
+        continue;
+      }
+    }
+    const d = await startDeployment({ dir, storage: drill.storage, emulatorArgs: drill.emulatorArgs });
+    let cli: ChildProcess | undefined;
     try {
       const started = performance.now();
-      const importing = finished(d.cli(['import', csv, '--wait', '--json']));
-      const what = await drill.during(d);
-      const result = await importing;
+      cli = d.cli(['import', csv, '--wait', '--json']);
+      const importing = finished(cli);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), TIMEOUT_S * 1000);
+      });
+      const what = await Promise.race([drill.during(d), timedOut]);
+      const outcome = await Promise.race([importing, timedOut]);
+      clearTimeout(timer);
+      if (outcome === 'timeout') cli.kill('SIGTERM');
+      const result = outcome === 'timeout' ? await importing : outcome;
       const seconds = (performance.now() - started) / 1000;
       const { verified, discrepancies } = await compare(d, rows);
+      const worker = d.worker;
       const problems = [
+        ...(outcome === 'timeout' ? [`the import had not finished after ${TIMEOUT_S} s (DRILL_TIMEOUT_S)`] : []),
+        ...(worker.exitCode === null && worker.signalCode === null
+          ? []
+          : [`the worker exited (${worker.exitCode ?? worker.signalCode}): ${d.workerLog().trim().slice(-600)}`]),
         ...(result.code === 0 ? [] : [`import exited ${result.code}: ${result.stderr.trim().slice(-300)}`]),
         ...reportProblems(result.stdout, ROWS),
         ...discrepancies,
@@ -185,12 +245,13 @@ try {
       failed ||= problems.length > 0;
       const requests = (await (await fetch(`${d.emulator.url}/_emulator/requests`)).json()) as { total: number };
       console.log(
-        `${drill.name}: ${ROWS} rows; faults: ${drill.faults}${what ? ` (${what})` : ''}; ` +
+        `${drill.name}: ${ROWS} rows; faults: ${drill.faults}${what && what !== 'timeout' ? ` (${what})` : ''}; ` +
           `finished in ${seconds.toFixed(1)} s; ${requests.total} KubeSphere requests; ` +
           `${verified} objects verified; discrepancies: ${problems.length}`,
       );
       for (const problem of problems.slice(0, 20)) console.log(`  ${problem}`);
     } finally {
+      if (cli && cli.exitCode === null && cli.signalCode === null) cli.kill('SIGTERM');
       await d.stop();
     }
   }
