@@ -28,6 +28,13 @@ const NO_ENV = {
   message: 'Only src/config.ts reads the environment: add a parser there.',
 };
 
+const NO_PROTO_NAMED = {
+  selector:
+    "ImportDeclaration[source.value='@temporalio/proto'][importKind='value'] > ImportSpecifier[importKind='value']",
+  message:
+    "Plain Node cannot load a named import from @temporalio/proto (CommonJS; vitest can, so tests pass): import proto from '@temporalio/proto'.",
+};
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.data/**', '.cache/**'] },
   js.configs.recommended,
@@ -39,11 +46,11 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       eqeqeq: ['error', 'always', { null: 'ignore' }],
-      'no-restricted-syntax': ['error', NO_EXIT, NO_ENV],
+      'no-restricted-syntax': ['error', NO_EXIT, NO_ENV, NO_PROTO_NAMED],
     },
   },
-  { files: ['src/cli/**'], rules: { 'no-restricted-syntax': ['error', NO_ENV] } },
-  { files: ['src/config.ts'], rules: { 'no-restricted-syntax': ['error', NO_EXIT] } },
+  { files: ['src/cli/**'], rules: { 'no-restricted-syntax': ['error', NO_ENV, NO_PROTO_NAMED] } },
+  { files: ['src/config.ts'], rules: { 'no-restricted-syntax': ['error', NO_EXIT, NO_PROTO_NAMED] } },
   { files: ['bench/**', 'test/**', '**/*.test.ts'], rules: { 'no-restricted-syntax': 'off' } },
   {
     // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, no I/O modules, and

@@ -5,8 +5,9 @@ import { z } from 'zod';
  * BambooHR or HiBob delivery (with the vendor's employee record fetched where the webhook carries only ids).
  * Pure: read by the intake (to answer fast) and by the worker (which decides).
  */
-export const HR_VENDORS = ['generic', 'bamboohr', 'hibob'] as const;
-export type HrVendor = (typeof HR_VENDORS)[number];
+import { HR_VENDORS, type HrVendor } from '../policy/hr-vendors.js';
+
+export { HR_VENDORS, type HrVendor };
 
 const text = (max = 253) =>
   z.string({ error: 'must be text' }).trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { HR_VENDORS } from '../intake/hire-event.js';
+import { HR_VENDORS } from './hr-vendors.js';
 import type { Problem } from './names.js';
 
 /**

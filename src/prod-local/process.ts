@@ -200,15 +200,21 @@ export function portHolder(port: number): { pid: number; command: string } | und
   return undefined;
 }
 
-/** A process's command line for a message, shortened. */
+/**
+ * A process for a message: its program and, for node, its script, never its other arguments (another process's
+ * command line may carry a password, e.g. `--admin-password`).
+ */
 function commandLine(pid: number): string {
-  let text = '';
+  let args: string[] = [];
   try {
-    text = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+    args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
   } catch {
     // gone meanwhile
   }
-  return text.length > 120 ? `${text.slice(0, 117)}...` : text || '?';
+  const program = args[0]?.split('/').pop();
+  if (!program) return '?';
+  const script = /^node/.test(program) ? args.slice(1).find((a) => !a.startsWith('-')) : undefined;
+  return script ? `${program} ${script.split('/').slice(-3).join('/')}` : program;
 }
 
 /** The last lines of a log; a JSON line (the Temporal server's) as its level, message and error, without stack. */

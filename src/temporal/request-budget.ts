@@ -1,4 +1,4 @@
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import type { NativeConnection } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { RequestPacer } from '../kubesphere/pacer.js';
@@ -35,8 +35,8 @@ export async function shareRequestBudget(options: {
     try {
       const { pollers } = await options.connection.workflowService.describeTaskQueue({
         namespace: options.namespace,
-        taskQueue: { name: options.taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-        taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        taskQueue: { name: options.taskQueue, kind: proto.temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+        taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
       });
       workers = countWorkers(pollers ?? [], Date.now(), options.identity);
       const share = options.budget / workers;

@@ -69,6 +69,8 @@ export interface BatchCarry {
   budgetBase: { failed: number; finished: number };
   /** unavailable workspaces and projects already counted once against the error budget */
   blockedCounted: string[];
+  /** a cancel was accepted (while the run drained its rows): the next run starts nothing more */
+  cancelled?: boolean;
 }
 
 export const progressQuery = defineQuery<BatchProgress>('progress');

@@ -64,8 +64,13 @@ const rowEnds = proxyLocalActivities<BatchActivities>({
   startToCloseTimeout: '60s',
   scheduleToCloseTimeout: '5m',
 });
-/** How often rows attached to (run by someone else) are looked at, in case their notice never comes. */
+/**
+ * How often rows whose end this run cannot hear from Temporal (attached to, or carried from an earlier run) are
+ * looked at, in case their notice never comes.
+ */
 const SWEEP_ATTACHED = '5 minutes';
+/** How long a run waits for its working rows to close before it continues as new without them. */
+const DRAIN_FOR = '2 minutes';
 
 /** A batch run continues as new past this many history events (Temporal's hard limit is far above). */
 const DEFAULT_CONTINUE_AS_NEW_AFTER = 8000;
@@ -132,7 +137,7 @@ export async function importBatch(
   let canaryPassed = carry?.canaryPassed ?? false;
   /** failures and finished rows the error budget no longer counts (before a resume; repeats of one cause) */
   const budgetBase = carry?.budgetBase ?? { failed: 0, finished: 0 };
-  let cancelled = false;
+  let cancelled = carry?.cancelled ?? false;
   /**
    * Rows started by this run, settled when Temporal records their end here. A run ends only after the ends of
    * its finished rows are recorded: one arriving as the run completes would fail that task and, with it, an
@@ -160,7 +165,8 @@ export async function importBatch(
     const row = inFlight[workflowId];
     if (!row || (row.runId !== undefined && row.runId !== update.runId)) return;
     // A row this run started ends with its own close (Temporal records it here): its notice adds nothing.
-    const closeComes = endsFromClose && childEnds.has(workflowId);
+    // (A row that waited for an approval may send its end before its close reaches this run: its notice counts.)
+    const closeComes = endsFromClose && childEnds.has(workflowId) && !row.awaiting;
     if (update.lifecycle === 'awaiting-approval' && !row.awaiting) {
       row.awaiting = true;
       progress.running -= 1;
@@ -194,10 +200,14 @@ export async function importBatch(
         message: ended.error?.message ?? 'failed',
       });
   }
-  /** Rows attached to (run by someone else) whose end never reached us: read from Temporal now and then. */
+  /**
+   * Rows whose end this run may never hear of, read from Temporal now and then: attached to (run by someone else),
+   * or carried from an earlier run (their close went to that run; a notice may have been missed).
+   */
   async function sweepAttached(): Promise<void> {
     for (const [workflowId, row] of Object.entries(inFlight)) {
-      if (!row.attached || checking.has(workflowId)) continue;
+      const closeComes = endsFromClose && childEnds.has(workflowId);
+      if ((!row.attached && (closeComes || !endsFromClose)) || checking.has(workflowId)) continue;
       const ended = await rowEnds.rowEnded({ workflowId, runId: row.runId, waitMs: 0 });
       if (ended && inFlight[workflowId] === row) finishRow(workflowId, ended);
     }
@@ -363,8 +373,9 @@ export async function importBatch(
     await Promise.all(starting);
     // Rows working now end within this run (seconds): only rows waiting for an approval, or run by someone else,
     // are carried, and tell the next run of their end.
+    // Within a limit: a row that does not close (held by a long pause, a failing task) is carried, and swept for.
     if (endsFromClose)
-      await condition(() => [...childEnds.keys()].every((id) => !inFlight[id] || inFlight[id]!.awaiting));
+      await condition(() => [...childEnds.keys()].every((id) => !inFlight[id] || inFlight[id]!.awaiting), DRAIN_FOR);
     await finishedChildEnds();
     await condition(allHandlersFinished);
     const next: BatchCarry = {
@@ -380,10 +391,14 @@ export async function importBatch(
       canaryPassed,
       budgetBase,
       blockedCounted: [...blockedCounted],
+      ...(cancelled ? { cancelled } : {}),
     };
-    const mac = await local.signCarry({ workflowId: info.workflowId, carry: next });
+    // A copy, signed and sent as it is: a row's end or a notice taken while the signature is made changes the live
+    // state, never what was signed.
+    const frozen = JSON.parse(JSON.stringify(next)) as BatchCarry;
+    const mac = await local.signCarry({ workflowId: info.workflowId, carry: frozen });
     // Only the first part's people travel in the input; later runs take theirs from the carry.
-    return continueAsNew<typeof importBatch>({ ...batch, people: [] }, { ...next, mac });
+    return continueAsNew<typeof importBatch>({ ...batch, people: [] }, { ...frozen, mac });
   }
 
   for (;;) {

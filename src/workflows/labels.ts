@@ -11,8 +11,14 @@ export interface Labels {
   source?: unknown;
 }
 
-/** The search attributes that describe a request in this lifecycle (its batch starts a row with them). */
-export function labelAttributes(lifecycle: Lifecycle, labels: Labels): SearchAttributePair[] {
+/** Temporal refuses a search attribute value over 2 KB: workspaces beyond this many characters are left out. */
+const MAX_WORKSPACE_CHARACTERS = 1500;
+
+/**
+ * The search attributes that describe a request in this lifecycle (its batch starts a row with them). An HR event's
+ * key only once a worker has verified the delivery: the intake takes a labelled event for one seen before.
+ */
+export function labelAttributes(lifecycle: Lifecycle, labels: Labels, verified = false): SearchAttributePair[] {
   const text = (value: unknown) =>
     typeof value === 'string' && value !== '' && value.length <= 253 ? value : undefined;
   const attributes: SearchAttributePair[] = [{ key: SA.state, value: lifecycle }];
@@ -24,11 +30,13 @@ export function labelAttributes(lifecycle: Lifecycle, labels: Labels): SearchAtt
   ];
   const batchId = text(labels.batchId);
   if (username) attributes.push({ key: SA.username, value: username });
-  if (workspaces.length) attributes.push({ key: SA.workspace, value: workspaces.slice(0, 50) });
+  let characters = 0;
+  const listed = workspaces.slice(0, 50).filter((w) => (characters += w.length + 3) <= MAX_WORKSPACE_CHARACTERS);
+  if (listed.length) attributes.push({ key: SA.workspace, value: listed });
   if (batchId) attributes.push({ key: SA.batchId, value: batchId });
   const source = sourceLabel(labels.source);
   if (source) attributes.push({ key: SA.source, value: source.source });
-  if (source?.eventId) attributes.push({ key: SA.eventId, value: source.eventId });
+  if (source?.eventId && verified) attributes.push({ key: SA.eventId, value: source.eventId });
   return attributes;
 }
 
@@ -38,9 +46,13 @@ export function labelAttributes(lifecycle: Lifecycle, labels: Labels): SearchAtt
  * does not have is removed: whoever started the workflow may have set them (a forged `OnboardingEventId` would
  * make the HR intake take a hire for a duplicate).
  */
-export function setLifecycle(state: { lifecycle: Lifecycle }, lifecycle: Lifecycle, labels: Labels): void {
+export function setLifecycle(
+  state: { lifecycle: Lifecycle; requestedBy?: string },
+  lifecycle: Lifecycle,
+  labels: Labels,
+): void {
   state.lifecycle = lifecycle;
-  const wanted = labelAttributes(lifecycle, labels);
+  const wanted = labelAttributes(lifecycle, labels, state.requestedBy !== undefined);
   const current = workflowInfo().typedSearchAttributes;
   const changes: SearchAttributeUpdatePair[] = wanted.filter(
     (pair) => JSON.stringify(current.get(pair.key)) !== JSON.stringify(pair.value),

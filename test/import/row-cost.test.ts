@@ -116,3 +116,28 @@ describe('what a batch row costs in history', () => {
     expect(attributes.get(SA.state)).toBe('failed');
   });
 });
+
+describe('an HR event key on a request', () => {
+  it('stays only once a worker verified the delivery: a forged one, set at the start and in the input, is removed', async () => {
+    const taskQueue = t.taskQueue();
+    const worker = await t.worker(taskQueue, h.emulator.url);
+    const handle = await t.client.workflow.start('onboardUser', {
+      taskQueue,
+      workflowId: WORKFLOW_ID.onboard('rc-hire', t.prefixOf(taskQueue)),
+      args: [
+        {
+          username: 'rc-hire',
+          email: 'rc-hire@example.com',
+          workspace: 'rc-real',
+          source: { kind: 'hr', vendor: 'generic', eventId: 'generic:victim-event', delivery: { forged: true } },
+        },
+      ],
+      typedSearchAttributes: [{ key: SA.eventId, value: 'generic:victim-event' }],
+    });
+    await worker.runUntil(failureOf(handle));
+    const attributes = (await handle.describe()).typedSearchAttributes;
+    expect(attributes.get(SA.eventId)).toBeUndefined(); // the intake would have taken the real delivery for a duplicate
+    expect(attributes.get(SA.source)).toBe('hr:generic');
+    expect(attributes.get(SA.state)).toBe('failed');
+  });
+});
