@@ -21,71 +21,60 @@ export const batchIdSchema = z
   .string({ error: 'must be text' })
   .regex(BATCH_ID, 'must be 1–64 characters of a-z, 0-9, ".", "_" or "-", starting with a letter or digit');
 
-// The schemas below are built on first use (z.lazy): workflow code evaluates this module again for every workflow
-// run, and most runs (a batch's rows) use none of them (docs/benchmarks.md, where the worker's CPU goes).
-
 /** One person of a batch: their rows merged (one placement a row), with the CSV lines they came from. */
-const person = () =>
-  z.strictObject({
-    username: text(),
-    email: text(254),
-    sealedPassword: z.string().startsWith('ks-sealed:').max(MAX_SEALED_LENGTH).optional(),
-    globalRole: text().optional(),
-    placements: z.array(placementSchema).max(MAX_PLACEMENTS),
-    lines: z.array(line).min(1).max(MAX_PLACEMENTS),
-  });
-export const batchPersonSchema = z.lazy(person);
+export const batchPersonSchema = z.strictObject({
+  username: text(),
+  email: text(254),
+  sealedPassword: z.string().startsWith('ks-sealed:').max(MAX_SEALED_LENGTH).optional(),
+  globalRole: text().optional(),
+  placements: z.array(placementSchema).max(MAX_PLACEMENTS),
+  lines: z.array(line).min(1).max(MAX_PLACEMENTS),
+});
 export type BatchPerson = z.infer<typeof batchPersonSchema>;
 
 /** Pauses a batch whose rows fail too often: more than `share` of the finished rows, and at least `minRows`. */
-export const errorBudgetSchema = z.lazy(() =>
-  z.strictObject({
-    share: z.number().min(0).max(1),
-    minRows: z.number().int().min(1),
-  }),
-);
+export const errorBudgetSchema = z.strictObject({
+  share: z.number().min(0).max(1),
+  minRows: z.number().int().min(1),
+});
 export type ErrorBudget = z.infer<typeof errorBudgetSchema>;
 export const DEFAULT_ERROR_BUDGET: ErrorBudget = { share: 0.1, minRows: 5 };
 export const DEFAULT_CONCURRENCY = 20;
 export const MAX_CONCURRENCY = 200;
 
-export const partRefSchema = z.lazy(() =>
-  z.strictObject({
-    workflowId: text(300),
-    /** digestOf(people) of the part: the batch takes only the rows its requester's proof covers */
-    digest: text(128),
-    people: z.number().int().min(1).max(MAX_PART_PEOPLE),
-  }),
-);
+export const partRefSchema = z.strictObject({
+  workflowId: text(300),
+  /** digestOf(people) of the part: the batch takes only the rows its requester's proof covers */
+  digest: text(128),
+  people: z.number().int().min(1).max(MAX_PART_PEOPLE),
+});
 export type PartRef = z.infer<typeof partRefSchema>;
 
-export const importBatchInputSchema = z.lazy(() =>
-  z.strictObject({
-    batchId: batchIdSchema,
-    /** the file's digest without its passwords (the default batch id derives from it) */
-    contentDigest: text(128),
-    /** the file's name, for people reading the Web UI */
-    file: text(500).optional(),
-    /** data rows in the file, valid or not */
-    rows: z.number().int().nonnegative(),
-    /** the first part's people */
-    people: z.array(batchPersonSchema).max(MAX_PART_PEOPLE),
-    /** the other parts, held by their own workflows */
-    parts: z.array(partRefSchema).max(MAX_PARTS),
-    /** invalid lines left out with --skip-invalid: reported, never started */
-    skipped: z
-      .array(z.strictObject({ line, message: text(1000) }))
-      .max(MAX_PART_PEOPLE)
-      .optional(),
-    concurrency: z.number().int().min(1).max(MAX_CONCURRENCY).optional(),
-    /** run the first n people alone, then wait for `resume` */
-    canary: z.number().int().min(1).optional(),
-    errorBudget: errorBudgetSchema.optional(),
-    /** continue as new past this many history events (tests force a small one); never above 9,000 */
-    continueAsNewAfter: z.number().int().min(100).max(9000).optional(),
-    source: requestSourceSchema,
-  }),
-);
+export const importBatchInputSchema = z.strictObject({
+  batchId: batchIdSchema,
+  /** the file's digest without its passwords (the default batch id derives from it) */
+  contentDigest: text(128),
+  /** the file's name, for people reading the Web UI */
+  file: text(500).optional(),
+  /** data rows in the file, valid or not */
+  rows: z.number().int().nonnegative(),
+  /** the first part's people */
+  people: z.array(batchPersonSchema).max(MAX_PART_PEOPLE),
+  /** the other parts, held by their own workflows */
+  parts: z.array(partRefSchema).max(MAX_PARTS),
+  /** invalid lines left out with --skip-invalid: reported, never started */
+  skipped: z
+    .array(z.strictObject({ line, message: text(1000) }))
+    .max(MAX_PART_PEOPLE)
+    .optional(),
+  concurrency: z.number().int().min(1).max(MAX_CONCURRENCY).optional(),
+  /** run the first n people alone, then wait for `resume` */
+  canary: z.number().int().min(1).optional(),
+  errorBudget: errorBudgetSchema.optional(),
+  /** continue as new past this many history events (tests force a small one); never above 9,000 */
+  continueAsNewAfter: z.number().int().min(100).max(9000).optional(),
+  source: requestSourceSchema,
+});
 export type ImportBatchInput = z.infer<typeof importBatchInputSchema>;
 
 /** What the requester's proof for a batch is bound to: everything the batch will do, parts included. */
@@ -106,26 +95,22 @@ export function batchProofFields(input: Omit<ImportBatchInput, 'source'>): Recor
 }
 
 /** The part workflows' input: rows held until their batch takes them. */
-export const importPartInputSchema = z.lazy(() =>
-  z.strictObject({
-    batchId: batchIdSchema,
-    part: z.number().int().min(2),
-    people: z.array(batchPersonSchema).min(1).max(MAX_PART_PEOPLE),
-  }),
-);
+export const importPartInputSchema = z.strictObject({
+  batchId: batchIdSchema,
+  part: z.number().int().min(2),
+  people: z.array(batchPersonSchema).min(1).max(MAX_PART_PEOPLE),
+});
 export type ImportPartInput = z.infer<typeof importPartInputSchema>;
 
 /** A dry run of one part: the people (passwords left out: nothing is created), read-only. */
-export const importDryRunInputSchema = z.lazy(() =>
-  z.strictObject({
-    batchId: batchIdSchema,
-    part: z.number().int().min(1),
-    /** makes each dry run's workflow id unique: dry runs change nothing and may run side by side */
-    nonce: z.string().regex(/^[a-z0-9]{1,32}$/, 'must be 1–32 characters of a-z or 0-9'),
-    people: z.array(person().omit({ sealedPassword: true })).max(MAX_PART_PEOPLE),
-    source: requestSourceSchema,
-  }),
-);
+export const importDryRunInputSchema = z.strictObject({
+  batchId: batchIdSchema,
+  part: z.number().int().min(1),
+  /** makes each dry run's workflow id unique: dry runs change nothing and may run side by side */
+  nonce: z.string().regex(/^[a-z0-9]{1,32}$/, 'must be 1–32 characters of a-z or 0-9'),
+  people: z.array(batchPersonSchema.omit({ sealedPassword: true })).max(MAX_PART_PEOPLE),
+  source: requestSourceSchema,
+});
 export type ImportDryRunInput = z.infer<typeof importDryRunInputSchema>;
 
 export function dryRunProofFields(input: Omit<ImportDryRunInput, 'source'>): Record<string, string> {
