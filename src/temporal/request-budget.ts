@@ -5,6 +5,8 @@ import type { RequestPacer } from '../kubesphere/pacer.js';
 
 /** How often the workers of the task queue are counted again. */
 const RECOUNT_MS = 30_000;
+/** How long a worker's start waits for the first count. */
+const FIRST_COUNT_MS = 5_000;
 /** A poller not seen for this long has stopped (Temporal keeps pollers listed for a few minutes after). */
 const GONE_AFTER_MS = 90_000;
 
@@ -48,7 +50,10 @@ export async function shareRequestBudget(options: {
       options.log.debug({ err: (error as Error).message }, 'could not count the workers of the task queue');
     }
   };
-  await recount();
+  // The first count before the worker says it is ready, but a Temporal slow to answer does not hold the start.
+  let waited: NodeJS.Timeout | undefined;
+  await Promise.race([recount(), new Promise<void>((resolve) => (waited = setTimeout(resolve, FIRST_COUNT_MS)))]);
+  clearTimeout(waited);
   const timer = setInterval(() => void recount(), RECOUNT_MS);
   timer.unref();
   return {

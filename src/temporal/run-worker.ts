@@ -150,6 +150,16 @@ export async function buildWorker(options: {
     shutdownGraceTime: tuning.shutdownGraceTime,
     ...(bundle ? { workflowBundle: { codePath: bundle } } : {}),
   });
+  // Before 'worker ready': whoever waits for that line finds the worker wholly started.
+  const budget = await shareRequestBudget({
+    connection,
+    namespace: temporal.namespace,
+    taskQueue: temporal.taskQueue,
+    budget: tuning.kubesphereRequestsPerSecond,
+    pacer,
+    log,
+    identity: worker.options.identity,
+  });
   log.info(
     {
       taskQueue: temporal.taskQueue,
@@ -183,15 +193,6 @@ export async function buildWorker(options: {
     log.warn(
       'BambooHR secrets are set without KS_ONBOARD_BAMBOOHR_API_URL/KEY: only field webhooks that post every field can be read; event webhooks (ids only) are refused',
     );
-  const budget = await shareRequestBudget({
-    connection,
-    namespace: temporal.namespace,
-    taskQueue: temporal.taskQueue,
-    budget: tuning.kubesphereRequestsPerSecond,
-    pacer,
-    log,
-    identity: worker.options.identity,
-  });
   return {
     worker,
     client,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readPem, sealerFor } from '../../src/codec/seal.js';
@@ -257,9 +257,13 @@ describe('stack prod-local: the production topology on this machine', () => {
       const output = cli.output();
       const uiServer = prodLocalPaths(pathsConfig().cacheDir).uiServer.split('/').pop()!;
       // the program (and a node process's script), never the rest of another process's command line
-      expect(output).toContain(`port ${uiPort} (the Web UI, --ui-port) is taken by pid ${uiPid}: ${uiServer}\n`);
-      expect(output).toContain(
-        `port ${codecPort} (the codec server, --codec-port) is taken by pid ${s.cli.child.pid}: node dist/cli/main.js\n`,
+      expect(output).toMatch(
+        new RegExp(`port ${uiPort} \\(the Web UI, --ui-port\\) is taken by pid ${uiPid}: ${uiServer}[;.] `),
+      );
+      expect(output).toMatch(
+        new RegExp(
+          `port ${codecPort} \\(the codec server, --codec-port\\) is taken by pid ${s.cli.child.pid}: ${basename(process.execPath)} dist/cli/main\\.js[;.] `,
+        ),
       );
       expect(output).toContain('Nothing was stopped or started');
       expect(code).toBe(2);
