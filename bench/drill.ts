@@ -31,8 +31,8 @@ import {
   teamMigration,
   writeCsv,
   type Deployment,
-  type Row,
 } from './deployment.js';
+import { endStateDiscrepancies, type EmulatorState } from './end-state.js';
 
 const ROWS = Number(process.env.DRILL_ROWS ?? 1000);
 const ONLY = (process.env.DRILL_ONLY ?? 'worker,faults,server').split(',').map((d) => d.trim());
@@ -41,75 +41,6 @@ const EXPLICIT = process.env.DRILL_ONLY !== undefined;
 /** an import that has not finished by then is stopped and reported (a drill never hangs) */
 const TIMEOUT_S = Number(process.env.DRILL_TIMEOUT_S ?? 900);
 const LATENCY = ['--latency', '20'];
-
-interface EmulatorState {
-  users: Record<string, { spec?: { email?: string } }>;
-  workspaces: Record<string, unknown>;
-  namespaces: Record<string, Record<string, { metadata: { labels?: Record<string, string> } }>>;
-  workspaceRoleBindings: Record<string, { user: string; scope: string; role: string }>;
-  roleBindings: Record<string, Record<string, Record<string, { user: string; role: string }>>>;
-}
-
-/** Everything KubeSphere holds besides its seeded accounts, one line per object (a duplicate is a second line). */
-function holds(s: EmulatorState): string[] {
-  const lines: string[] = [];
-  for (const [name, user] of Object.entries(s.users))
-    if (!SEEDED.includes(name)) lines.push(`user ${name} ${user.spec?.email ?? ''}`);
-  for (const name of Object.keys(s.workspaces)) if (name !== 'system-workspace') lines.push(`workspace ${name}`);
-  for (const [cluster, namespaces] of Object.entries(s.namespaces))
-    for (const [name, ns] of Object.entries(namespaces)) {
-      const workspace = ns.metadata.labels?.['kubesphere.io/workspace'];
-      if (workspace && workspace !== 'system-workspace') lines.push(`project ${cluster}/${name} in ${workspace}`);
-    }
-  for (const b of Object.values(s.workspaceRoleBindings))
-    if (!SEEDED.includes(b.user)) lines.push(`member ${b.scope} ${b.user}`);
-  for (const [cluster, namespaces] of Object.entries(s.roleBindings))
-    for (const [ns, bindings] of Object.entries(namespaces))
-      for (const b of Object.values(bindings))
-        if (!SEEDED.includes(b.user)) lines.push(`member ${cluster}/${ns} ${b.user}`);
-  return lines;
-}
-
-function wanted(rows: Row[]): string[] {
-  const lines = new Set<string>();
-  for (const r of rows) {
-    lines.add(`user ${r.username} ${r.email}`);
-    lines.add(`workspace ${r.workspace}`);
-    lines.add(`project host/${r.project} in ${r.workspace}`);
-    lines.add(`member ${r.workspace} ${r.username}`);
-    lines.add(`member host/${r.project} ${r.username}`);
-  }
-  return [...lines];
-}
-
-/** Missing, extra and duplicate objects, by line; and whether the roles are the least-privilege defaults. */
-async function compare(d: Deployment, rows: Row[]): Promise<{ verified: number; discrepancies: string[] }> {
-  const state = (await (await fetch(`${d.emulator.url}/_emulator/state`)).json()) as EmulatorState;
-  const requests = (await (await fetch(`${d.emulator.url}/_emulator/requests`)).json()) as {
-    byMethod: Record<string, number>;
-  };
-  const have = holds(state);
-  const want = wanted(rows);
-  const count = new Map<string, number>();
-  for (const line of have) count.set(line, (count.get(line) ?? 0) + 1);
-  const discrepancies = [
-    ...want.filter((line) => !count.has(line)).map((line) => `missing: ${line}`),
-    ...[...count].filter(([line]) => !want.includes(line)).map(([line]) => `extra: ${line}`),
-    ...[...count].filter(([, n]) => n > 1).map(([line, n]) => `${n} times: ${line}`),
-    ...Object.values(state.workspaceRoleBindings)
-      .filter((b) => !SEEDED.includes(b.user) && b.role !== `${b.scope}-regular`)
-      .map((b) => `role: ${b.user} is ${b.role} in ${b.scope}`),
-    ...Object.entries(state.roleBindings).flatMap(([cluster, namespaces]) =>
-      Object.entries(namespaces).flatMap(([ns, bindings]) =>
-        Object.values(bindings)
-          .filter((b) => !SEEDED.includes(b.user) && b.role !== 'viewer')
-          .map((b) => `role: ${b.user} is ${b.role} in ${cluster}/${ns}`),
-      ),
-    ),
-    ...['DELETE', 'PATCH'].filter((m) => requests.byMethod[m]).map((m) => `${requests.byMethod[m]} ${m} sent`),
-  ];
-  return { verified: want.length, discrepancies };
-}
 
 /** The import's own last word (`--json`): every row done, none failed. */
 function reportProblems(stdout: string, rows: number): string[] {
@@ -231,7 +162,7 @@ try {
       if (outcome === 'timeout') cli.kill('SIGTERM');
       const result = outcome === 'timeout' ? await importing : outcome;
       const seconds = (performance.now() - started) / 1000;
-      const { verified, discrepancies } = await compare(d, rows);
+      const { verified, discrepancies } = await endStateDiscrepancies(d.emulator.url, rows);
       const worker = d.worker;
       const problems = [
         ...(outcome === 'timeout' ? [`the import had not finished after ${TIMEOUT_S} s (DRILL_TIMEOUT_S)`] : []),

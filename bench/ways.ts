@@ -24,6 +24,7 @@ import { isKubeSphereError } from '../src/kubesphere/errors.js';
 import { IAM, TENANT } from '../src/kubesphere/paths.js';
 import { ADMIN, cpuOf, finished, peakMiB, startDeployment, teamMigration, writeCsv, type Row } from './deployment.js';
 import { spawnEmulator } from './emulator-process.js';
+import { endStateDiscrepancies } from './end-state.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1000);
 const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 20);
@@ -61,17 +62,11 @@ const results: Result[] = [];
 const counts = async (url: string): Promise<Counts> =>
   (await (await fetch(`${url}/_emulator/requests`)).json()) as Counts;
 
-/** Every person of `part` is a user, a member of their workspace and of their project: else the run is void. */
+/** KubeSphere holds exactly what `part` asks (bench/end-state.ts): else the run is void. */
 async function checkEndState(url: string, part: Row[]): Promise<void> {
-  const state = (await (await fetch(`${url}/_emulator/state`)).json()) as {
-    users: Record<string, unknown>;
-    workspaceRoleBindings: Record<string, { user: string }>;
-    roleBindings?: Record<string, { user: string }>;
-  };
-  const members = new Set(Object.values(state.workspaceRoleBindings).map((b) => b.user));
-  const missing = part.filter((r) => !state.users[r.username] || !members.has(r.username));
-  if (missing.length)
-    throw new Error(`${missing.length} of ${part.length} people missing, e.g. ${missing[0]!.username}`);
+  const { discrepancies } = await endStateDiscrepancies(url, part);
+  if (discrepancies.length)
+    throw new Error(`${discrepancies.length} discrepancies, e.g. ${discrepancies.slice(0, 3).join('; ')}`);
 }
 
 // ---- A: the runbook ------------------------------------------------------------------------------------

@@ -68,7 +68,7 @@ const rowEnds = proxyLocalActivities<BatchActivities>({
  * How often rows whose end this run cannot hear from Temporal (attached to, or carried from an earlier run) are
  * looked at, in case their notice never comes.
  */
-const SWEEP_ATTACHED = '5 minutes';
+const SWEEP_UNHEARD = '5 minutes';
 /** How long a run waits for its working rows to close before it continues as new without them. */
 const DRAIN_FOR = '2 minutes';
 
@@ -204,10 +204,10 @@ export async function importBatch(
    * Rows whose end this run may never hear of, read from Temporal now and then: attached to (run by someone else),
    * or carried from an earlier run (their close went to that run; a notice may have been missed).
    */
-  async function sweepAttached(): Promise<void> {
+  async function sweepUnheard(): Promise<void> {
     for (const [workflowId, row] of Object.entries(inFlight)) {
-      const closeComes = endsFromClose && childEnds.has(workflowId);
-      if ((!row.attached && (closeComes || !endsFromClose)) || checking.has(workflowId)) continue;
+      const carried = endsFromClose && !childEnds.has(workflowId);
+      if (!(row.attached || carried) || checking.has(workflowId)) continue;
       const ended = await rowEnds.rowEnded({ workflowId, runId: row.runId, waitMs: 0 });
       if (ended && inFlight[workflowId] === row) finishRow(workflowId, ended);
     }
@@ -447,11 +447,11 @@ export async function importBatch(
   for (;;) {
     const settled = await condition(
       () => cancelled || (progress.running === 0 && progress.awaitingApproval === 0) || shouldContinueAsNew(),
-      SWEEP_ATTACHED,
+      SWEEP_UNHEARD,
     );
     if (cancelled || (progress.running === 0 && progress.awaitingApproval === 0)) break;
     if (settled) return continueWithRest([]);
-    await sweepAttached();
+    await sweepUnheard();
   }
   await finishedChildEnds();
   setLifecycle(
