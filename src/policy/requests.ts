@@ -44,9 +44,22 @@ export const batchSourceSchema = z.strictObject({
   /**
    * How the row runs, set by the batch that starts it (only its batch may start a batch row): 2 runs its KubeSphere
    * steps as local activities and tells its batch of its end only after an approval wait (the batch reads the end
-   * from the child's own close otherwise). Absent: rows of batches started before this (recorded histories).
+   * from the child's own close otherwise). 3 also applies the worker's policy its batch read (`policy`) and, when it
+   * waits for no approval, writes one audit event, at its end. Absent: rows of batches started before these.
    */
-  protocol: z.literal(2).optional(),
+  protocol: z.union([z.literal(2), z.literal(3)]).optional(),
+  /** the worker's policy as the batch read it, no older than `verifiedAt` (protocol 3) */
+  policy: z
+    .strictObject({
+      elevatedRoles: z.array(text(100)).max(100),
+      approvalTimeoutMs: z.number(),
+      protectedWorkspaces: z.array(text()).max(1000),
+      workerAccount: text().optional(),
+      workflowIdPrefix: text(100).optional(),
+      notify: z.strictObject({ events: z.array(text(100)).max(50), expiryWarningMs: z.number() }).optional(),
+      audit: z.boolean().optional(),
+    })
+    .optional(),
 });
 export type BatchSource = z.infer<typeof batchSourceSchema>;
 

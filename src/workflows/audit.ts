@@ -50,14 +50,23 @@ export class AuditTrail {
     private readonly readPolicy: () => Promise<WorkerPolicy>,
   ) {}
 
-  /** The requester is verified and the policy applied: what is asked, and what waits for an approval. */
-  async accepted(grants: Grant[], pending: PendingGrant[], approval: ApprovalState | undefined): Promise<void> {
+  /**
+   * The requester is verified and the policy applied: what is asked, and what waits for an approval. Without
+   * `write`, the grants are only kept for the end event (a request that ends in the same workflow task).
+   */
+  async accepted(
+    grants: Grant[],
+    pending: PendingGrant[],
+    approval: ApprovalState | undefined,
+    { write = true }: { write?: boolean } = {},
+  ): Promise<void> {
     const same = (a: Grant, b: Grant) => a.scope === b.scope && a.role === b.role && a.target === b.target;
     this.grants = [
       ...grants.map((grant) => ({ ...grant, why: pending.find((p) => same(p, grant))?.why })),
       ...pending.filter((p) => !grants.some((grant) => same(p, grant))),
     ];
     if (approval) this.approvalRequestedAt = new Date().toISOString();
+    if (!write) return;
     await this.record('request.accepted', { grants: this.grants, ...this.approvalOf(approval) });
   }
 

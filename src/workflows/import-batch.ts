@@ -102,6 +102,12 @@ export async function importBatch(
    * before this version read every end from the row's notice.
    */
   const endsFromClose = patched('batch-rows-protocol-2');
+  /**
+   * Rows of protocol 3 also apply the worker's policy as this run read it (no older than its verification of the
+   * requester: both are read again together) and, when they wait for nothing, write one audit event: a row's
+   * history is then its start, one workflow task, its steps, its search attributes and its end.
+   */
+  const rowsTakePolicy = endsFromClose && patched('batch-rows-protocol-3');
   // Carried state is taken only from this batch's own previous run, signed by a worker (checked below): a start
   // by any client, a cron or retry run (which Temporal also marks as continued) cannot claim a verification.
   const { mac: carriedMac, ...carriedState } = carried ?? { mac: undefined };
@@ -287,7 +293,7 @@ export async function importBatch(
     )
   )
     return refuse('the state carried from a previous run was not signed by a worker for this batch');
-  const policy: WorkerPolicy = await local.workerPolicy();
+  let policy: WorkerPolicy = await local.workerPolicy();
   const prefix = policy.workflowIdPrefix ?? '';
   const expectedId = WORKFLOW_ID.importBatch(batch.batchId, prefix);
   if (info.workflowId !== expectedId) return refuse(`this batch runs only as workflow ${quote(expectedId)}`);
@@ -333,6 +339,7 @@ export async function importBatch(
     if (Date.now() - verifiedAt < REFRESH_AUTHORITY_AFTER_MS && missing.length === 0) return;
     const known = new Set([...requester.workspaceAdminOf, ...workspaces]);
     requester = await trust.readAuthority({ username: requester.username, workspaces: [...known] });
+    if (rowsTakePolicy) policy = await local.workerPolicy();
     verifiedAt = Date.now();
   }
 
@@ -577,7 +584,8 @@ export async function importBatch(
       placements: person.placements,
       batchId: batch.batchId,
       source: {
-        ...(endsFromClose ? { protocol: 2 as const } : {}),
+        ...(endsFromClose ? { protocol: rowsTakePolicy ? (3 as const) : (2 as const) } : {}),
+        ...(rowsTakePolicy ? { policy } : {}),
         kind: 'batch',
         requester: {
           username: requester.username,

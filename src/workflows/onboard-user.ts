@@ -82,7 +82,7 @@ export async function onboardUser(input: OnboardUserInput): Promise<OnboardingSt
     async () => {
       const source = parsed.value.source;
       const batch = source.kind === 'batch' ? source : undefined;
-      await runSteps(plan, state, session, batch?.ensured ?? {}, batch?.protocol === 2);
+      await runSteps(plan, state, session, batch?.ensured ?? {}, (batch?.protocol ?? 1) >= 2);
       return state;
     },
     (cause, error) => failedOnboarding(cause, state, error),
@@ -119,7 +119,7 @@ async function runSteps(
   state: OnboardingState,
   session: RequestSession,
   ensured: Record<string, 'created' | 'existed'>,
-  /** a batch row of protocol 2: every KubeSphere step is a local activity (fewer events a row, no patch marker) */
+  /** a batch row of protocol 2 or later: every KubeSphere step is a local activity (fewer events, no patch marker) */
   allLocal: boolean,
 ): Promise<void> {
   const { username } = plan;
@@ -186,7 +186,7 @@ async function runSteps(
 
   const userInput = { username, email: plan.email, sealedPassword: plan.sealedPassword, globalRole: plan.globalRole };
   // Runs that began before this version ensured the user as a normal activity, whose outcome was never trusted.
-  // A batch row of protocol 2 is of a later version by its input (which only its batch writes): no marker needed.
+  // A batch row of protocol 2 or later is of a later version by its input (only its batch writes it): no marker.
   const trustedUserStep = allLocal || patched('ensure-user-as-local-activity');
   const user = await run('user', username, `ensure user ${username} (${plan.globalRole})`, kubeCall, (o, onRetry) =>
     trustedUserStep

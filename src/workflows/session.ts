@@ -239,6 +239,17 @@ export class RequestSession {
       });
   }
 
+  /**
+   * The worker's policy as the batch read it, for a row of protocol 3 that is its batch's child: the batch is
+   * worker code that read it no earlier than it verified the requester. A row that is not (a forgery) reads the
+   * policy itself, so that its refusal follows the worker's policy, not its own input's.
+   */
+  private policyOfBatch(): WorkerPolicy | undefined {
+    const source = this.own?.source;
+    if (source?.kind !== 'batch' || source.protocol !== 3 || !source.policy) return undefined;
+    return this.batchProblem(source, source.policy) ? undefined : source.policy;
+  }
+
   /** Why a batch row may not run as such: only its batch starts it, and Temporal records who that is. */
   private batchProblem(source: BatchSource, policy: WorkerPolicy): string | undefined {
     const batchId = typeof this.labels.batchId === 'string' ? this.labels.batchId : '';
@@ -257,7 +268,7 @@ export class RequestSession {
   private watchersNow(): string[] {
     const source = this.own?.source;
     const parent = workflowInfo().parent?.workflowId;
-    const quiet = source?.kind === 'batch' && source.protocol === 2 && !this.waitedForApproval;
+    const quiet = source?.kind === 'batch' && (source.protocol ?? 1) >= 2 && !this.waitedForApproval;
     return [...this.watchers].filter((id) => !(quiet && id === parent));
   }
 
@@ -476,7 +487,7 @@ export class RequestSession {
     if (!own) throw new Error('run() needs a valid request'); // the workflows refuse invalid input before run()
     this.request = request;
     try {
-      const policy = (this.policy = await local.workerPolicy());
+      const policy = (this.policy = this.policyOfBatch() ?? (await local.workerPolicy()));
       const expectedId = `${policy.workflowIdPrefix ?? ''}${request.workflowId}`;
       if (workflowInfo().workflowId !== expectedId)
         return await this.refuse(request.what, [
@@ -531,7 +542,9 @@ export class RequestSession {
       this.gate.open(pending, scheduled ? Math.max(provisionAt! - Date.now(), atLeast) : policy.approvalTimeoutMs);
       state.approval = this.gate.state;
       if (scheduled) state.scheduledFor = new Date(provisionAt!).toISOString();
-      await this.audit.accepted(request.grants, pending, this.gate.state);
+      // A batch row of protocol 3 that waits for nothing ends in this workflow task: its trail is its end alone.
+      const oneEvent = own.source.kind === 'batch' && own.source.protocol === 3 && !this.gate.pending && !scheduled;
+      await this.audit.accepted(request.grants, pending, this.gate.state, { write: !oneEvent });
       const approval = this.gate.pending ? this.awaitApproval() : Promise.resolve();
       if (scheduled) await Promise.all([approval, this.awaitStart(provisionAt!)]);
       else await approval;

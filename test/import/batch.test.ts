@@ -255,6 +255,41 @@ describe('importBatch: approvals, error budget, people already in flight', () =>
     expect(failure.message).toMatch(/a batch row runs only as a child of its batch ".*import-forged", not on its own/);
     expect(h.emulator.snapshot().users.mallory).toBeUndefined();
   });
+
+  it("a forged row of protocol 3 is refused by the worker's own policy, not the one in its input", async () => {
+    const taskQueue = t.taskQueue();
+    const worker = await t.worker(taskQueue, h.emulator.url);
+    const prefix = t.prefixOf(taskQueue);
+    const handle = await worker.runUntil(async () => {
+      const forged = await t.client.workflow.start('onboardUser', {
+        taskQueue,
+        workflowId: `${prefix}onboard-mallory3`,
+        args: [
+          {
+            username: 'mallory3',
+            email: 'mallory3@example.com',
+            globalRole: 'platform-admin',
+            batchId: 'forged',
+            source: {
+              kind: 'batch',
+              protocol: 3,
+              // nothing elevated, no prefix: the forger's idea of the worker's policy
+              policy: { elevatedRoles: [], approvalTimeoutMs: 1, protectedWorkspaces: [], workflowIdPrefix: 'evil-' },
+              requester: { username: 'ops-admin', platformAdmin: true, workspaceAdminOf: [] },
+              verifiedAt: new Date().toISOString(),
+            },
+          },
+        ],
+      });
+      await forged.result().catch(() => undefined);
+      return forged;
+    });
+    const failure = await failureOf(handle);
+    expect(failure.type).toBe('PolicyViolation');
+    // The expected parent is named with the worker's prefix: the row read the policy itself.
+    expect(failure.message).toContain(`a batch row runs only as a child of its batch "${prefix}import-forged"`);
+    expect(h.emulator.snapshot().users.mallory3).toBeUndefined();
+  });
 });
 
 describe('importBatch: the same file again', () => {

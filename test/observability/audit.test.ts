@@ -8,8 +8,10 @@ import { codecKeyRing } from '../../src/config.js';
 import { dataConverterFor } from '../../src/temporal/data-converter.js';
 import { openAuditSink, type AuditSink } from '../../src/audit/sink.js';
 import { createWorkerMetrics, type WorkerMetrics } from '../../src/metrics/worker-metrics.js';
+import type { BatchPerson } from '../../src/policy/batch.js';
+import { progressQuery, type BatchProgress } from '../../src/workflows/batch-definitions.js';
 import { WORKFLOW_ID } from '../../src/workflows/definitions.js';
-import { startEmulator, type EmulatorHarness } from '../helpers/emulator.js';
+import { eventually, startEmulator, type EmulatorHarness } from '../helpers/emulator.js';
 import { failureOf, temporalHarness, type TemporalHarness } from '../helpers/temporal.js';
 import { localActivityTypes, observedWorkers } from './helpers.js';
 
@@ -283,5 +285,64 @@ describe('the audit trail', () => {
       /ks_onboard_kubesphere_request_duration_seconds_count\{method="GET",route="[^"]*\{name\}[^"]*"\}/,
     );
     expect(text).not.toMatch(/au-alice|au-team|au-bob|onboard-/);
+  });
+  it('a batch row that waits for nothing writes one event, at its end, with its grants; one that waits, three', async () => {
+    const taskQueue = t.taskQueue();
+    const worker = await workers.worker(taskQueue, h.emulator.url, { audit: sink });
+    const people: BatchPerson[] = [
+      {
+        username: 'au-row',
+        email: 'au-row@example.com',
+        placements: [{ workspace: 'au-rows', project: 'au-rows-p', line: 2 }],
+        lines: [2],
+      },
+      {
+        username: 'au-row-admin',
+        email: 'au-row-admin@example.com',
+        placements: [{ workspace: 'au-rows-vault', workspaceRole: 'admin', line: 3 }],
+        lines: [3],
+      },
+    ];
+    const prefix = t.prefixOf(taskQueue);
+    const row = (username: string) => t.client.workflow.getHandle(WORKFLOW_ID.onboard(username, prefix));
+    const result = await worker.runUntil(async () => {
+      const { handle } = await t.startImport(
+        taskQueue,
+        { batchId: 'au-rows', contentDigest: 'digest-au-rows', rows: people.length },
+        people,
+      );
+      await eventually(async () => {
+        const p = await handle.query(progressQuery);
+        if (p.awaitingApproval !== 1 || p.done !== 1) throw new Error(JSON.stringify(p));
+      }, 30_000);
+      await t.decide(taskQueue, row('au-row-admin'), true, BOSS);
+      return (await handle.result()) as BatchProgress;
+    });
+    expect(result).toMatchObject({ lifecycle: 'done', done: 2, failed: 0 });
+
+    const plain = of(WORKFLOW_ID.onboard('au-row', prefix));
+    expect(plain.map((e) => [e.type, e.who, e.source, e.batchId])).toEqual([
+      ['request.completed', 'ops-admin', 'batch', 'au-rows'],
+    ]);
+    expect(plain[0]!.grants?.map((g) => [g.scope, g.role, g.outcome])).toEqual([
+      ['platform', 'platform-regular', 'created'],
+      ['workspace', 'regular', 'created'],
+      ['project', 'viewer', 'created'],
+    ]);
+    expect(of(WORKFLOW_ID.onboard('au-row-admin', prefix)).map((e) => [e.type, e.who])).toEqual([
+      ['request.accepted', 'ops-admin'],
+      ['approval.approved', BOSS.username],
+      ['request.completed', 'ops-admin'],
+    ]);
+    // Its history: started, one workflow task, the user and two memberships, the trail's one marker, the search
+    // attributes of its end, completed (the worker's policy came with it from the batch).
+    const history = (await row('au-row').fetchHistory()).events ?? [];
+    expect(localActivityTypes(history as never)).toEqual([
+      'ensureUser',
+      'ensureWorkspaceMember',
+      'ensureProjectMember',
+      'audit',
+    ]);
+    expect(history).toHaveLength(10);
   });
 });
