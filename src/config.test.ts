@@ -52,6 +52,24 @@ describe('workerPolicyConfig', () => {
     expect(workerPolicyConfig({}).elevatedRoles).toContain('workspace:admin');
   });
 
+  it('refuses a policy too large to travel in a batch row: more than 100 elevated roles or 1000 protected workspaces', () => {
+    const many = (n: number, f: (i: number) => string) => Array.from({ length: n }, (_, i) => f(i)).join(',');
+    expect(() =>
+      workerPolicyConfig({
+        KS_ONBOARD_ELEVATED_ROLES: many(
+          101,
+          (i) => `project:role-${String.fromCharCode(97 + (i % 26))}${'x'.repeat(i)}`,
+        ),
+      }),
+    ).toThrow(/KS_ONBOARD_ELEVATED_ROLES: must list at most 100 roles/);
+    expect(() => workerPolicyConfig({ KS_ONBOARD_PROTECTED_WORKSPACES: many(1001, (i) => `ws-${i}`) })).toThrow(
+      /KS_ONBOARD_PROTECTED_WORKSPACES: must list at most 1000 workspaces/,
+    );
+    expect(
+      workerPolicyConfig({ KS_ONBOARD_PROTECTED_WORKSPACES: many(1000, (i) => `ws-${i}`) }).protectedWorkspaces,
+    ).toHaveLength(1000);
+  });
+
   it('bounds the approval timeout with the same parser the workflows use', () => {
     expect(workerPolicyConfig({}).approvalTimeoutMs).toBe(72 * 3_600_000);
     expect(workerPolicyConfig({ KS_ONBOARD_APPROVAL_TIMEOUT: '30d' }).approvalTimeoutMs).toBe(30 * 86_400_000);

@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { APPROVAL_TIMEOUT_BOUNDS, DEFAULT_APPROVAL_TIMEOUT, parseDuration } from './policy/duration.js';
-import { DEFAULT_ELEVATED_ROLES, elevatedRolesFrom } from './policy/worker-policy.js';
+import { DEFAULT_ELEVATED_ROLES, elevatedRolesFrom, MAX_PROTECTED_WORKSPACES } from './policy/worker-policy.js';
 import { parseHrConfig, parseIntakeConfig, type HrConfig, type IntakeConfig } from './intake/config.js';
 import { hrVendorConfig } from './intake/vendors/config.js';
 import { parseCodecConfig, parseCodecKeyRing, type CodecConfig } from './codec/codec-config.js';
@@ -145,7 +145,9 @@ const policySchema = z.object({
       }
       return parsed.ms;
     }),
-  KS_ONBOARD_PROTECTED_WORKSPACES: list,
+  KS_ONBOARD_PROTECTED_WORKSPACES: list.refine((names) => !names || names.length <= MAX_PROTECTED_WORKSPACES, {
+    message: `must list at most ${MAX_PROTECTED_WORKSPACES} workspaces`,
+  }),
 });
 
 const sealKeySchema = z.object({ KS_ONBOARD_SEAL_PUBLIC_KEY: z.string().min(1).optional() });

@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { HR_VENDORS } from './hr-vendors.js';
 import type { Problem } from './names.js';
+import { MAX_ELEVATED_ROLES, MAX_PROTECTED_WORKSPACES } from './worker-policy.js';
 
 /**
  * The inputs of the workflows, checked with one schema each at the start of the workflow (and by the
- * CLI before it starts one). Strict: an unknown field is refused, so nothing a starter adds (a policy,
- * a timeout, an approver) is ever taken into account. Pure: runs inside workflows.
+ * CLI before it starts one). Strict: an unknown field is refused, so nothing a starter adds (a timeout,
+ * an approver) is ever taken into account; a batch row's `policy` is its batch's, applied only as that batch's
+ * child (src/workflows/session.ts). Pure: runs inside workflows.
  */
 /** A sealed value (password ~0.5 KB, proof ~1–2 KB) is never near this; anything larger only fills history. */
 export const MAX_SEALED_LENGTH = 16_384;
@@ -31,36 +33,44 @@ export const requestSourceSchema = z.strictObject({
  * requester with KubeSphere at `verifiedAt` and already ensured the shared workspaces and projects. Taken
  * only from the batch itself: the row checks that its parent is that batch (Temporal records the parent).
  */
-export const batchSourceSchema = z.strictObject({
-  kind: z.literal('batch'),
-  requester: z.strictObject({
-    username: text(),
-    platformAdmin: z.boolean(),
-    workspaceAdminOf: z.array(text()).max(MAX_PLACEMENTS),
-  }),
-  verifiedAt: text(40),
-  /** what the batch ensured, by `workspace:<name>` / `project:<cluster>/<name>`: those steps are not repeated */
-  ensured: z.record(text(), z.enum(['created', 'existed'])).optional(),
-  /**
-   * How the row runs, set by the batch that starts it (only its batch may start a batch row): 2 runs its KubeSphere
-   * steps as local activities and tells its batch of its end only after an approval wait (the batch reads the end
-   * from the child's own close otherwise). 3 also applies the worker's policy its batch read (`policy`) and, when it
-   * waits for no approval, writes one audit event, at its end. Absent: rows of batches started before these.
-   */
-  protocol: z.union([z.literal(2), z.literal(3)]).optional(),
-  /** the worker's policy as the batch read it, no older than `verifiedAt` (protocol 3) */
-  policy: z
-    .strictObject({
-      elevatedRoles: z.array(text(100)).max(100),
-      approvalTimeoutMs: z.number(),
-      protectedWorkspaces: z.array(text()).max(1000),
-      workerAccount: text().optional(),
-      workflowIdPrefix: text(100).optional(),
-      notify: z.strictObject({ events: z.array(text(100)).max(50), expiryWarningMs: z.number() }).optional(),
-      audit: z.boolean().optional(),
-    })
-    .optional(),
-});
+export const batchSourceSchema = z
+  .strictObject({
+    kind: z.literal('batch'),
+    requester: z.strictObject({
+      username: text(),
+      platformAdmin: z.boolean(),
+      workspaceAdminOf: z.array(text()).max(MAX_PLACEMENTS),
+    }),
+    verifiedAt: text(40),
+    /** what the batch ensured, by `workspace:<name>` / `project:<cluster>/<name>`: those steps are not repeated */
+    ensured: z.record(text(), z.enum(['created', 'existed'])).optional(),
+    /**
+     * How the row runs, set by the batch that starts it (only its batch may start a batch row): 2 runs its KubeSphere
+     * steps as local activities and tells its batch of its end only after an approval wait (the batch reads the end
+     * from the child's own close otherwise). 3 also applies the worker's policy its batch read (`policy`) and, when it
+     * waits for no approval, writes one audit event, at its end. Absent: rows of batches started before these.
+     */
+    protocol: z.union([z.literal(2), z.literal(3)]).optional(),
+    /**
+     * The worker's policy as the batch read it (protocol 3; read again every 5 minutes): the row applies it only as
+     * its batch's child and within 45 minutes of `verifiedAt`, and reads the policy itself otherwise.
+     */
+    policy: z
+      .strictObject({
+        elevatedRoles: z.array(text(100)).max(MAX_ELEVATED_ROLES + 1), // the floor added
+        approvalTimeoutMs: z.number(),
+        protectedWorkspaces: z.array(text()).max(MAX_PROTECTED_WORKSPACES),
+        workerAccount: text().optional(),
+        workflowIdPrefix: text(100).optional(),
+        notify: z.strictObject({ events: z.array(text(100)).max(50), expiryWarningMs: z.number() }).optional(),
+        audit: z.boolean().optional(),
+      })
+      .optional(),
+  })
+  .refine((source) => !source.policy || source.protocol === 3, {
+    message: 'comes only with protocol 3',
+    path: ['policy'],
+  });
 export type BatchSource = z.infer<typeof batchSourceSchema>;
 
 /** A signed HR delivery's size limit, as the intake accepts it (src/intake/server.ts). */

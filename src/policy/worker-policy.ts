@@ -28,6 +28,10 @@ export interface WorkerPolicy {
 /** A grant that needs an explicit approval, written `<scope>:<role>` (e.g. `workspace:admin`). */
 export type ElevatedRole = `${Scope}:${string}`;
 
+/** Limits of a configured policy: it travels in every batch row's input (src/policy/requests.ts). */
+export const MAX_ELEVATED_ROLES = 100;
+export const MAX_PROTECTED_WORKSPACES = 1000;
+
 /** No configuration can remove this: making someone a platform-admin always waits for an approval. */
 export const ELEVATED_FLOOR: readonly ElevatedRole[] = ['platform:platform-admin'];
 
@@ -51,6 +55,8 @@ export function elevatedRolesFrom(
 ): { ok: true; roles: string[] } | { ok: false; reason: string } {
   if (entries.length === 0)
     return { ok: false, reason: 'must list at least one <scope>:<role> (platform:platform-admin is always included)' };
+  if (entries.length > MAX_ELEVATED_ROLES)
+    return { ok: false, reason: `must list at most ${MAX_ELEVATED_ROLES} roles` };
   const bad = entries.filter((entry) => !ENTRY.test(entry));
   if (bad.length)
     return {

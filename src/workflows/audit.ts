@@ -38,6 +38,8 @@ type Closing = 'completed' | 'failed' | 'cancelled';
 export class AuditTrail {
   private seq = 0;
   private grants: Array<Grant & { why?: string }> | undefined;
+  /** `request.accepted`, kept back while the request may end within its workflow task (flushAccepted) */
+  private deferred: Partial<AuditInput> | undefined;
   private approvalRequestedAt: string | undefined;
 
   constructor(
@@ -52,7 +54,8 @@ export class AuditTrail {
 
   /**
    * The requester is verified and the policy applied: what is asked, and what waits for an approval. Without
-   * `write`, the grants are only kept for the end event (a request that ends in the same workflow task).
+   * `write`, the event is kept back: the end event carries the grants, and flushAccepted writes it if the request
+   * is about to wait (a retry, a pause, a normal activity), so that no change is ever made with no event of it.
    */
   async accepted(
     grants: Grant[],
@@ -66,8 +69,17 @@ export class AuditTrail {
       ...pending.filter((p) => !grants.some((grant) => same(p, grant))),
     ];
     if (approval) this.approvalRequestedAt = new Date().toISOString();
-    if (!write) return;
-    await this.record('request.accepted', { grants: this.grants, ...this.approvalOf(approval) });
+    const fields = { grants: this.grants, ...this.approvalOf(approval) };
+    if (write) await this.record('request.accepted', fields);
+    else this.deferred = fields;
+  }
+
+  /** Writes `request.accepted` if it was kept back: the request is about to leave its workflow task. */
+  async flushAccepted(): Promise<void> {
+    const fields = this.deferred;
+    if (!fields) return;
+    this.deferred = undefined;
+    await this.record('request.accepted', fields);
   }
 
   /** The approval was decided, or its deadline passed (nothing when the wait was cancelled). */
@@ -90,6 +102,7 @@ export class AuditTrail {
 
   /** The request ended: every grant and resource with its step's outcome. */
   async closed(outcome: Closing): Promise<void> {
+    this.deferred = undefined; // the end carries the grants
     await this.record(`request.${outcome}`, {
       ...(this.grants ? { grants: this.grants } : {}),
       steps: this.state.steps.map((s) => ({

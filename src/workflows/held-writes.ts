@@ -36,6 +36,8 @@ export interface HoldOptions {
   onHold: (pause: WriteSwitchState | undefined) => void;
   /** before the write is tried again after a wait (e.g. a recheck of the requester after a long pause) */
   afterHold?: () => Promise<void>;
+  /** before it waits, which ends the workflow task */
+  beforeHold?: () => Promise<void>;
 }
 
 /**
@@ -59,6 +61,7 @@ export async function writeUnlessPaused<T>(write: () => Promise<T>, options: Hol
           message: `this write was held at ${new Date(triedAt).toISOString()} and taken up again at ${new Date(Date.now()).toISOString()} (a Reset?): its checks are too old; request again`,
           nonRetryable: true,
         });
+      await options.beforeHold?.();
       const pause = await reads.readWriteSwitch();
       if (pause.paused) options.onHold(pause);
       await sleep(pause.paused ? Math.min(FIRST_CHECK_MS * 2 ** held, LAST_CHECK_MS) : 1_000, {

@@ -76,6 +76,8 @@ const DRAIN_FOR = '2 minutes';
 const DEFAULT_CONTINUE_AS_NEW_AFTER = 8000;
 /** The requester's authority is read again when older than this (rows check it is under an hour old). */
 const REFRESH_AUTHORITY_AFTER_MS = 45 * 60_000;
+/** How old the worker's policy passed to rows of protocol 3 may get. */
+const POLICY_REFRESH_MS = 5 * 60_000;
 /** Workspaces and projects ensured at once by the batch. */
 const ENSURE_IN_PARALLEL = 10;
 const FIRST_FAILURES = 10;
@@ -103,9 +105,9 @@ export async function importBatch(
    */
   const endsFromClose = patched('batch-rows-protocol-2');
   /**
-   * Rows of protocol 3 also apply the worker's policy as this run read it (no older than its verification of the
-   * requester: both are read again together) and, when they wait for nothing, write one audit event: a row's
-   * history is then its start, one workflow task, its steps, its search attributes and its end.
+   * Rows of protocol 3 also apply the worker's policy as this run read it (read again every 5 minutes, so that a
+   * policy tightened by a redeploy reaches the rows started after it) and, when they wait for nothing, write one
+   * audit event: a row's history is then its start, one workflow task, its steps, its search attributes and its end.
    */
   const rowsTakePolicy = endsFromClose && patched('batch-rows-protocol-3');
   // Carried state is taken only from this batch's own previous run, signed by a worker (checked below): a start
@@ -294,6 +296,7 @@ export async function importBatch(
   )
     return refuse('the state carried from a previous run was not signed by a worker for this batch');
   let policy: WorkerPolicy = await local.workerPolicy();
+  let policyReadAt = Date.now();
   const prefix = policy.workflowIdPrefix ?? '';
   const expectedId = WORKFLOW_ID.importBatch(batch.batchId, prefix);
   if (info.workflowId !== expectedId) return refuse(`this batch runs only as workflow ${quote(expectedId)}`);
@@ -333,13 +336,16 @@ export async function importBatch(
   const people: BatchPerson[] = carry ? carry.people : batch.people;
   let nextPart = carry?.nextPart ?? 0;
 
-  /** Reads the requester's authority again (with the worker's account) when it is getting old. */
+  /** Reads the requester's authority again (with the worker's account) when it is getting old; the policy too. */
   async function freshRequester(workspaces: string[]): Promise<void> {
+    if (rowsTakePolicy && Date.now() - policyReadAt >= POLICY_REFRESH_MS) {
+      policy = await local.workerPolicy();
+      policyReadAt = Date.now();
+    }
     const missing = workspaces.filter((ws) => !requester.platformAdmin && !requester.workspaceAdminOf.includes(ws));
     if (Date.now() - verifiedAt < REFRESH_AUTHORITY_AFTER_MS && missing.length === 0) return;
     const known = new Set([...requester.workspaceAdminOf, ...workspaces]);
     requester = await trust.readAuthority({ username: requester.username, workspaces: [...known] });
-    if (rowsTakePolicy) policy = await local.workerPolicy();
     verifiedAt = Date.now();
   }
 

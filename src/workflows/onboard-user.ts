@@ -144,7 +144,10 @@ async function runSteps(
     };
     try {
       session.checkFresh();
+      // A normal activity ends the workflow task: what the request waits for is recorded before.
+      if (!isLocal(name)) await session.beforeWaiting();
       const result = await writeUnlessPaused(() => call({ ...options, summary }, onRetry), {
+        beforeHold: () => session.beforeWaiting(),
         onHold: (pause) => setCurrentDetails(pause ? heldDetails(running, pause) : running),
         // A long pause outlasts the last check with KubeSphere: check the requester and the policy again.
         afterHold: () => session.recheckAfterPause(),
@@ -158,6 +161,9 @@ async function runSteps(
       throw error;
     }
   };
+  /** Steps that run as local activities, within the workflow task (the others are normal activities). */
+  const isLocal = (name: StepName): boolean =>
+    name === 'user' ? trustedUserStep : name === 'workspace-member' || name === 'project-member' ? allLocal : false;
   /** A workspace or project the batch already ensured is not asked again: its outcome is the batch's. */
   const byBatch = (name: StepName, target: string, key: string): boolean => {
     const outcome = ensured[key];
@@ -177,6 +183,7 @@ async function runSteps(
     onRetry: (retry: StepRetry | undefined) => void,
   ) =>
     withVisibleRetries(() => activity.executeWithOptions({ ...kubeCallLocal, summary }, [input]), {
+      beforeWait: () => session.beforeWaiting(),
       schedule: KUBE_RETRY,
       attemptMs: KUBE_ATTEMPT_MS,
       retryTimeMs: KUBE_RETRY_TIME_MS,

@@ -91,6 +91,8 @@ async function pendingGrants(
 
 /** A check of KubeSphere (who asks, what they may do) covers work done within this long after it. */
 const VERIFIED_FRESH_MS = 60 * 60_000;
+/** A batch row applies the worker's policy its batch passed it only when the batch verified its requester this recently. */
+const BATCH_POLICY_MAX_AGE_MS = 45 * 60_000;
 /** Proposals being verified at once (each may read KubeSphere); more are refused until these finish. */
 const MAX_PROPOSALS_IN_FLIGHT = 5;
 /** Workflows told when this request waits for an approval and when it ends (its batch, batches attached to it). */
@@ -247,7 +249,18 @@ export class RequestSession {
   private policyOfBatch(): WorkerPolicy | undefined {
     const source = this.own?.source;
     if (source?.kind !== 'batch' || source.protocol !== 3 || !source.policy) return undefined;
+    // Read when the batch last verified its requester, or since: too old (a start long delayed, a Reset), the row
+    // reads the policy as it is now.
+    if (!(Date.now() - Date.parse(source.verifiedAt) <= BATCH_POLICY_MAX_AGE_MS)) return undefined;
     return this.batchProblem(source, source.policy) ? undefined : source.policy;
+  }
+
+  /**
+   * The request is about to wait (a retry's timer, a pause, a normal activity) and so to leave its workflow task:
+   * a kept-back `request.accepted` is written first, so that no change is ever made with no event of it.
+   */
+  async beforeWaiting(): Promise<void> {
+    await this.audit.flushAccepted();
   }
 
   /** Why a batch row may not run as such: only its batch starts it, and Temporal records who that is. */

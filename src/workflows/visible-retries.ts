@@ -13,6 +13,8 @@ export interface VisibleRetryOptions {
   summary: string;
   /** told before each wait (the step's report, current details) and with undefined once an attempt succeeds */
   onRetry: (retry: StepRetry | undefined) => void;
+  /** runs before each wait, which ends the workflow task */
+  beforeWait?: () => Promise<void>;
 }
 
 /**
@@ -58,6 +60,7 @@ export async function withVisibleRetries<T>(attempt: () => Promise<T>, options: 
         nextAttemptAt: new Date(Date.now() + waitMs).toISOString(),
         givesUpAt: new Date(givesUpAt).toISOString(),
       });
+      await options.beforeWait?.();
       await sleep(waitMs, { summary: `${options.summary}: attempt ${attempts + 1} after ${cause.type}` });
     }
   }

@@ -345,4 +345,47 @@ describe('the audit trail', () => {
     ]);
     expect(history).toHaveLength(10);
   });
+  it('a batch row that waits for a retry writes its kept-back acceptance before the wait', async () => {
+    const taskQueue = t.taskQueue();
+    const worker = await workers.worker(taskQueue, h.emulator.url, { audit: sink });
+    const people: BatchPerson[] = [
+      {
+        username: 'au-retried',
+        email: 'au-retried@example.com',
+        placements: [{ workspace: 'au-retries', line: 2 }],
+        lines: [2],
+      },
+    ];
+    const prefix = t.prefixOf(taskQueue);
+    const workflowId = WORKFLOW_ID.onboard('au-retried', prefix);
+    const addMember = 'POST /kapis/iam.kubesphere.io/v1beta1/workspaces/:workspace/workspacemembers';
+    h.emulator.faults.set({ failingRoutes: [addMember] });
+    try {
+      const result = await worker.runUntil(async () => {
+        const { handle } = await t.startImport(
+          taskQueue,
+          { batchId: 'au-retries', contentDigest: 'digest-au-retries', rows: people.length },
+          people,
+        );
+        // The membership failed and waits for its next try: the acceptance is written by then.
+        await eventually(() => {
+          if (!of(workflowId).length) throw new Error('no event yet');
+        }, 30_000);
+        expect(of(workflowId).map((e) => e.type)).toEqual(['request.accepted']);
+        h.emulator.faults.set({ failingRoutes: [] });
+        return (await handle.result()) as BatchProgress;
+      });
+      expect(result).toMatchObject({ lifecycle: 'done', done: 1, failed: 0 });
+    } finally {
+      h.emulator.faults.set({ failingRoutes: [] });
+    }
+    expect(of(workflowId).map((e) => [e.type, e.who])).toEqual([
+      ['request.accepted', 'ops-admin'],
+      ['request.completed', 'ops-admin'],
+    ]);
+    expect(of(workflowId)[0]!.grants?.map((g) => [g.scope, g.role])).toEqual([
+      ['platform', 'platform-regular'],
+      ['workspace', 'regular'],
+    ]);
+  });
 });
