@@ -20,7 +20,10 @@ import { hrStartOptions } from './start-options.js';
 import { startDateProblem } from './start-date.js';
 import { adapterFor } from './vendors/index.js';
 
-/** How far a delivery's timestamp may be from our clock (Standard Webhooks' recommendation). */
+/**
+ * How far a delivery's timestamp may be from our clock (Standard Webhooks' recommendation, and its package's own
+ * window, which judges generic deliveries on arrival).
+ */
 export const TIMESTAMP_TOLERANCE_MS = 5 * 60_000;
 /** How long the first call to Temporal may take before the delivery is answered 503. */
 const TEMPORAL_DEADLINE_MS = 3_000;
@@ -34,6 +37,7 @@ export interface DeliveryDeps {
   prefix: string;
   hr: HrConfig & { mapping: PlacementMapping };
   log: Logger;
+  /** the clock of start dates and vendor timestamps (Standard Webhooks' arrival check reads the real one) */
   now?: () => number;
 }
 
@@ -55,7 +59,11 @@ export async function receiveDelivery(
   const adapter = adapterFor(vendor);
   const now = deps.now ?? Date.now;
   try {
-    adapter.verify(delivery, deps.hr.vendors.secrets[vendor], { now: now(), toleranceMs: TIMESTAMP_TOLERANCE_MS });
+    adapter.verify(delivery, deps.hr.vendors.secrets[vendor], {
+      now: now(),
+      toleranceMs: TIMESTAMP_TOLERANCE_MS,
+      arriving: true,
+    });
     const content = adapter.read(delivery);
     if (content.kind === 'ignored')
       return {
