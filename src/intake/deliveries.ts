@@ -76,7 +76,7 @@ export async function receiveDelivery(
       };
     const eventId = eventKey(vendor, content.kind === 'hire' ? content.event.eventId : content.eventId);
     const seen = await findEvent(deps, eventId);
-    if (seen) return duplicate(deps, seen, eventId);
+    if (seen) return duplicate(seen, eventId);
     const source: HrSource = { kind: 'hr', vendor, eventId, delivery, receiptId: randomUUID() };
     if (content.kind === 'hire-by-id') return await startLookup(deps, source);
     const dateProblem = startDateProblem(content.event.startDate, deps.hr.timeZone, now());
@@ -137,8 +137,8 @@ function statusUrl(workflowId: string): string {
   return `/v1/onboardings/${encodeURIComponent(workflowId)}`;
 }
 
-function duplicate(deps: DeliveryDeps, workflowId: string, eventId: string): DeliveryAnswer {
-  deps.log.info({ workflowId, eventId }, 'duplicate HR delivery: nothing started');
+// Logged by the server, with the delivery's label, as every answer is.
+function duplicate(workflowId: string, eventId: string): DeliveryAnswer {
   return { status: 200, body: { duplicate: true, workflowId, statusUrl: statusUrl(workflowId), eventId } };
 }
 
@@ -158,7 +158,7 @@ async function propose(deps: DeliveryDeps, source: HrSource, request: OnboardReq
         body: { workflowId, statusUrl: statusUrl(workflowId), eventId: source.eventId, lifecycle: 'pending' },
       };
     }
-    if (outcome === 'duplicate') return duplicate(deps, workflowId, source.eventId);
+    if (outcome === 'duplicate') return duplicate(workflowId, source.eventId);
     answer = outcome.answer;
   } catch (error) {
     if (error instanceof RequestConflictError)
@@ -168,9 +168,9 @@ async function propose(deps: DeliveryDeps, source: HrSource, request: OnboardReq
       };
     throw error;
   }
-  if (answer.receiptId !== source.receiptId) return duplicate(deps, workflowId, source.eventId);
+  if (answer.receiptId !== source.receiptId) return duplicate(workflowId, source.eventId);
   // The run for this event ended between our lookup and this start: the new run refused it as done already.
-  if (answer.error?.type === FailureType.DuplicateDelivery) return duplicate(deps, workflowId, source.eventId);
+  if (answer.error?.type === FailureType.DuplicateDelivery) return duplicate(workflowId, source.eventId);
   if (answer.error)
     return {
       status: 422,
@@ -249,7 +249,7 @@ async function startLookup(deps: DeliveryDeps, source: HrSource): Promise<Delive
     });
   } catch (error) {
     if (error instanceof WorkflowExecutionAlreadyStartedError)
-      return duplicate(deps, await lookedUp(deps, workflowId), source.eventId);
+      return duplicate(await lookedUp(deps, workflowId), source.eventId);
     throw error;
   }
   return {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
@@ -20,6 +21,9 @@ afterAll(async () => {
   await h.close();
   await t.close();
 });
+
+/** How the intake names a delivery without an id in its logs, computed here independently. */
+const sha256Prefix = (body: string) => createHash('sha256').update(body).digest('hex').slice(0, 16);
 
 const mine = (username: string) =>
   peopleState(h).filter((line) => line.includes(` ${username} `) || line.endsWith(` ${username}`));
@@ -67,7 +71,7 @@ describe('HR intake: a signed new hire', () => {
     }
   });
 
-  it('answers each bad delivery with its status and starts nothing; logs carry the delivery id, never a secret', async () => {
+  it('answers each bad delivery with its status and starts nothing; one log line each, with the delivery id, never a secret', async () => {
     const x = await intakeHarness(t, h.emulator.url);
     try {
       await x.worker.runUntil(async () => {
@@ -78,43 +82,94 @@ describe('HR intake: a signed new hire', () => {
           startDate: today(),
         });
         const now = Math.floor(Date.now() / 1000);
-        const signed = (b = body, at = { id: 'msg_bad', timestamp: now }, secret = x.secret) =>
-          signGeneric(secret, b, at);
-        const cases: [string, Promise<Response>, number][] = [
-          ['no signature', x.post('/v1/hr/events', body), 401],
-          ['wrong secret', x.post('/v1/hr/events', body, signed(body, undefined, newWebhookSecret())), 401],
-          ['tampered body', x.post('/v1/hr/events', body.replace('Payments Web', 'Payments API'), signed()), 401],
-          ['old timestamp', x.post('/v1/hr/events', body, signed(body, { id: 'msg_old', timestamp: now - 600 })), 401],
+        const signed = (id: string, b = body, timestamp = now, secret = x.secret) =>
+          signGeneric(secret, b, { id, timestamp });
+        const big = 'x'.repeat(70_000);
+        const missing = genericHireBody({ eventId: 'bad-2', email: 'not-an-email', startDate: '2026-02-30' });
+        const unknown = genericHireBody({ eventId: 'bad-3', department: 'Sales', startDate: today() });
+        // [what, answer, status, how its log line names it: the webhook-id, else the body's digest]
+        const cases: [string, Promise<Response>, number, Record<string, string>][] = [
+          ['no signature', x.post('/v1/hr/events', body), 401, { bodyDigest: sha256Prefix(body) }],
+          [
+            'wrong secret',
+            x.post('/v1/hr/events', body, signed('msg_bad_secret', body, now, newWebhookSecret())),
+            401,
+            { deliveryId: 'msg_bad_secret' },
+          ],
+          [
+            'tampered body',
+            x.post('/v1/hr/events', body.replace('Payments Web', 'Payments API'), signed('msg_bad_tampered')),
+            401,
+            { deliveryId: 'msg_bad_tampered' },
+          ],
+          [
+            'old timestamp',
+            x.post('/v1/hr/events', body, signed('msg_bad_old', body, now - 600)),
+            401,
+            { deliveryId: 'msg_bad_old' },
+          ],
           [
             'future timestamp',
-            x.post('/v1/hr/events', body, signed(body, { id: 'msg_new', timestamp: now + 600 })),
+            x.post('/v1/hr/events', body, signed('msg_bad_new', body, now + 600)),
             401,
+            { deliveryId: 'msg_bad_new' },
           ],
-          ['unknown vendor', x.post('/v1/hr/workday', body, signed()), 404],
-          ['wrong content type', x.post('/v1/hr/events', body, { ...signed(), 'content-type': 'text/plain' }), 415],
-          ['oversized', x.post('/v1/hr/events', 'x'.repeat(70_000), signed('x'.repeat(70_000))), 413],
-          ['malformed JSON', x.post('/v1/hr/events', '{"type":', signed('{"type":')), 400],
+          [
+            'unknown vendor',
+            x.post('/v1/hr/workday', body, signed('msg_bad_vendor')),
+            404,
+            { deliveryId: 'msg_bad_vendor' },
+          ],
+          [
+            'wrong content type',
+            x.post('/v1/hr/events', body, { ...signed('msg_bad_type'), 'content-type': 'text/plain' }),
+            415,
+            { deliveryId: 'msg_bad_type' },
+          ],
+          ['oversized', x.post('/v1/hr/events', big, signed('msg_bad_size', big)), 413, { deliveryId: 'msg_bad_size' }],
+          [
+            'malformed JSON',
+            x.post('/v1/hr/events', '{"type":', signed('msg_bad_json', '{"type":')),
+            400,
+            { deliveryId: 'msg_bad_json' },
+          ],
+          [
+            'bad fields',
+            x.post('/v1/hr/events', missing, signed('msg_bad_fields', missing)),
+            400,
+            { deliveryId: 'msg_bad_fields' },
+          ],
+          [
+            'unknown department',
+            x.post('/v1/hr/events', unknown, signed('msg_bad_place', unknown)),
+            422,
+            { deliveryId: 'msg_bad_place' },
+          ],
         ];
+        const texts = new Map<string, string>();
         for (const [what, response, status] of cases) {
           const res = await response;
           const text = await res.text();
+          texts.set(what, text);
           expect({ what, status: res.status }).toEqual({ what, status });
           expect(text).not.toContain(x.secret.slice(6, 20));
         }
-        const missing = genericHireBody({ eventId: 'bad-2', email: 'not-an-email', startDate: '2026-02-30' });
-        const res = await x.post('/v1/hr/events', missing, signed(missing));
-        expect(res.status).toBe(400);
-        const problems = ((await res.json()) as { problems: { field: string }[] }).problems.map((p) => p.field);
-        expect(problems).toContain('data.startDate');
-        const unknown = genericHireBody({ eventId: 'bad-3', department: 'Sales', startDate: today() });
-        const refused = await x.post('/v1/hr/events', unknown, signed(unknown));
-        expect(refused.status).toBe(422);
-        expect(((await refused.json()) as { error: string }).error).toBe(
+        const problems = (JSON.parse(texts.get('bad fields')!) as { problems: { field: string }[] }).problems;
+        expect(problems.map((p) => p.field)).toContain('data.startDate');
+        expect((JSON.parse(texts.get('unknown department')!) as { error: string }).error).toBe(
           'the hire cannot be placed: department "Sales" is not in the placement mapping',
         );
-        expect(await x.workflows()).toEqual([]);
-        expect(x.logs.join('\n')).toContain('msg_bad');
+        // One line per refusal, with its status and the delivery id (or, without one, the body's digest).
+        const refused = x.logged('HR delivery refused');
+        for (const [what, , status, label] of cases) {
+          const own = refused.filter((line) => Object.entries(label).every(([key, value]) => line[key] === value));
+          expect({ what, lines: own.map((line) => line.status) }).toEqual({ what, lines: [status] });
+          expect(own[0]).toMatchObject({ level: 40, reason: expect.any(String) });
+        }
+        expect(refused).toHaveLength(cases.length);
         expect(x.logs.join('\n')).not.toContain(x.secret.slice(6, 20));
+        expect(await x.neverStarted('ada.lovelace')).toBe(true);
+        expect(await x.workflows()).toEqual([]);
       });
     } finally {
       await x.close();
@@ -340,13 +395,26 @@ describe('HR intake: a signed new hire', () => {
     }
   });
 
-  it('acknowledges other event types (202) and acts on none', async () => {
+  it('acknowledges other event types (202) and acts on none, with one log line saying so', async () => {
     const x = await intakeHarness(t, h.emulator.url);
     try {
       await x.worker.runUntil(async () => {
-        const res = await x.deliver({ username: 'leaver' }, { type: 'employee.terminated' });
+        const res = await x.deliver({ username: 'leaver' }, { type: 'employee.terminated', id: 'msg_leaver' });
         expect(res.status).toBe(202);
         expect(await res.json()).toMatchObject({ ignored: true, type: 'employee.terminated' });
+        const lines = x.logged().filter((line) => line.deliveryId === 'msg_leaver');
+        expect(lines).toEqual([
+          expect.objectContaining({
+            level: 30,
+            msg: 'HR delivery ignored: not a hire',
+            vendor: 'generic',
+            deliveryId: 'msg_leaver',
+            eventType: 'employee.terminated',
+            ignored: true,
+            status: 202,
+          }),
+        ]);
+        expect(await x.neverStarted('leaver')).toBe(true);
         expect(await x.workflows()).toEqual([]);
       });
     } finally {
