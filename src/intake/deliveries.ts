@@ -18,7 +18,7 @@ import { eventKey, hireRequest } from './hire-request.js';
 import type { PlacementMapping } from './placement.js';
 import { hrStartOptions } from './start-options.js';
 import { startDateProblem } from './start-date.js';
-import { adapterFor } from './vendors/index.js';
+import { adapterFor, hiBobAdapter } from './vendors/index.js';
 
 /**
  * How far a delivery's timestamp may be from our clock (Standard Webhooks' recommendation, and its package's own
@@ -100,6 +100,23 @@ export async function receiveDelivery(
       };
     throw error;
   }
+}
+
+/**
+ * Bob's connection test (`isBobConnectionTest`): 200 and nothing started, whether or not it is signed. Bob's
+ * documentation does not say that it signs the test, and its fixed text can start nothing. A signature that is
+ * there must hold, though: a secret mistyped in Bob then shows when the webhook is set up, not at the first hire.
+ */
+export function receiveConnectionTest(deps: DeliveryDeps, delivery: Delivery): DeliveryAnswer {
+  const signed = Boolean(delivery.headers['bob-signature']);
+  try {
+    // No body time to check: the test carries none.
+    if (signed) hiBobAdapter.verify(delivery, deps.hr.vendors.secrets.hibob, { now: (deps.now ?? Date.now)() });
+  } catch (error) {
+    if (error instanceof DeliveryError) return { status: error.status, body: { error: error.message } };
+    throw error;
+  }
+  return { status: 200, body: { connectionTest: true, signed, started: 'nothing' } };
 }
 
 /**

@@ -7,11 +7,12 @@ import { HTTPException } from 'hono/http-exception';
 import { timeout } from 'hono/timeout';
 import type { Logger } from 'pino';
 import { MAX_DELIVERY_BODY } from '../policy/requests.js';
-import { receiveDelivery, type DeliveryAnswer, type DeliveryDeps } from './deliveries.js';
+import { receiveConnectionTest, receiveDelivery, type DeliveryAnswer, type DeliveryDeps } from './deliveries.js';
 import { deliveryLabel, safeId, type DeliveryLabel } from './delivery-label.js';
 import type { Delivery, HrVendor } from './hire-event.js';
 import { onboardingStatus, scrubEmails } from './status.js';
 import { adapterFor } from './vendors/index.js';
+import { isBobConnectionTest } from './vendors/hibob.js';
 import { createIntakeMetrics, type IntakeMetrics } from '../metrics/intake-metrics.js';
 
 export interface IntakeOptions extends DeliveryDeps {
@@ -27,6 +28,11 @@ export interface IntakeOptions extends DeliveryDeps {
 
 /** The vendors' paths: `generic` is the Standard Webhooks format. */
 const PATHS: Record<string, HrVendor> = { events: 'generic', bamboohr: 'bamboohr', hibob: 'hibob' };
+/**
+ * The status of a delivery taken (202 elsewhere): Bob treats any answer but 200 as a failed delivery (its retry
+ * policy: "We expect the webhook endpoint's queue to always respond with a 200 (OK) status"), and retries it.
+ */
+const ACCEPTED: Record<HrVendor, 200 | 202> = { generic: 202, bamboohr: 202, hibob: 200 };
 const SECRET_VARIABLE: Record<HrVendor, string> = {
   generic: 'KS_ONBOARD_WEBHOOK_SECRETS',
   bamboohr: 'KS_ONBOARD_BAMBOOHR_SECRETS',
@@ -98,26 +104,32 @@ export function createIntakeApp(options: IntakeOptions): Hono {
           vendor,
           label,
         );
-      const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-      if (type !== 'application/json')
-        return refuse(
-          c,
-          log,
-          415,
-          `the body must be application/json, not ${JSON.stringify(type || 'nothing')}`,
-          vendor,
-          label,
-        );
       const started = performance.now();
+      let answer: DeliveryAnswer;
       let failure: ReturnType<typeof describe> | undefined;
-      const answer: DeliveryAnswer = await receiveDelivery(options, vendor, delivery).catch((error: unknown) => {
-        failure = describe(error);
-        return { status: 503, body: { error: 'Temporal is not reachable right now: deliver again later' } };
-      });
+      if (vendor === 'hibob' && isBobConnectionTest(delivery.body)) {
+        // Before the content type: Bob's first test is plain text.
+        answer = receiveConnectionTest(options, delivery);
+      } else {
+        const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+        if (type !== 'application/json')
+          return refuse(
+            c,
+            log,
+            415,
+            `the body must be application/json, not ${JSON.stringify(type || 'nothing')}`,
+            vendor,
+            label,
+          );
+        answer = await receiveDelivery(options, vendor, delivery).catch((error: unknown) => {
+          failure = describe(error);
+          return { status: 503, body: { error: 'Temporal is not reachable right now: deliver again later' } };
+        });
+      }
       const body: Record<string, unknown> = { ...answer.body };
       if (typeof body.statusUrl === 'string' && options.publicUrl)
         body.statusUrl = `${options.publicUrl}${body.statusUrl}`;
-      const { status } = answer;
+      const status = answer.status === 202 ? ACCEPTED[vendor] : answer.status;
       const ms = Math.round(performance.now() - started);
       logDelivery(log, { vendor, ...label, status, ms, ...(failure ? { err: failure } : {}) }, body);
       return c.json(body, status);
@@ -184,8 +196,8 @@ function refuse(
 
 /**
  * One line per delivery, whatever its end: a refusal (4xx) at warn with its status and reason, an event that is
- * not a hire with `ignored: true` and its type; always the vendor and the delivery's label (its id, or the body's
- * digest), never a header value or the body.
+ * not a hire with `ignored: true` and its type, Bob's connection test as such; always the vendor and the
+ * delivery's label (its id, or the body's digest), never a header value or the body.
  */
 function logDelivery(log: Logger, fields: Record<string, unknown> & { status: number }, body: Record<string, unknown>) {
   const line = {
@@ -200,6 +212,8 @@ function logDelivery(log: Logger, fields: Record<string, unknown> & { status: nu
   else if (body.duplicate === true) log.info(line, 'HR delivery: a duplicate, nothing started');
   else if (body.ignored === true)
     log.info({ ...line, ignored: true, eventType: body.type }, 'HR delivery ignored: not a hire');
+  else if (body.connectionTest === true)
+    log.info({ ...line, connectionTest: true, signed: body.signed }, 'HiBob connection test answered: nothing started');
   else log.info(line, 'HR delivery');
 }
 
