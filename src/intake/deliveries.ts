@@ -19,6 +19,8 @@ import type { PlacementMapping } from './placement.js';
 import { hrStartOptions } from './start-options.js';
 import { startDateProblem } from './start-date.js';
 import { adapterFor, hiBobAdapter } from './vendors/index.js';
+import { deliveryLabel } from './delivery-label.js';
+import { scrubEmails } from './status.js';
 
 /**
  * How far a delivery's timestamp may be from our clock (Standard Webhooks' recommendation, and its package's own
@@ -169,7 +171,10 @@ async function propose(deps: DeliveryDeps, source: HrSource, request: OnboardReq
     const outcome = await Promise.race([proposed, delay(ANSWER_WAIT_MS)]);
     if (!outcome) {
       // No worker answered yet: the workflow is started (the start and the proposal are one call); its answer follows.
-      proposed.catch(() => undefined);
+      void proposed.then(
+        (late) => logLateAnswer(deps, source, workflowId, late),
+        (error: unknown) => logLateFailure(deps, source, workflowId, error),
+      );
       return {
         status: 202,
         body: { workflowId, statusUrl: statusUrl(workflowId), eventId: source.eventId, lifecycle: 'pending' },
@@ -205,6 +210,58 @@ async function propose(deps: DeliveryDeps, source: HrSource, request: OnboardReq
         ? { awaitingApproval: answer.approvals.map((g) => `${g.scope}:${g.role} on ${g.target}`) }
         : {}),
     },
+  };
+}
+
+/**
+ * The worker's answer to a delivery already acknowledged as pending (202): the vendor will not hear it, so a
+ * refusal is logged (warn) where an operator looks, with what names the delivery and the run, never an email.
+ * An acceptance is logged at info; a duplicate, which changes nothing, is not.
+ */
+function logLateAnswer(
+  deps: DeliveryDeps,
+  source: HrSource,
+  workflowId: string,
+  late: Awaited<ReturnType<typeof startOrAttach>>,
+): void {
+  if (late === 'duplicate' || late.answer.receiptId !== source.receiptId) return;
+  const { error, lifecycle } = late.answer;
+  if (!error) {
+    deps.log.info(lateFields(source, workflowId, { lifecycle }), 'HR delivery answered after its acknowledgement');
+  } else if (error.type !== FailureType.DuplicateDelivery) {
+    deps.log.warn(
+      lateFields(source, workflowId, { reason: { type: error.type, message: scrubEmails(error.message) } }),
+      'HR delivery refused by the worker after the intake acknowledged it (202 pending): nothing will be provisioned',
+    );
+  }
+}
+
+/** A conflict (another hire event for the person) or a failure, after the 202: logged, not dropped. */
+function logLateFailure(deps: DeliveryDeps, source: HrSource, workflowId: string, error: unknown): void {
+  const reason =
+    error instanceof RequestConflictError
+      ? { type: 'RequestConflict', message: scrubEmails(error.message) }
+      : {
+          type: error instanceof Error ? error.name : 'Error',
+          message: scrubEmails(error instanceof Error ? error.message : String(error)),
+        };
+  deps.log.warn(
+    lateFields(source, workflowId, { reason }),
+    error instanceof RequestConflictError
+      ? 'HR delivery conflicts with the request running for that person, after the intake acknowledged it (202 pending): it is not merged'
+      : "HR delivery's proposal failed after the intake acknowledged it (202 pending)",
+  );
+}
+
+function lateFields(source: HrSource, workflowId: string, extra: Record<string, unknown>): Record<string, unknown> {
+  const { headers, body } = source.delivery;
+  return {
+    vendor: source.vendor,
+    ...deliveryLabel(source.vendor, headers, body),
+    eventId: source.eventId,
+    workflowId,
+    late: true,
+    ...extra,
   };
 }
 

@@ -684,3 +684,68 @@ describe('HR deliveries as an attacker would send them straight to Temporal', ()
     }
   });
 });
+
+describe('HR intake: after the answer', () => {
+  it('logs a refusal the worker gives after the intake answered 202 pending (no worker polled in time)', async () => {
+    const x = await intakeHarness(t, h.emulator.url, { workerHr: null });
+    try {
+      const workflowId = `${x.prefix}onboard-late.refusal`;
+      // No worker polls the task queue yet: the intake acknowledges after 5 s with the workflow id alone.
+      const res = await x.deliver({ username: 'late.refusal', email: 'late.refusal@example.com' }, { id: 'msg_late' });
+      expect(res.status).toBe(202);
+      expect(await res.json()).toMatchObject({ workflowId, lifecycle: 'pending' });
+      expect(x.logged().filter((line) => line.late)).toEqual([]);
+      // The worker (one that takes no HR deliveries) answers now: the vendor has its 202 and will not hear it.
+      await x.worker.runUntil(() =>
+        eventually(() => expect(x.logged().filter((line) => line.late)).toHaveLength(1), 30_000),
+      );
+      const [line] = x.logged().filter((l) => l.late);
+      expect(line).toMatchObject({
+        level: 40,
+        msg: expect.stringMatching(/^HR delivery refused by the worker after the intake acknowledged it/),
+        vendor: 'generic',
+        deliveryId: 'msg_late',
+        workflowId,
+        eventId: expect.stringMatching(/^generic:evt-/),
+        reason: { type: 'DeliveryRefused', message: expect.stringMatching(/takes no HR deliveries/) },
+      });
+      expect(JSON.stringify(line)).not.toMatch(/@example\.com|whsec_/);
+      expect(mine('late.refusal')).toEqual([]);
+    } finally {
+      await x.close();
+    }
+  });
+
+  it('logs a conflict found after the intake answered 202 pending: another hire event runs for that person', async () => {
+    const x = await intakeHarness(t, h.emulator.url, { leadTimeMs: 0 });
+    try {
+      const workflowId = `${x.prefix}onboard-late.conflict`;
+      const hire = { username: 'late.conflict', email: 'late.conflict@example.com', startDate: today(10) };
+      await x.worker.runUntil(async () => {
+        const first = await x.deliver(hire);
+        expect(await first.json()).toMatchObject({ workflowId, lifecycle: 'scheduled' });
+      });
+      // A different event for the same person, while no worker polls: acknowledged as pending.
+      const second = await x.deliver({ ...hire, team: 'Payments API' }, { id: 'msg_conflict' });
+      expect(second.status).toBe(202);
+      expect(await second.json()).toMatchObject({ workflowId, lifecycle: 'pending' });
+      const next = await t.worker(x.taskQueue, h.emulator.url, {}, undefined, { hr: x.hr });
+      await next.runUntil(async () => {
+        await eventually(() => expect(x.logged().filter((line) => line.late)).toHaveLength(1), 30_000);
+        await t.client.workflow.getHandle(workflowId).cancel();
+      });
+      const [line] = x.logged().filter((l) => l.late);
+      expect(line).toMatchObject({
+        level: 40,
+        msg: expect.stringMatching(/^HR delivery conflicts with the request running for that person/),
+        vendor: 'generic',
+        deliveryId: 'msg_conflict',
+        workflowId,
+        reason: { type: 'RequestConflict', message: expect.stringMatching(/already running HR event "generic:evt-/) },
+      });
+      expect(JSON.stringify(line)).not.toContain('@example.com');
+    } finally {
+      await x.close();
+    }
+  });
+});
