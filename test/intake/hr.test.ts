@@ -8,6 +8,7 @@ import { eventually, startEmulator, type EmulatorHarness } from '../helpers/emul
 import { genericHireBody, newWebhookSecret, signGeneric } from '../helpers/hr-vendors.js';
 import { intakeHarness, today } from '../helpers/intake.js';
 import { peopleState } from '../helpers/kubesphere-state.js';
+import { runCli } from '../helpers/cli.js';
 import { decodedHistory, failureOf, OPS, temporalHarness, type TemporalHarness } from '../helpers/temporal.js';
 
 let t: TemporalHarness;
@@ -264,6 +265,7 @@ describe('HR intake: a signed new hire', () => {
         expect(
           (await x.deliver({ username: 'rot.gone', email: 'rot.gone@example.com' }, { secret: x.secret })).status,
         ).toBe(401);
+        expect(await x.neverStarted('rot.gone')).toBe(true);
       });
     } finally {
       await x.close();
@@ -386,6 +388,7 @@ describe('HR intake: a signed new hire', () => {
         const old = await x.deliver({ username: 'long.ago', email: 'long.ago@example.com', startDate: today(-120) });
         expect(old.status).toBe(422);
         expect(((await old.json()) as { error: string }).error).toMatch(/is more than 90 days ago: not a new hire/);
+        expect(await x.neverStarted('long.ago')).toBe(true);
         const wrong = await x.status(`${x.prefix}onboard-x`, 'not-the-token-not-the-token-x');
         expect(await wrong.json()).toEqual({ error: 'the bearer token is not valid' });
         expect(await x.workflows()).toEqual([]);
@@ -663,6 +666,7 @@ describe('HR deliveries as an attacker would send them straight to Temporal', ()
         const far = await x.deliver({ username: 'far.future', email: 'far@example.com', startDate: '9999-12-31' });
         expect(far.status).toBe(422);
         expect(await far.json()).toMatchObject({ error: 'the start date 9999-12-31 is more than 366 days ahead' });
+        expect(await x.neverStarted('far.future')).toBe(true);
       });
       expect(mine('second.try')).toHaveLength(3);
     } finally {
@@ -748,4 +752,129 @@ describe('HR intake: after the answer', () => {
       await x.close();
     }
   });
+
+  it('finds an event delivered again after a later request for the same person ran: 200, and no new run', async () => {
+    const x = await intakeHarness(t, h.emulator.url);
+    try {
+      await x.worker.runUntil(async () => {
+        const workflowId = `${x.prefix}onboard-same.person`;
+        const handle = t.client.workflow.getHandle(workflowId);
+        const event = (eventId: string, team: string, department: string) =>
+          genericHireBody({
+            eventId,
+            username: 'same.person',
+            email: 'same.person@example.com',
+            department,
+            team,
+            startDate: today(),
+          });
+        const send = (body: string, id: string) =>
+          x.post('/v1/hr/events', body, signGeneric(x.secret, body, { id, timestamp: Math.floor(Date.now() / 1000) }));
+        const a = event(`iso-a-${x.taskQueue}`, 'Payments Web', 'Payments');
+        expect((await send(a, 'msg_a1')).status).toBe(202);
+        await handle.result();
+        // Then a different hire event for the same person, after A closed: a run of its own, which completes.
+        const b = event(`iso-b-${x.taskQueue}`, 'Search UI', 'Search');
+        expect((await send(b, 'msg_b1')).status).toBe(202);
+        await handle.result();
+        const { runId: latest } = await handle.describe();
+        const runs = await eventually(async () => {
+          const listed = await x.runsOf(workflowId);
+          expect(listed).toHaveLength(2);
+          return listed;
+        });
+        expect(runs[0]).toBe(latest);
+        // A again, days later as a vendor's retry: the latest run is B's, so only the event id finds A's.
+        const again = await send(a, 'msg_a2');
+        expect(again.status).toBe(200);
+        expect(await again.json()).toMatchObject({
+          duplicate: true,
+          workflowId,
+          eventId: `generic:iso-a-${x.taskQueue}`,
+        });
+        expect((await handle.describe()).runId).toBe(latest);
+        expect(await x.runsOf(workflowId)).toEqual(runs);
+      });
+    } finally {
+      await x.close();
+    }
+  });
+
+  it('refuses a hire whose username belongs to another KubeSphere user: ResourceMismatch on the email, shown scrubbed', async () => {
+    await h.admin.createUser({ name: 'ada', email: 'ada@old.example.com' });
+    const seeded = mine('ada');
+    expect(seeded).toEqual([expect.stringMatching(/^user ada ada@old\.example\.com/)]);
+    const x = await intakeHarness(t, h.emulator.url);
+    try {
+      await x.worker.runUntil(async () => {
+        // No username in the body: derived from the work email, as for every vendor.
+        const res = await x.deliver({ username: undefined, email: 'Ada@example.com' });
+        expect(res.status).toBe(202);
+        const { workflowId } = (await res.json()) as { workflowId: string };
+        expect(workflowId).toBe(`${x.prefix}onboard-ada`);
+        const failure = await failureOf(t.client.workflow.getHandle(workflowId));
+        expect(failure.type).toBe('ResourceMismatch');
+        expect(failure.message).toContain(
+          'user ada already exists but differs: email is "ada@old.example.com", requested "Ada@example.com"',
+        );
+        const status = await x.status(workflowId);
+        expect(status.status).toBe(200);
+        const text = await status.text();
+        expect(JSON.parse(text)).toMatchObject({
+          workflowId,
+          status: 'FAILED',
+          lifecycle: 'failed',
+          error: expect.stringContaining(
+            'user ada already exists but differs: email is "<email>", requested "<email>"',
+          ),
+        });
+        expect(text).not.toMatch(/example\.com/i);
+        // The other person's account is as it was, and the hire was given nothing.
+        expect(mine('ada')).toEqual(seeded);
+      });
+    } finally {
+      await x.close();
+    }
+  });
+
+  it('ks-onboard cancel onboard-<username> ends a scheduled hire: cancelled, KubeSphere untouched', async () => {
+    const x = await intakeHarness(t, h.emulator.url);
+    try {
+      await x.worker.runUntil(async () => {
+        const res = await x.deliver({ username: 'no.show', email: 'no.show@example.com', startDate: today(10) });
+        expect(res.status).toBe(202);
+        const { workflowId, lifecycle } = (await res.json()) as { workflowId: string; lifecycle: string };
+        expect(lifecycle).toBe('scheduled');
+        const before = { people: peopleState(h), writes: writesTo(h) };
+        const cancelled = await runCli(['cancel', 'onboard-no.show'], {
+          TEMPORAL_ADDRESS: t.address,
+          KS_ONBOARD_TASK_QUEUE: x.taskQueue,
+          KS_ONBOARD_WORKFLOW_ID_PREFIX: x.prefix,
+        });
+        expect(cancelled.code, cancelled.output).toBe(0);
+        expect(cancelled.output).toContain(`${workflowId}: cancelled (was scheduled)`);
+        const handle = t.client.workflow.getHandle(workflowId);
+        expect((await handle.describe()).status.name).toBe('CANCELLED');
+        expect(await (await x.status(workflowId)).json()).toMatchObject({
+          status: 'CANCELLED',
+          lifecycle: 'cancelled',
+        });
+        expect((await handle.query(stateQuery)).lifecycle).toBe('cancelled');
+        // Nothing created, nothing deleted or changed: KubeSphere received no write at all.
+        expect({ people: peopleState(h), writes: writesTo(h) }).toEqual(before);
+        expect(mine('no.show')).toEqual([]);
+      });
+    } finally {
+      await x.close();
+    }
+  });
 });
+
+/** The emulator's write requests so far, by route (logins aside). */
+function writesTo(harness: EmulatorHarness): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(harness.emulator.requests.byRoute).filter(
+      ([route]) => !route.startsWith('GET ') && route !== 'POST /oauth/token',
+    ),
+  );
+}
