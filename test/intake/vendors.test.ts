@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HireEventResult } from '../../src/workflows/hire-event.js';
 import type { OnboardingState } from '../../src/workflows/definitions.js';
-import { startEmulator, type EmulatorHarness } from '../helpers/emulator.js';
+import { eventually, startEmulator, type EmulatorHarness } from '../helpers/emulator.js';
 import {
   bambooHrEventBody,
   bambooHrFieldsBody,
@@ -53,6 +53,14 @@ const mine = (username: string) => peopleState(h).filter((line) => line.includes
 /** How the intake names a vendor's delivery (no id of its own) in its logs, computed here independently. */
 const sha256Prefix = (body: string) => createHash('sha256').update(body).digest('hex').slice(0, 16);
 
+/**
+ * Every workflow the harness's task queue started, one entry per run, once visibility shows `expected`: exactly
+ * these, so a valid delivery started one run of each and nothing else.
+ */
+async function runsAre(x: Awaited<ReturnType<typeof harness>>, expected: string[]) {
+  await eventually(async () => expect(await x.workflows()).toEqual([...expected].sort()), 10_000);
+}
+
 describe('HR vendors end to end', () => {
   it('HiBob: a delivery naming only the employee reads the record from Bob, then onboards; a retry starts nothing', async () => {
     const x = await harness();
@@ -88,6 +96,8 @@ describe('HR vendors end to end', () => {
         expect(await again.json()).toMatchObject({ duplicate: true, workflowId: result.onboardingWorkflowId });
         // The record was read by the lookup and again by the onboarding, which trusts no one's reading but its own.
         expect(vendors.count('hibob')).toBe(2);
+        // One lookup and one onboarding for the event, the retry included.
+        await runsAre(x, [answer.workflowId, result.onboardingWorkflowId]);
         expect(x.logged('HR delivery').map((line) => [line.status, line.bodyDigest])).toEqual([
           [200, sha256Prefix(body)],
           [200, sha256Prefix(body)],
@@ -124,6 +134,7 @@ describe('HR vendors end to end', () => {
         vendors.state.failWith.bamboohr = undefined;
         const result = (await t.client.workflow.getHandle(workflowId).result()) as HireEventResult;
         await t.client.workflow.getHandle(result.onboardingWorkflowId).result();
+        await runsAre(x, [workflowId, result.onboardingWorkflowId]);
         expect(mine('cai.lin')).toEqual([
           'member payments cai.lin payments-regular',
           'user cai.lin cai.lin@example.com platform-regular',
@@ -167,6 +178,8 @@ describe('HR vendors end to end', () => {
         const failure = await failureOf(t.client.workflow.getHandle(lookup));
         expect(failure.type).toBe('DeliveryRefused');
         expect(failure.message).not.toContain(STAND_IN_CREDENTIALS.bamboohr.apiKey);
+        // One onboarding for the full hire; for the unknown employee, its lookup alone (it found no one to onboard).
+        await runsAre(x, [workflowId, lookup]);
       });
     } finally {
       await x.close();
