@@ -18,9 +18,14 @@ import { eventKey, hireRequest } from './hire-request.js';
 import type { PlacementMapping } from './placement.js';
 import { hrStartOptions } from './start-options.js';
 import { startDateProblem } from './start-date.js';
-import { adapterFor } from './vendors/index.js';
+import { adapterFor, hiBobAdapter } from './vendors/index.js';
+import { deliveryLabel } from './delivery-label.js';
+import { scrubEmails } from './status.js';
 
-/** How far a delivery's timestamp may be from our clock (Standard Webhooks' recommendation). */
+/**
+ * How far a delivery's timestamp may be from our clock (Standard Webhooks' recommendation, and its package's own
+ * window, which judges generic deliveries on arrival).
+ */
 export const TIMESTAMP_TOLERANCE_MS = 5 * 60_000;
 /** How long the first call to Temporal may take before the delivery is answered 503. */
 const TEMPORAL_DEADLINE_MS = 3_000;
@@ -34,6 +39,7 @@ export interface DeliveryDeps {
   prefix: string;
   hr: HrConfig & { mapping: PlacementMapping };
   log: Logger;
+  /** the clock of start dates and vendor timestamps (Standard Webhooks' arrival check reads the real one) */
   now?: () => number;
 }
 
@@ -55,7 +61,11 @@ export async function receiveDelivery(
   const adapter = adapterFor(vendor);
   const now = deps.now ?? Date.now;
   try {
-    adapter.verify(delivery, deps.hr.vendors.secrets[vendor], { now: now(), toleranceMs: TIMESTAMP_TOLERANCE_MS });
+    adapter.verify(delivery, deps.hr.vendors.secrets[vendor], {
+      now: now(),
+      toleranceMs: TIMESTAMP_TOLERANCE_MS,
+      arriving: true,
+    });
     const content = adapter.read(delivery);
     if (content.kind === 'ignored')
       return {
@@ -68,7 +78,7 @@ export async function receiveDelivery(
       };
     const eventId = eventKey(vendor, content.kind === 'hire' ? content.event.eventId : content.eventId);
     const seen = await findEvent(deps, eventId);
-    if (seen) return duplicate(deps, seen, eventId);
+    if (seen) return duplicate(seen, eventId);
     const source: HrSource = { kind: 'hr', vendor, eventId, delivery, receiptId: randomUUID() };
     if (content.kind === 'hire-by-id') return await startLookup(deps, source);
     const dateProblem = startDateProblem(content.event.startDate, deps.hr.timeZone, now());
@@ -92,6 +102,23 @@ export async function receiveDelivery(
       };
     throw error;
   }
+}
+
+/**
+ * Bob's connection test (`isBobConnectionTest`): 200 and nothing started, whether or not it is signed. Bob's
+ * documentation does not say that it signs the test, and its fixed text can start nothing. A signature that is
+ * there must hold, though: a secret mistyped in Bob then shows when the webhook is set up, not at the first hire.
+ */
+export function receiveConnectionTest(deps: DeliveryDeps, delivery: Delivery): DeliveryAnswer {
+  const signed = Boolean(delivery.headers['bob-signature']);
+  try {
+    // No body time to check: the test carries none.
+    if (signed) hiBobAdapter.verify(delivery, deps.hr.vendors.secrets.hibob, { now: (deps.now ?? Date.now)() });
+  } catch (error) {
+    if (error instanceof DeliveryError) return { status: error.status, body: { error: error.message } };
+    throw error;
+  }
+  return { status: 200, body: { connectionTest: true, signed, started: 'nothing' } };
 }
 
 /**
@@ -129,8 +156,8 @@ function statusUrl(workflowId: string): string {
   return `/v1/onboardings/${encodeURIComponent(workflowId)}`;
 }
 
-function duplicate(deps: DeliveryDeps, workflowId: string, eventId: string): DeliveryAnswer {
-  deps.log.info({ workflowId, eventId }, 'duplicate HR delivery: nothing started');
+// Logged by the server, with the delivery's label, as every answer is.
+function duplicate(workflowId: string, eventId: string): DeliveryAnswer {
   return { status: 200, body: { duplicate: true, workflowId, statusUrl: statusUrl(workflowId), eventId } };
 }
 
@@ -144,13 +171,16 @@ async function propose(deps: DeliveryDeps, source: HrSource, request: OnboardReq
     const outcome = await Promise.race([proposed, delay(ANSWER_WAIT_MS)]);
     if (!outcome) {
       // No worker answered yet: the workflow is started (the start and the proposal are one call); its answer follows.
-      proposed.catch(() => undefined);
+      void proposed.then(
+        (late) => logLateAnswer(deps, source, workflowId, late),
+        (error: unknown) => logLateFailure(deps, source, workflowId, error),
+      );
       return {
         status: 202,
         body: { workflowId, statusUrl: statusUrl(workflowId), eventId: source.eventId, lifecycle: 'pending' },
       };
     }
-    if (outcome === 'duplicate') return duplicate(deps, workflowId, source.eventId);
+    if (outcome === 'duplicate') return duplicate(workflowId, source.eventId);
     answer = outcome.answer;
   } catch (error) {
     if (error instanceof RequestConflictError)
@@ -160,9 +190,9 @@ async function propose(deps: DeliveryDeps, source: HrSource, request: OnboardReq
       };
     throw error;
   }
-  if (answer.receiptId !== source.receiptId) return duplicate(deps, workflowId, source.eventId);
+  if (answer.receiptId !== source.receiptId) return duplicate(workflowId, source.eventId);
   // The run for this event ended between our lookup and this start: the new run refused it as done already.
-  if (answer.error?.type === FailureType.DuplicateDelivery) return duplicate(deps, workflowId, source.eventId);
+  if (answer.error?.type === FailureType.DuplicateDelivery) return duplicate(workflowId, source.eventId);
   if (answer.error)
     return {
       status: 422,
@@ -180,6 +210,58 @@ async function propose(deps: DeliveryDeps, source: HrSource, request: OnboardReq
         ? { awaitingApproval: answer.approvals.map((g) => `${g.scope}:${g.role} on ${g.target}`) }
         : {}),
     },
+  };
+}
+
+/**
+ * The worker's answer to a delivery already acknowledged as pending (202): the vendor will not hear it, so a
+ * refusal is logged (warn) where an operator looks, with what names the delivery and the run, never an email.
+ * An acceptance is logged at info; a duplicate, which changes nothing, is not.
+ */
+function logLateAnswer(
+  deps: DeliveryDeps,
+  source: HrSource,
+  workflowId: string,
+  late: Awaited<ReturnType<typeof startOrAttach>>,
+): void {
+  if (late === 'duplicate' || late.answer.receiptId !== source.receiptId) return;
+  const { error, lifecycle } = late.answer;
+  if (!error) {
+    deps.log.info(lateFields(source, workflowId, { lifecycle }), 'HR delivery answered after its acknowledgement');
+  } else if (error.type !== FailureType.DuplicateDelivery) {
+    deps.log.warn(
+      lateFields(source, workflowId, { reason: { type: error.type, message: scrubEmails(error.message) } }),
+      'HR delivery refused by the worker after the intake acknowledged it (202 pending): nothing will be provisioned',
+    );
+  }
+}
+
+/** A conflict (another hire event for the person) or a failure, after the 202: logged, not dropped. */
+function logLateFailure(deps: DeliveryDeps, source: HrSource, workflowId: string, error: unknown): void {
+  const reason =
+    error instanceof RequestConflictError
+      ? { type: 'RequestConflict', message: scrubEmails(error.message) }
+      : {
+          type: error instanceof Error ? error.name : 'Error',
+          message: scrubEmails(error instanceof Error ? error.message : String(error)),
+        };
+  deps.log.warn(
+    lateFields(source, workflowId, { reason }),
+    error instanceof RequestConflictError
+      ? 'HR delivery conflicts with the request running for that person, after the intake acknowledged it (202 pending): it is not merged'
+      : "HR delivery's proposal failed after the intake acknowledged it (202 pending)",
+  );
+}
+
+function lateFields(source: HrSource, workflowId: string, extra: Record<string, unknown>): Record<string, unknown> {
+  const { headers, body } = source.delivery;
+  return {
+    vendor: source.vendor,
+    ...deliveryLabel(source.vendor, headers, body),
+    eventId: source.eventId,
+    workflowId,
+    late: true,
+    ...extra,
   };
 }
 
@@ -241,7 +323,7 @@ async function startLookup(deps: DeliveryDeps, source: HrSource): Promise<Delive
     });
   } catch (error) {
     if (error instanceof WorkflowExecutionAlreadyStartedError)
-      return duplicate(deps, await lookedUp(deps, workflowId), source.eventId);
+      return duplicate(await lookedUp(deps, workflowId), source.eventId);
     throw error;
   }
   return {

@@ -7,10 +7,12 @@ import { HTTPException } from 'hono/http-exception';
 import { timeout } from 'hono/timeout';
 import type { Logger } from 'pino';
 import { MAX_DELIVERY_BODY } from '../policy/requests.js';
-import { receiveDelivery, type DeliveryAnswer, type DeliveryDeps } from './deliveries.js';
+import { receiveConnectionTest, receiveDelivery, type DeliveryAnswer, type DeliveryDeps } from './deliveries.js';
+import { deliveryLabel, safeId, type DeliveryLabel } from './delivery-label.js';
 import type { Delivery, HrVendor } from './hire-event.js';
 import { onboardingStatus, scrubEmails } from './status.js';
 import { adapterFor } from './vendors/index.js';
+import { isBobConnectionTest } from './vendors/hibob.js';
 import { createIntakeMetrics, type IntakeMetrics } from '../metrics/intake-metrics.js';
 
 export interface IntakeOptions extends DeliveryDeps {
@@ -26,6 +28,11 @@ export interface IntakeOptions extends DeliveryDeps {
 
 /** The vendors' paths: `generic` is the Standard Webhooks format. */
 const PATHS: Record<string, HrVendor> = { events: 'generic', bamboohr: 'bamboohr', hibob: 'hibob' };
+/**
+ * The status of a delivery taken (202 elsewhere): Bob treats any answer but 200 as a failed delivery (its retry
+ * policy: "We expect the webhook endpoint's queue to always respond with a 200 (OK) status"), and retries it.
+ */
+const ACCEPTED: Record<HrVendor, 200 | 202> = { generic: 202, bamboohr: 202, hibob: 200 };
 const SECRET_VARIABLE: Record<HrVendor, string> = {
   generic: 'KS_ONBOARD_WEBHOOK_SECRETS',
   bamboohr: 'KS_ONBOARD_BAMBOOHR_SECRETS',
@@ -44,7 +51,7 @@ export function createIntakeApp(options: IntakeOptions): Hono {
     if (c.req.method !== 'POST') return next();
     const started = performance.now();
     await next();
-    metrics.delivery(PATHS[c.req.param('vendor')] ?? 'unknown', c.res.status, (performance.now() - started) / 1000);
+    metrics.delivery(vendorAt(c.req.param('vendor')) ?? 'unknown', c.res.status, (performance.now() - started) / 1000);
   });
   app.use(
     '*',
@@ -68,12 +75,26 @@ export function createIntakeApp(options: IntakeOptions): Hono {
     '/v1/hr/:vendor',
     bodyLimit({
       maxSize: MAX_DELIVERY_BODY,
-      onError: (c) => refuse(c, log, 413, `the body is larger than ${MAX_DELIVERY_BODY} bytes`),
+      // The body is not read past the limit: only a delivery id in a header can name it.
+      onError: (c) => {
+        const vendor = vendorAt(c.req.param('vendor'));
+        const label = deliveryLabel(vendor, headersOf(c, vendor));
+        return refuse(c, log, 413, `the body is larger than ${MAX_DELIVERY_BODY} bytes`, vendor, label);
+      },
     }),
     async (c) => {
-      const vendor = PATHS[c.req.param('vendor')];
+      const vendor = vendorAt(c.req.param('vendor'));
       if (!vendor)
-        return refuse(c, log, 404, `no HR vendor at this path: POST /v1/hr/{${Object.keys(PATHS).join(',')}}`);
+        return refuse(
+          c,
+          log,
+          404,
+          `no HR vendor at this path: POST /v1/hr/{${Object.keys(PATHS).join(',')}}`,
+          undefined,
+          deliveryLabel(undefined, headersOf(c, undefined)),
+        );
+      const delivery: Delivery = { headers: headersOf(c, vendor), body: await c.req.text() };
+      const label = deliveryLabel(vendor, delivery.headers, delivery.body);
       if (!options.hr.vendors.secrets[vendor].length)
         return refuse(
           c,
@@ -81,45 +102,37 @@ export function createIntakeApp(options: IntakeOptions): Hono {
           404,
           `${vendor} deliveries are not taken here: no secret is configured for it (${SECRET_VARIABLE[vendor]})`,
           vendor,
+          label,
         );
-      const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-      if (type !== 'application/json')
-        return refuse(
-          c,
-          log,
-          415,
-          `the body must be application/json, not ${JSON.stringify(type || 'nothing')}`,
-          vendor,
-        );
-      const adapter = adapterFor(vendor);
-      const headers: Record<string, string> = {};
-      for (const name of adapter.headers) {
-        const value = c.req.header(name);
-        if (value !== undefined) headers[name] = value.slice(0, 4096);
-      }
-      const delivery: Delivery = { headers, body: await c.req.text() };
-      const deliveryId = safeId(adapter.deliveryId(delivery));
       const started = performance.now();
-      const answer: DeliveryAnswer = await receiveDelivery(options, vendor, delivery).catch((error: unknown) => {
-        log.error({ vendor, deliveryId, err: describe(error) }, 'HR delivery could not be handed to Temporal');
-        return { status: 503, body: { error: 'Temporal is not reachable right now: deliver again later' } };
-      });
+      let answer: DeliveryAnswer;
+      let failure: ReturnType<typeof describe> | undefined;
+      if (vendor === 'hibob' && isBobConnectionTest(delivery.body)) {
+        // Before the content type: Bob's first test is plain text.
+        answer = receiveConnectionTest(options, delivery);
+      } else {
+        const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+        if (type !== 'application/json')
+          return refuse(
+            c,
+            log,
+            415,
+            `the body must be application/json, not ${JSON.stringify(type || 'nothing')}`,
+            vendor,
+            label,
+          );
+        answer = await receiveDelivery(options, vendor, delivery).catch((error: unknown) => {
+          failure = describe(error);
+          return { status: 503, body: { error: 'Temporal is not reachable right now: deliver again later' } };
+        });
+      }
       const body: Record<string, unknown> = { ...answer.body };
       if (typeof body.statusUrl === 'string' && options.publicUrl)
         body.statusUrl = `${options.publicUrl}${body.statusUrl}`;
-      log.info(
-        {
-          vendor,
-          deliveryId,
-          status: answer.status,
-          ...(body.workflowId ? { workflowId: body.workflowId } : {}),
-          ...(body.eventId ? { eventId: body.eventId } : {}),
-          ...(answer.status >= 400 && typeof body.error === 'string' ? { reason: scrubEmails(body.error) } : {}),
-          ms: Math.round(performance.now() - started),
-        },
-        'HR delivery',
-      );
-      return c.json(body, answer.status);
+      const status = answer.status === 202 ? ACCEPTED[vendor] : answer.status;
+      const ms = Math.round(performance.now() - started);
+      logDelivery(log, { vendor, ...label, status, ms, ...(failure ? { err: failure } : {}) }, body);
+      return c.json(body, status);
     },
   );
 
@@ -154,14 +167,54 @@ export function createIntakeApp(options: IntakeOptions): Hono {
   return app;
 }
 
-function refuse(c: Context, log: Logger, status: 404 | 413 | 415, error: string, vendor?: HrVendor) {
-  // Only Standard Webhooks names a delivery in a header; the vendors' own deliveries are told apart by time.
-  const deliveryId = safeId(c.req.header('webhook-id'));
-  log.warn(
-    { vendor: vendor ?? safeId(c.req.param('vendor')), ...(deliveryId ? { deliveryId } : {}), status, reason: error },
-    'HR delivery refused',
-  );
+/** The vendor of a path's last segment (own keys only: `/v1/hr/constructor` is no vendor). */
+function vendorAt(segment: string | undefined): HrVendor | undefined {
+  return segment !== undefined && Object.hasOwn(PATHS, segment) ? PATHS[segment] : undefined;
+}
+
+/** The headers a vendor's scheme reads (kept with the delivery, for the worker), each at most 4 KiB. */
+function headersOf(c: Context, vendor: HrVendor | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const name of vendor ? adapterFor(vendor).headers : ['webhook-id']) {
+    const value = c.req.header(name);
+    if (value !== undefined) headers[name] = value.slice(0, 4096);
+  }
+  return headers;
+}
+
+function refuse(
+  c: Context,
+  log: Logger,
+  status: 404 | 413 | 415,
+  error: string,
+  vendor: HrVendor | undefined,
+  label: DeliveryLabel,
+) {
+  logDelivery(log, { vendor: vendor ?? safeId(c.req.param('vendor')), ...label, status }, { error });
   return c.json({ error }, status);
+}
+
+/**
+ * One line per delivery, whatever its end: a refusal (4xx) at warn with its status and reason, an event that is
+ * not a hire with `ignored: true` and its type, Bob's connection test as such; always the vendor and the
+ * delivery's label (its id, or the body's digest), never a header value or the body.
+ */
+function logDelivery(log: Logger, fields: Record<string, unknown> & { status: number }, body: Record<string, unknown>) {
+  const line = {
+    ...fields,
+    ...(typeof body.workflowId === 'string' ? { workflowId: body.workflowId } : {}),
+    ...(typeof body.eventId === 'string' ? { eventId: body.eventId } : {}),
+    ...(fields.status >= 400 && typeof body.error === 'string' ? { reason: scrubEmails(body.error) } : {}),
+  };
+  if (fields.status >= 500)
+    log.error(line, 'HR delivery could not be handed to Temporal: the vendor delivers it again');
+  else if (fields.status >= 400) log.warn(line, 'HR delivery refused');
+  else if (body.duplicate === true) log.info(line, 'HR delivery: a duplicate, nothing started');
+  else if (body.ignored === true)
+    log.info({ ...line, ignored: true, eventType: body.type }, 'HR delivery ignored: not a hire');
+  else if (body.connectionTest === true)
+    log.info({ ...line, connectionTest: true, signed: body.signed }, 'HiBob connection test answered: nothing started');
+  else log.info(line, 'HR delivery');
 }
 
 function bearerOf(header: string | undefined): string {
@@ -173,11 +226,6 @@ function sameSecret(given: string, expected: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);
-}
-
-/** A delivery id for logs: never trusted, so kept short and printable. */
-function safeId(id: string | undefined): string | undefined {
-  return id?.replace(/[^\w.:-]/g, '?').slice(0, 100);
 }
 
 function describe(error: unknown): { type: string; message: string } {

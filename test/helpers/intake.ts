@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import type { HrConfig } from '../../src/intake/config.js';
 import { checkPlacementMapping, type PlacementMapping } from '../../src/intake/placement.js';
@@ -106,6 +107,32 @@ export async function intakeHarness(t: TemporalHarness, emulatorUrl: string, opt
         headers: { authorization: `Bearer ${bearer}` },
       });
     },
+    /** The intake's log lines (parsed), those with message `msg` (a prefix) when given. */
+    logged(msg?: string): LogLine[] {
+      const lines = logs.map((line) => JSON.parse(line) as LogLine);
+      return msg === undefined ? lines : lines.filter((line) => line.msg.startsWith(msg));
+    },
+    /**
+     * Whether `onboard-<username>` was never started: describe is strongly consistent, where a visibility query lags
+     * a start by about a second.
+     */
+    async neverStarted(username: string): Promise<boolean> {
+      const workflowId = `${prefix}onboard-${username}`;
+      return t.client.workflow
+        .getHandle(workflowId)
+        .describe()
+        .then(
+          () => false,
+          (error: unknown) => (error instanceof WorkflowNotFoundError ? true : Promise.reject(error)),
+        );
+    },
+    /** The runs of a workflow id, newest first (visibility: wait for it where a run just started). */
+    async runsOf(workflowId: string): Promise<string[]> {
+      const runs: string[] = [];
+      for await (const w of t.client.workflow.list({ query: `WorkflowId = ${JSON.stringify(workflowId)}` }))
+        runs.push(w.runId);
+      return runs;
+    },
     /** Workflows this harness's task queue has seen (visibility). */
     async workflows(): Promise<string[]> {
       const ids: string[] = [];
@@ -117,6 +144,9 @@ export async function intakeHarness(t: TemporalHarness, emulatorUrl: string, opt
     },
   };
 }
+
+/** One line of the intake's log (pino's JSON). */
+export type LogLine = { level: number; msg: string } & Record<string, unknown>;
 
 export function today(offsetDays = 0): string {
   return new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
@@ -7,6 +8,7 @@ import { eventually, startEmulator, type EmulatorHarness } from '../helpers/emul
 import { genericHireBody, newWebhookSecret, signGeneric } from '../helpers/hr-vendors.js';
 import { intakeHarness, today } from '../helpers/intake.js';
 import { peopleState } from '../helpers/kubesphere-state.js';
+import { runCli } from '../helpers/cli.js';
 import { decodedHistory, failureOf, OPS, temporalHarness, type TemporalHarness } from '../helpers/temporal.js';
 
 let t: TemporalHarness;
@@ -20,6 +22,9 @@ afterAll(async () => {
   await h.close();
   await t.close();
 });
+
+/** How the intake names a delivery without an id in its logs, computed here independently. */
+const sha256Prefix = (body: string) => createHash('sha256').update(body).digest('hex').slice(0, 16);
 
 const mine = (username: string) =>
   peopleState(h).filter((line) => line.includes(` ${username} `) || line.endsWith(` ${username}`));
@@ -67,7 +72,7 @@ describe('HR intake: a signed new hire', () => {
     }
   });
 
-  it('answers each bad delivery with its status and starts nothing; logs carry the delivery id, never a secret', async () => {
+  it('answers each bad delivery with its status and starts nothing; one log line each, with the delivery id, never a secret', async () => {
     const x = await intakeHarness(t, h.emulator.url);
     try {
       await x.worker.runUntil(async () => {
@@ -78,43 +83,94 @@ describe('HR intake: a signed new hire', () => {
           startDate: today(),
         });
         const now = Math.floor(Date.now() / 1000);
-        const signed = (b = body, at = { id: 'msg_bad', timestamp: now }, secret = x.secret) =>
-          signGeneric(secret, b, at);
-        const cases: [string, Promise<Response>, number][] = [
-          ['no signature', x.post('/v1/hr/events', body), 401],
-          ['wrong secret', x.post('/v1/hr/events', body, signed(body, undefined, newWebhookSecret())), 401],
-          ['tampered body', x.post('/v1/hr/events', body.replace('Payments Web', 'Payments API'), signed()), 401],
-          ['old timestamp', x.post('/v1/hr/events', body, signed(body, { id: 'msg_old', timestamp: now - 600 })), 401],
+        const signed = (id: string, b = body, timestamp = now, secret = x.secret) =>
+          signGeneric(secret, b, { id, timestamp });
+        const big = 'x'.repeat(70_000);
+        const missing = genericHireBody({ eventId: 'bad-2', email: 'not-an-email', startDate: '2026-02-30' });
+        const unknown = genericHireBody({ eventId: 'bad-3', department: 'Sales', startDate: today() });
+        // [what, answer, status, how its log line names it: the webhook-id, else the body's digest]
+        const cases: [string, Promise<Response>, number, Record<string, string>][] = [
+          ['no signature', x.post('/v1/hr/events', body), 401, { bodyDigest: sha256Prefix(body) }],
+          [
+            'wrong secret',
+            x.post('/v1/hr/events', body, signed('msg_bad_secret', body, now, newWebhookSecret())),
+            401,
+            { deliveryId: 'msg_bad_secret' },
+          ],
+          [
+            'tampered body',
+            x.post('/v1/hr/events', body.replace('Payments Web', 'Payments API'), signed('msg_bad_tampered')),
+            401,
+            { deliveryId: 'msg_bad_tampered' },
+          ],
+          [
+            'old timestamp',
+            x.post('/v1/hr/events', body, signed('msg_bad_old', body, now - 600)),
+            401,
+            { deliveryId: 'msg_bad_old' },
+          ],
           [
             'future timestamp',
-            x.post('/v1/hr/events', body, signed(body, { id: 'msg_new', timestamp: now + 600 })),
+            x.post('/v1/hr/events', body, signed('msg_bad_new', body, now + 600)),
             401,
+            { deliveryId: 'msg_bad_new' },
           ],
-          ['unknown vendor', x.post('/v1/hr/workday', body, signed()), 404],
-          ['wrong content type', x.post('/v1/hr/events', body, { ...signed(), 'content-type': 'text/plain' }), 415],
-          ['oversized', x.post('/v1/hr/events', 'x'.repeat(70_000), signed('x'.repeat(70_000))), 413],
-          ['malformed JSON', x.post('/v1/hr/events', '{"type":', signed('{"type":')), 400],
+          [
+            'unknown vendor',
+            x.post('/v1/hr/workday', body, signed('msg_bad_vendor')),
+            404,
+            { deliveryId: 'msg_bad_vendor' },
+          ],
+          [
+            'wrong content type',
+            x.post('/v1/hr/events', body, { ...signed('msg_bad_type'), 'content-type': 'text/plain' }),
+            415,
+            { deliveryId: 'msg_bad_type' },
+          ],
+          ['oversized', x.post('/v1/hr/events', big, signed('msg_bad_size', big)), 413, { deliveryId: 'msg_bad_size' }],
+          [
+            'malformed JSON',
+            x.post('/v1/hr/events', '{"type":', signed('msg_bad_json', '{"type":')),
+            400,
+            { deliveryId: 'msg_bad_json' },
+          ],
+          [
+            'bad fields',
+            x.post('/v1/hr/events', missing, signed('msg_bad_fields', missing)),
+            400,
+            { deliveryId: 'msg_bad_fields' },
+          ],
+          [
+            'unknown department',
+            x.post('/v1/hr/events', unknown, signed('msg_bad_place', unknown)),
+            422,
+            { deliveryId: 'msg_bad_place' },
+          ],
         ];
+        const texts = new Map<string, string>();
         for (const [what, response, status] of cases) {
           const res = await response;
           const text = await res.text();
+          texts.set(what, text);
           expect({ what, status: res.status }).toEqual({ what, status });
           expect(text).not.toContain(x.secret.slice(6, 20));
         }
-        const missing = genericHireBody({ eventId: 'bad-2', email: 'not-an-email', startDate: '2026-02-30' });
-        const res = await x.post('/v1/hr/events', missing, signed(missing));
-        expect(res.status).toBe(400);
-        const problems = ((await res.json()) as { problems: { field: string }[] }).problems.map((p) => p.field);
-        expect(problems).toContain('data.startDate');
-        const unknown = genericHireBody({ eventId: 'bad-3', department: 'Sales', startDate: today() });
-        const refused = await x.post('/v1/hr/events', unknown, signed(unknown));
-        expect(refused.status).toBe(422);
-        expect(((await refused.json()) as { error: string }).error).toBe(
+        const problems = (JSON.parse(texts.get('bad fields')!) as { problems: { field: string }[] }).problems;
+        expect(problems.map((p) => p.field)).toContain('data.startDate');
+        expect((JSON.parse(texts.get('unknown department')!) as { error: string }).error).toBe(
           'the hire cannot be placed: department "Sales" is not in the placement mapping',
         );
-        expect(await x.workflows()).toEqual([]);
-        expect(x.logs.join('\n')).toContain('msg_bad');
+        // One line per refusal, with its status and the delivery id (or, without one, the body's digest).
+        const refused = x.logged('HR delivery refused');
+        for (const [what, , status, label] of cases) {
+          const own = refused.filter((line) => Object.entries(label).every(([key, value]) => line[key] === value));
+          expect({ what, lines: own.map((line) => line.status) }).toEqual({ what, lines: [status] });
+          expect(own[0]).toMatchObject({ level: 40, reason: expect.any(String) });
+        }
+        expect(refused).toHaveLength(cases.length);
         expect(x.logs.join('\n')).not.toContain(x.secret.slice(6, 20));
+        expect(await x.neverStarted('ada.lovelace')).toBe(true);
+        expect(await x.workflows()).toEqual([]);
       });
     } finally {
       await x.close();
@@ -209,6 +265,7 @@ describe('HR intake: a signed new hire', () => {
         expect(
           (await x.deliver({ username: 'rot.gone', email: 'rot.gone@example.com' }, { secret: x.secret })).status,
         ).toBe(401);
+        expect(await x.neverStarted('rot.gone')).toBe(true);
       });
     } finally {
       await x.close();
@@ -331,6 +388,7 @@ describe('HR intake: a signed new hire', () => {
         const old = await x.deliver({ username: 'long.ago', email: 'long.ago@example.com', startDate: today(-120) });
         expect(old.status).toBe(422);
         expect(((await old.json()) as { error: string }).error).toMatch(/is more than 90 days ago: not a new hire/);
+        expect(await x.neverStarted('long.ago')).toBe(true);
         const wrong = await x.status(`${x.prefix}onboard-x`, 'not-the-token-not-the-token-x');
         expect(await wrong.json()).toEqual({ error: 'the bearer token is not valid' });
         expect(await x.workflows()).toEqual([]);
@@ -340,13 +398,26 @@ describe('HR intake: a signed new hire', () => {
     }
   });
 
-  it('acknowledges other event types (202) and acts on none', async () => {
+  it('acknowledges other event types (202) and acts on none, with one log line saying so', async () => {
     const x = await intakeHarness(t, h.emulator.url);
     try {
       await x.worker.runUntil(async () => {
-        const res = await x.deliver({ username: 'leaver' }, { type: 'employee.terminated' });
+        const res = await x.deliver({ username: 'leaver' }, { type: 'employee.terminated', id: 'msg_leaver' });
         expect(res.status).toBe(202);
         expect(await res.json()).toMatchObject({ ignored: true, type: 'employee.terminated' });
+        const lines = x.logged().filter((line) => line.deliveryId === 'msg_leaver');
+        expect(lines).toEqual([
+          expect.objectContaining({
+            level: 30,
+            msg: 'HR delivery ignored: not a hire',
+            vendor: 'generic',
+            deliveryId: 'msg_leaver',
+            eventType: 'employee.terminated',
+            ignored: true,
+            status: 202,
+          }),
+        ]);
+        expect(await x.neverStarted('leaver')).toBe(true);
         expect(await x.workflows()).toEqual([]);
       });
     } finally {
@@ -595,6 +666,7 @@ describe('HR deliveries as an attacker would send them straight to Temporal', ()
         const far = await x.deliver({ username: 'far.future', email: 'far@example.com', startDate: '9999-12-31' });
         expect(far.status).toBe(422);
         expect(await far.json()).toMatchObject({ error: 'the start date 9999-12-31 is more than 366 days ahead' });
+        expect(await x.neverStarted('far.future')).toBe(true);
       });
       expect(mine('second.try')).toHaveLength(3);
     } finally {
@@ -616,3 +688,193 @@ describe('HR deliveries as an attacker would send them straight to Temporal', ()
     }
   });
 });
+
+describe('HR intake: after the answer', () => {
+  it('logs a refusal the worker gives after the intake answered 202 pending (no worker polled in time)', async () => {
+    const x = await intakeHarness(t, h.emulator.url, { workerHr: null });
+    try {
+      const workflowId = `${x.prefix}onboard-late.refusal`;
+      // No worker polls the task queue yet: the intake acknowledges after 5 s with the workflow id alone.
+      const res = await x.deliver({ username: 'late.refusal', email: 'late.refusal@example.com' }, { id: 'msg_late' });
+      expect(res.status).toBe(202);
+      expect(await res.json()).toMatchObject({ workflowId, lifecycle: 'pending' });
+      expect(x.logged().filter((line) => line.late)).toEqual([]);
+      // The worker (one that takes no HR deliveries) answers now: the vendor has its 202 and will not hear it.
+      await x.worker.runUntil(() =>
+        eventually(() => expect(x.logged().filter((line) => line.late)).toHaveLength(1), 30_000),
+      );
+      const [line] = x.logged().filter((l) => l.late);
+      expect(line).toMatchObject({
+        level: 40,
+        msg: expect.stringMatching(/^HR delivery refused by the worker after the intake acknowledged it/),
+        vendor: 'generic',
+        deliveryId: 'msg_late',
+        workflowId,
+        eventId: expect.stringMatching(/^generic:evt-/),
+        reason: { type: 'DeliveryRefused', message: expect.stringMatching(/takes no HR deliveries/) },
+      });
+      expect(JSON.stringify(line)).not.toMatch(/@example\.com|whsec_/);
+      expect(mine('late.refusal')).toEqual([]);
+    } finally {
+      await x.close();
+    }
+  });
+
+  it('logs a conflict found after the intake answered 202 pending: another hire event runs for that person', async () => {
+    const x = await intakeHarness(t, h.emulator.url, { leadTimeMs: 0 });
+    try {
+      const workflowId = `${x.prefix}onboard-late.conflict`;
+      const hire = { username: 'late.conflict', email: 'late.conflict@example.com', startDate: today(10) };
+      await x.worker.runUntil(async () => {
+        const first = await x.deliver(hire);
+        expect(await first.json()).toMatchObject({ workflowId, lifecycle: 'scheduled' });
+      });
+      // A different event for the same person, while no worker polls: acknowledged as pending.
+      const second = await x.deliver({ ...hire, team: 'Payments API' }, { id: 'msg_conflict' });
+      expect(second.status).toBe(202);
+      expect(await second.json()).toMatchObject({ workflowId, lifecycle: 'pending' });
+      const next = await t.worker(x.taskQueue, h.emulator.url, {}, undefined, { hr: x.hr });
+      await next.runUntil(async () => {
+        await eventually(() => expect(x.logged().filter((line) => line.late)).toHaveLength(1), 30_000);
+        await t.client.workflow.getHandle(workflowId).cancel();
+      });
+      const [line] = x.logged().filter((l) => l.late);
+      expect(line).toMatchObject({
+        level: 40,
+        msg: expect.stringMatching(/^HR delivery conflicts with the request running for that person/),
+        vendor: 'generic',
+        deliveryId: 'msg_conflict',
+        workflowId,
+        reason: { type: 'RequestConflict', message: expect.stringMatching(/already running HR event "generic:evt-/) },
+      });
+      expect(JSON.stringify(line)).not.toContain('@example.com');
+    } finally {
+      await x.close();
+    }
+  });
+
+  it('finds an event delivered again after a later request for the same person ran: 200, and no new run', async () => {
+    const x = await intakeHarness(t, h.emulator.url);
+    try {
+      await x.worker.runUntil(async () => {
+        const workflowId = `${x.prefix}onboard-same.person`;
+        const handle = t.client.workflow.getHandle(workflowId);
+        const event = (eventId: string, team: string, department: string) =>
+          genericHireBody({
+            eventId,
+            username: 'same.person',
+            email: 'same.person@example.com',
+            department,
+            team,
+            startDate: today(),
+          });
+        const send = (body: string, id: string) =>
+          x.post('/v1/hr/events', body, signGeneric(x.secret, body, { id, timestamp: Math.floor(Date.now() / 1000) }));
+        const a = event(`iso-a-${x.taskQueue}`, 'Payments Web', 'Payments');
+        expect((await send(a, 'msg_a1')).status).toBe(202);
+        await handle.result();
+        // Then a different hire event for the same person, after A closed: a run of its own, which completes.
+        const b = event(`iso-b-${x.taskQueue}`, 'Search UI', 'Search');
+        expect((await send(b, 'msg_b1')).status).toBe(202);
+        await handle.result();
+        const { runId: latest } = await handle.describe();
+        const runs = await eventually(async () => {
+          const listed = await x.runsOf(workflowId);
+          expect(listed).toHaveLength(2);
+          return listed;
+        });
+        expect(runs[0]).toBe(latest);
+        // A again, days later as a vendor's retry: the latest run is B's, so only the event id finds A's.
+        const again = await send(a, 'msg_a2');
+        expect(again.status).toBe(200);
+        expect(await again.json()).toMatchObject({
+          duplicate: true,
+          workflowId,
+          eventId: `generic:iso-a-${x.taskQueue}`,
+        });
+        expect((await handle.describe()).runId).toBe(latest);
+        expect(await x.runsOf(workflowId)).toEqual(runs);
+      });
+    } finally {
+      await x.close();
+    }
+  });
+
+  it('refuses a hire whose username belongs to another KubeSphere user: ResourceMismatch on the email, shown scrubbed', async () => {
+    await h.admin.createUser({ name: 'ada', email: 'ada@old.example.com' });
+    const seeded = mine('ada');
+    expect(seeded).toEqual([expect.stringMatching(/^user ada ada@old\.example\.com/)]);
+    const x = await intakeHarness(t, h.emulator.url);
+    try {
+      await x.worker.runUntil(async () => {
+        // No username in the body: derived from the work email, as for every vendor.
+        const res = await x.deliver({ username: undefined, email: 'Ada@example.com' });
+        expect(res.status).toBe(202);
+        const { workflowId } = (await res.json()) as { workflowId: string };
+        expect(workflowId).toBe(`${x.prefix}onboard-ada`);
+        const failure = await failureOf(t.client.workflow.getHandle(workflowId));
+        expect(failure.type).toBe('ResourceMismatch');
+        expect(failure.message).toContain(
+          'user ada already exists but differs: email is "ada@old.example.com", requested "Ada@example.com"',
+        );
+        const status = await x.status(workflowId);
+        expect(status.status).toBe(200);
+        const text = await status.text();
+        expect(JSON.parse(text)).toMatchObject({
+          workflowId,
+          status: 'FAILED',
+          lifecycle: 'failed',
+          error: expect.stringContaining(
+            'user ada already exists but differs: email is "<email>", requested "<email>"',
+          ),
+        });
+        expect(text).not.toMatch(/example\.com/i);
+        // The other person's account is as it was, and the hire was given nothing.
+        expect(mine('ada')).toEqual(seeded);
+      });
+    } finally {
+      await x.close();
+    }
+  });
+
+  it('ks-onboard cancel onboard-<username> ends a scheduled hire: cancelled, KubeSphere untouched', async () => {
+    const x = await intakeHarness(t, h.emulator.url);
+    try {
+      await x.worker.runUntil(async () => {
+        const res = await x.deliver({ username: 'no.show', email: 'no.show@example.com', startDate: today(10) });
+        expect(res.status).toBe(202);
+        const { workflowId, lifecycle } = (await res.json()) as { workflowId: string; lifecycle: string };
+        expect(lifecycle).toBe('scheduled');
+        const before = { people: peopleState(h), writes: writesTo(h) };
+        const cancelled = await runCli(['cancel', 'onboard-no.show'], {
+          TEMPORAL_ADDRESS: t.address,
+          KS_ONBOARD_TASK_QUEUE: x.taskQueue,
+          KS_ONBOARD_WORKFLOW_ID_PREFIX: x.prefix,
+        });
+        expect(cancelled.code, cancelled.output).toBe(0);
+        expect(cancelled.output).toContain(`${workflowId}: cancelled (was scheduled)`);
+        const handle = t.client.workflow.getHandle(workflowId);
+        expect((await handle.describe()).status.name).toBe('CANCELLED');
+        expect(await (await x.status(workflowId)).json()).toMatchObject({
+          status: 'CANCELLED',
+          lifecycle: 'cancelled',
+        });
+        expect((await handle.query(stateQuery)).lifecycle).toBe('cancelled');
+        // Nothing created, nothing deleted or changed: KubeSphere received no write at all.
+        expect({ people: peopleState(h), writes: writesTo(h) }).toEqual(before);
+        expect(mine('no.show')).toEqual([]);
+      });
+    } finally {
+      await x.close();
+    }
+  });
+});
+
+/** The emulator's write requests so far, by route (logins aside). */
+function writesTo(harness: EmulatorHarness): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(harness.emulator.requests.byRoute).filter(
+      ([route]) => !route.startsWith('GET ') && route !== 'POST /oauth/token',
+    ),
+  );
+}

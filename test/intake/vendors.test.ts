@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HireEventResult } from '../../src/workflows/hire-event.js';
 import type { OnboardingState } from '../../src/workflows/definitions.js';
-import { startEmulator, type EmulatorHarness } from '../helpers/emulator.js';
+import { eventually, startEmulator, type EmulatorHarness } from '../helpers/emulator.js';
 import {
   bambooHrEventBody,
   bambooHrFieldsBody,
@@ -49,6 +50,16 @@ function harness() {
 }
 
 const mine = (username: string) => peopleState(h).filter((line) => line.includes(` ${username} `));
+/** How the intake names a vendor's delivery (no id of its own) in its logs, computed here independently. */
+const sha256Prefix = (body: string) => createHash('sha256').update(body).digest('hex').slice(0, 16);
+
+/**
+ * Every workflow the harness's task queue started, one entry per run, once visibility shows `expected`: exactly
+ * these, so a valid delivery started one run of each and nothing else.
+ */
+async function runsAre(x: Awaited<ReturnType<typeof harness>>, expected: string[]) {
+  await eventually(async () => expect(await x.workflows()).toEqual([...expected].sort()), 10_000);
+}
 
 describe('HR vendors end to end', () => {
   it('HiBob: a delivery naming only the employee reads the record from Bob, then onboards; a retry starts nothing', async () => {
@@ -65,7 +76,8 @@ describe('HR vendors end to end', () => {
       await x.worker.runUntil(async () => {
         const body = hiBobEventBody({ employeeId: '7001', triggeredAt: new Date().toISOString().slice(0, 23) });
         const res = await x.post('/v1/hr/hibob', body, signHiBob(BOB_SECRET, body));
-        expect(res.status).toBe(202);
+        // Bob counts anything but 200 as a failed delivery, and retries it.
+        expect(res.status).toBe(200);
         const answer = (await res.json()) as { workflowId: string; lifecycle: string };
         expect(answer.workflowId).toMatch(new RegExp(`^${x.prefix.replace('.', '\\.')}hr-hibob-`));
         expect(answer.lifecycle).toBe('reading-record');
@@ -84,6 +96,12 @@ describe('HR vendors end to end', () => {
         expect(await again.json()).toMatchObject({ duplicate: true, workflowId: result.onboardingWorkflowId });
         // The record was read by the lookup and again by the onboarding, which trusts no one's reading but its own.
         expect(vendors.count('hibob')).toBe(2);
+        // One lookup and one onboarding for the event, the retry included.
+        await runsAre(x, [answer.workflowId, result.onboardingWorkflowId]);
+        expect(x.logged('HR delivery').map((line) => [line.status, line.bodyDigest])).toEqual([
+          [200, sha256Prefix(body)],
+          [200, sha256Prefix(body)],
+        ]);
         // Status through the lookup's id names the onboarding it proposed.
         const status = (await (await x.status(answer.workflowId)).json()) as { onboardingWorkflowId: string };
         expect(status.onboardingWorkflowId).toBe(result.onboardingWorkflowId);
@@ -116,6 +134,7 @@ describe('HR vendors end to end', () => {
         vendors.state.failWith.bamboohr = undefined;
         const result = (await t.client.workflow.getHandle(workflowId).result()) as HireEventResult;
         await t.client.workflow.getHandle(result.onboardingWorkflowId).result();
+        await runsAre(x, [workflowId, result.onboardingWorkflowId]);
         expect(mine('cai.lin')).toEqual([
           'member payments cai.lin payments-regular',
           'user cai.lin cai.lin@example.com platform-regular',
@@ -155,11 +174,129 @@ describe('HR vendors end to end', () => {
         const missing = bambooHrEventBody({ employeeId: '404404', timestamp: new Date().toISOString() });
         const refused = await x.post('/v1/hr/bamboohr', missing, signBambooHr(BAMBOO_SECRET, missing, stamp));
         expect(refused.status).toBe(202);
-        const failure = await failureOf(
-          t.client.workflow.getHandle(((await refused.json()) as { workflowId: string }).workflowId),
-        );
+        const lookup = ((await refused.json()) as { workflowId: string }).workflowId;
+        const failure = await failureOf(t.client.workflow.getHandle(lookup));
         expect(failure.type).toBe('DeliveryRefused');
         expect(failure.message).not.toContain(STAND_IN_CREDENTIALS.bamboohr.apiKey);
+        // One onboarding for the full hire; for the unknown employee, its lookup alone (it found no one to onboard).
+        await runsAre(x, [workflowId, lookup]);
+      });
+    } finally {
+      await x.close();
+    }
+  });
+
+  it("HiBob: answers Bob's connection test 200 and starts nothing, signed or not; a signature on it must hold", async () => {
+    const x = await harness();
+    try {
+      await x.worker.runUntil(async () => {
+        const reads = vendors.count('hibob');
+        // As Bob's docs describe it: the text first, then (if that failed) the JSON.
+        const text = 'Ping test';
+        const json = '{"text":"Ping test"}';
+        const tests: [string, string, Record<string, string>, boolean][] = [
+          ['text, unsigned', text, { 'content-type': 'text/plain' }, false],
+          ['text, signed', text, { 'content-type': 'text/plain; charset=utf-8', ...signHiBob(BOB_SECRET, text) }, true],
+          ['JSON, unsigned', json, {}, false],
+          ['JSON, signed', json, signHiBob(BOB_SECRET, json), true],
+        ];
+        for (const [what, body, headers, signed] of tests) {
+          const res = await x.post('/v1/hr/hibob', body, headers);
+          expect({ what, status: res.status }).toEqual({ what, status: 200 });
+          expect(await res.json()).toEqual({ connectionTest: true, signed, started: 'nothing' });
+        }
+        // Signed with another secret (one mistyped in Bob): refused, so the setup shows it.
+        const wrong = await x.post('/v1/hr/hibob', json, signHiBob('not-the-webhook-secret-0123456789', json));
+        expect(wrong.status).toBe(401);
+        // Anything more than the test's text is a delivery like any other: unsigned, refused.
+        const more = JSON.stringify({ text: 'Ping test', type: 'employee.joined' });
+        expect((await x.post('/v1/hr/hibob', more)).status).toBe(401);
+
+        const answered = x.logged('HiBob connection test');
+        expect(answered.map((line) => [line.status, line.signed, line.bodyDigest, line.connectionTest])).toEqual(
+          tests.map(([, body, , signed]) => [200, signed, sha256Prefix(body), true]),
+        );
+        expect(x.logged('HR delivery refused').map((line) => [line.status, line.bodyDigest])).toEqual([
+          [401, sha256Prefix(json)],
+          [401, sha256Prefix(more)],
+        ]);
+        expect(await x.workflows()).toEqual([]);
+        expect(vendors.count('hibob')).toBe(reads);
+      });
+    } finally {
+      await x.close();
+    }
+  });
+
+  it('logs each refused or ignored vendor delivery once, named by its body digest (the vendors send no id)', async () => {
+    const x = await harness();
+    try {
+      await x.worker.runUntil(async () => {
+        const stamp = String(Math.floor(Date.now() / 1000));
+        const updated = bambooHrEventBody({ type: 'employee.updated', employeeId: '8101', timestamp: stamp });
+        const left = hiBobEventBody({ type: 'employee.left', triggeredAt: new Date().toISOString().slice(0, 23) });
+        const notJson = '{"employees": [';
+        const unsignedBob = hiBobEventBody({ employeeId: '8102' });
+        const cases: [string, Promise<Response>, number, string][] = [
+          [
+            'BambooHR, wrong key',
+            x.post('/v1/hr/bamboohr', updated, signBambooHr('not-the-private-key', updated, stamp)),
+            401,
+            updated,
+          ],
+          [
+            'BambooHR, not JSON',
+            x.post('/v1/hr/bamboohr', notJson, signBambooHr(BAMBOO_SECRET, notJson, stamp)),
+            400,
+            notJson,
+          ],
+          [
+            'BambooHR, form post',
+            x.post('/v1/hr/bamboohr', 'a=1', {
+              'content-type': 'application/x-www-form-urlencoded',
+              ...signBambooHr(BAMBOO_SECRET, 'a=1', stamp),
+            }),
+            415,
+            'a=1',
+          ],
+          ['HiBob, unsigned', x.post('/v1/hr/hibob', unsignedBob), 401, unsignedBob],
+        ];
+        for (const [what, response, status] of cases)
+          expect({ what, status: (await response).status }).toEqual({ what, status });
+        const refused = x.logged('HR delivery refused');
+        for (const [what, , status, body] of cases)
+          expect({
+            what,
+            lines: refused.filter((l) => l.bodyDigest === sha256Prefix(body)).map((l) => l.status),
+          }).toEqual({
+            what,
+            lines: [status],
+          });
+        expect(refused).toHaveLength(cases.length);
+
+        // Events that are not hires: acknowledged (HiBob: 200), one line each saying so.
+        const bamboo = await x.post('/v1/hr/bamboohr', updated, signBambooHr(BAMBOO_SECRET, updated, stamp));
+        expect(bamboo.status).toBe(202);
+        const bob = await x.post('/v1/hr/hibob', left, signHiBob(BOB_SECRET, left));
+        expect(bob.status).toBe(200);
+        expect(await bob.json()).toMatchObject({ ignored: true, type: 'employee.left' });
+        expect(x.logged('HR delivery ignored')).toEqual([
+          expect.objectContaining({
+            vendor: 'bamboohr',
+            bodyDigest: sha256Prefix(updated),
+            eventType: 'employee.updated',
+            ignored: true,
+            status: 202,
+          }),
+          expect.objectContaining({
+            vendor: 'hibob',
+            bodyDigest: sha256Prefix(left),
+            eventType: 'employee.left',
+            ignored: true,
+            status: 200,
+          }),
+        ]);
+        expect(await x.workflows()).toEqual([]);
       });
     } finally {
       await x.close();

@@ -22,7 +22,7 @@ export function registerServe(program: Command): void {
 Endpoints:
   POST /v1/hr/events     Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature), generic body
   POST /v1/hr/bamboohr   BambooHR (X-BambooHR-Signature, X-BambooHR-Timestamp)
-  POST /v1/hr/hibob      HiBob webhooks v2 (Bob-Signature)
+  POST /v1/hr/hibob      HiBob webhooks v2 (Bob-Signature); answers 200, also to Bob's connection test ("Ping test")
   GET  /v1/onboardings/<workflowId>   lifecycle and steps (Authorization: Bearer KS_ONBOARD_INTAKE_TOKEN)
   GET  /healthz, /readyz (ready when Temporal answers)
   GET  /metrics          Prometheus: deliveries by vendor and status, latency (docs/observability.md)

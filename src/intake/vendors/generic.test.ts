@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Webhook } from 'standardwebhooks';
 import { delivery, genericHireBody, newWebhookSecret, signGeneric } from '../../../test/helpers/hr-vendors.js';
 import { DeliveryError, type Delivery } from '../hire-event.js';
 import { genericAdapter as adapter } from './generic.js';
@@ -34,7 +35,7 @@ function expectBlind(error: DeliveryError, d: Delivery) {
   expect(error.problems).toEqual([]);
 }
 
-describe('generic (Standard Webhooks) verify', () => {
+describe('generic (Standard Webhooks) verify of a stored delivery (the worker), by the time it is given', () => {
   it('accepts a delivery signed with a configured secret, within the tolerance or without one', () => {
     expect(() => adapter.verify(signed(), [secret], { now: NOW, toleranceMs: FIVE_MINUTES })).not.toThrow();
     expect(() => adapter.verify(signed(), [secret], { now: NOW })).not.toThrow();
@@ -114,6 +115,84 @@ describe('generic (Standard Webhooks) verify', () => {
     expect(adapter.deliveryId(signed())).toBe('msg_2Lq0');
     expect(adapter.deliveryId(delivery({}, '{}'))).toBeUndefined();
     expect(adapter.headers).toEqual(['webhook-id', 'webhook-timestamp', 'webhook-signature']);
+  });
+});
+
+describe('generic (Standard Webhooks) verify on arrival: the package decides', () => {
+  // The package judges the time by the real clock: here, the clock is NOW.
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(NOW);
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.restoreAllMocks();
+  });
+  const arriving = { now: 0, arriving: true } as const;
+
+  it("verifies with Webhook.verify, each configured secret in turn, within the package's 5 minutes", () => {
+    const verify = vi.spyOn(Webhook.prototype, 'verify');
+    const next = newWebhookSecret();
+    expect(() => adapter.verify(signed(), [secret], arriving)).not.toThrow();
+    expect(verify).toHaveBeenCalledTimes(1);
+    expect(() => adapter.verify(signed(undefined, next), [secret, next], arriving)).not.toThrow();
+    expect(verify).toHaveBeenCalledTimes(3);
+    const edge = signed(undefined, secret, { id: 'msg_edge', timestamp: SECONDS - 300 });
+    expect(() => adapter.verify(edge, [secret], arriving)).not.toThrow();
+    const listed = signed();
+    listed.headers['webhook-signature'] =
+      `v1,${Buffer.alloc(32).toString('base64')} ${listed.headers['webhook-signature']}`;
+    expect(() => adapter.verify(listed, [secret], arriving)).not.toThrow();
+  });
+
+  it('refuses a wrong secret, a tampered body, an old or future timestamp alike: one 401 that names no part', () => {
+    const d = signed();
+    const refusals = [
+      refusal(() => adapter.verify(d, [newWebhookSecret()], arriving)),
+      refusal(() => adapter.verify({ ...d, body: d.body.replace('Engineering', 'Finance') }, [secret], arriving)),
+      refusal(() =>
+        adapter.verify(signed(undefined, secret, { id: 'o', timestamp: SECONDS - 301 }), [secret], arriving),
+      ),
+      refusal(() =>
+        adapter.verify(signed(undefined, secret, { id: 'n', timestamp: SECONDS + 301 }), [secret], arriving),
+      ),
+      refusal(() => adapter.verify(d, [], arriving)),
+    ];
+    for (const error of refusals) expectBlind(error, d);
+    expect(new Set(refusals.map((error) => error.message)).size).toBe(1);
+  });
+
+  it('judges the time by the clock, not by the now or tolerance it is given', () => {
+    const d = signed();
+    expect(() => adapter.verify(d, [secret], { now: NOW + 86_400_000, toleranceMs: 1, arriving: true })).not.toThrow();
+    vi.setSystemTime(NOW + 301_000);
+    expect(
+      refusal(() => adapter.verify(d, [secret], { now: NOW, toleranceMs: 86_400_000, arriving: true })).status,
+    ).toBe(401);
+  });
+
+  it('rotates: any configured secret accepted, a removed one refused', () => {
+    const next = newWebhookSecret();
+    expect(() => adapter.verify(signed(), [next, secret], arriving)).not.toThrow();
+    expect(refusal(() => adapter.verify(signed(), [next], arriving)).status).toBe(401);
+  });
+
+  it('checks the headers before the package: missing ones named, a timestamp only in canonical form', () => {
+    const d = signed();
+    delete d.headers['webhook-id'];
+    expect(refusal(() => adapter.verify(d, [secret], arriving)).message).toBe('missing header webhook-id');
+    // parseInt would read "0…" and "….5" as the signed number.
+    for (const timestamp of [`0${SECONDS}`, `${SECONDS}.5`, `${SECONDS}abc`]) {
+      const odd = signed();
+      odd.headers['webhook-timestamp'] = timestamp;
+      expect(refusal(() => adapter.verify(odd, [secret], arriving)).status).toBe(401);
+    }
+  });
+
+  it('leaves a body that is not JSON to be read (400), once its signature holds', () => {
+    const d = signed('{"type": "employee.hired",');
+    expect(() => adapter.verify(d, [secret], arriving)).not.toThrow();
+    expect(refusal(() => adapter.read(d)).status).toBe(400);
   });
 });
 

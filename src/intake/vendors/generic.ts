@@ -1,4 +1,4 @@
-import { Webhook } from 'standardwebhooks';
+import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { z } from 'zod';
 import { hireEventSchema, type Delivery, type DeliveryContent } from '../hire-event.js';
 import { checkWindow, parseJson, readWith, sameText, unauthorized } from './read-body.js';
@@ -37,22 +37,8 @@ export const genericAdapter: VendorAdapter = {
     const missing = HEADERS.filter((name) => !delivery.headers[name]);
     if (missing.length || !id || !timestamp || !signature) throw unauthorized(`missing header ${missing.join(', ')}`);
     if (!SECONDS.test(timestamp)) throw unauthorized('webhook-timestamp must be whole seconds since 1970');
-    const seconds = Number(timestamp);
-    checkWindow(seconds * 1000, options, options.toleranceMs, 'webhook-timestamp');
-
-    // `Webhook.verify` would also check its own 5-minute window against the real clock: the worker verifies a
-    // stored delivery days later and tests inject `now`, so the package only signs and this compares.
-    const offered = signature
-      .split(' ')
-      .filter((entry) => entry.startsWith('v1,'))
-      .map((entry) => entry.slice(3));
-    if (!offered.length) throw unauthorized('webhook-signature holds no v1 signature');
-    const sentAt = new Date(seconds * 1000);
-    for (const secret of secrets) {
-      const expected = new Webhook(secret).sign(id, sentAt, delivery.body).slice('v1,'.length);
-      if (offered.some((candidate) => sameText(candidate, expected))) return;
-    }
-    throw unauthorized('webhook-signature matches none of the configured secrets');
+    if (options.arriving) return verifyArrival(delivery, secrets);
+    verifyStored(delivery, secrets, options, { id, seconds: Number(timestamp), signature });
   },
 
   read(delivery: Delivery): DeliveryContent {
@@ -67,3 +53,48 @@ export const genericAdapter: VendorAdapter = {
     return { kind: 'hire', event };
   },
 };
+
+/**
+ * A delivery arriving now: the package's own `Webhook.verify` decides, with each configured secret in turn (any
+ * one accepted: rotation), and its own 5-minute window against this machine's clock. Whatever it says is one 401
+ * that does not tell a wrong signature from a stale timestamp.
+ */
+function verifyArrival(delivery: Delivery, secrets: readonly string[]): void {
+  for (const secret of secrets) {
+    try {
+      // The body is read afterwards, and a body that is not JSON is a 400 of its own: not parsed here.
+      new Webhook(secret).verify(delivery.body, delivery.headers, { jsonParse: false });
+      return;
+    } catch (error) {
+      if (!(error instanceof WebhookVerificationError)) throw error;
+    }
+  }
+  throw unauthorized(
+    'webhook-signature does not hold: not signed with a configured secret, or webhook-timestamp more than 5 minutes from now',
+  );
+}
+
+/**
+ * A delivery kept in a workflow, verified again by the worker against its run's start, days or weeks later:
+ * `Webhook.verify` cannot judge it (its window is the real clock's), so the window is checked against the given
+ * time and the package only signs, for a constant-time comparison with each `v1` entry.
+ */
+function verifyStored(
+  delivery: Delivery,
+  secrets: readonly string[],
+  options: VerifyOptions,
+  signed: { id: string; seconds: number; signature: string },
+): void {
+  checkWindow(signed.seconds * 1000, options, options.toleranceMs, 'webhook-timestamp');
+  const offered = signed.signature
+    .split(' ')
+    .filter((entry) => entry.startsWith('v1,'))
+    .map((entry) => entry.slice(3));
+  if (!offered.length) throw unauthorized('webhook-signature holds no v1 signature');
+  const sentAt = new Date(signed.seconds * 1000);
+  for (const secret of secrets) {
+    const expected = new Webhook(secret).sign(signed.id, sentAt, delivery.body).slice('v1,'.length);
+    if (offered.some((candidate) => sameText(candidate, expected))) return;
+  }
+  throw unauthorized('webhook-signature matches none of the configured secrets');
+}

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { delivery, hiBobEventBody, signHiBob } from '../../../test/helpers/hr-vendors.js';
 import { DeliveryError, type Delivery } from '../hire-event.js';
-import { HIBOB_REPLAY_WINDOW_MS, hiBobAdapter as adapter } from './hibob.js';
+import { HIBOB_REPLAY_WINDOW_MS, hiBobAdapter as adapter, isBobConnectionTest } from './hibob.js';
 
 const TRIGGERED = '2026-03-02T00:00:01.123456';
 const NOW = Date.parse(`${TRIGGERED}Z`) + 2_000;
@@ -85,7 +85,7 @@ describe('HiBob verify', () => {
     expect(() => adapter.verify(zoned, [secret], { now: NOW, toleranceMs: FIVE_MINUTES })).not.toThrow();
   });
 
-  it("accepts a signed body without triggeredAt (Bob's connection test): it can only be ignored", () => {
+  it('accepts a signed body without triggeredAt: with no time it can never be a hire, only ignored', () => {
     const test = signed(JSON.stringify({ type: 'webhook.test' }));
     expect(() => adapter.verify(test, [secret], { now: NOW, toleranceMs: FIVE_MINUTES })).not.toThrow();
     expect(adapter.read(test)).toEqual({ kind: 'ignored', type: 'webhook.test' });
@@ -142,5 +142,26 @@ describe('HiBob read', () => {
     expect(refusal(() => adapter.read(delivery({}, 'employee.joined'))).problems).toEqual([
       { field: 'body', message: 'is not valid JSON' },
     ]);
+  });
+});
+
+describe("Bob's connection test", () => {
+  it.each(['Ping test', ' Ping test\n', '"Ping test"', '{"text":"Ping test"}', '{ "text": "Ping test" }'])(
+    'knows %j for the test',
+    (body) => {
+      expect(isBobConnectionTest(body)).toBe(true);
+    },
+  );
+
+  it.each([
+    'ping test',
+    'Ping test!',
+    '{"text":"Ping test","type":"employee.joined"}',
+    '{"text":"ping"}',
+    '["Ping test"]',
+    hiBobEventBody(),
+    '',
+  ])('takes %j for a delivery like any other', (body) => {
+    expect(isBobConnectionTest(body)).toBe(false);
   });
 });

@@ -51,6 +51,24 @@ export function hiBobEventId(companyId: string, employeeId: string, triggeredAt:
   return `joined-${companyId}-${employeeId}-${triggeredAt.replace(/:/g, '')}`;
 }
 
+/**
+ * Bob's connection test, sent when a webhook is set up: the text `Ping test`, then, if that failed, the JSON
+ * `{"text":"Ping test"}` (https://apidocs.hibob.com/docs/working-with-webhooks). Bob wants a 200 at once, or it
+ * does not establish the connection. Exactly these bodies (a JSON string of the text too, however it is typed);
+ * anything else is a delivery like any other.
+ */
+const CONNECTION_TEST_TEXT = 'Ping test';
+
+export function isBobConnectionTest(body: string): boolean {
+  const text = body.trim();
+  if (text === CONNECTION_TEST_TEXT) return true;
+  const parsed = parseJsonOrUndefined(text);
+  if (parsed === CONNECTION_TEST_TEXT) return true;
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return false;
+  const keys = Object.keys(parsed);
+  return keys.length === 1 && (parsed as { text?: unknown }).text === CONNECTION_TEST_TEXT;
+}
+
 export const hiBobAdapter: VendorAdapter = {
   vendor: 'hibob',
   headers: [SIGNATURE],
@@ -68,7 +86,7 @@ export const hiBobAdapter: VendorAdapter = {
     if (!signed) throw unauthorized(`${SIGNATURE} matches none of the configured secrets`);
     if (options.toleranceMs === undefined) return;
     // Only now is the body's time worth reading. A body without one is never a hire (read() refuses it), so
-    // nothing it says can be acted on; Bob's connection test is such a body, and must be answered.
+    // nothing it says can be acted on. (Bob's connection test has none, but the intake answers it before this.)
     const triggeredAt = (parseJsonOrUndefined(delivery.body) as { triggeredAt?: unknown } | undefined)?.triggeredAt;
     if (typeof triggeredAt !== 'string') return;
     checkWindow(

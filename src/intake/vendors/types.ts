@@ -4,6 +4,11 @@ export interface VerifyOptions {
   now: number;
   /** how far the delivery's timestamp may be from now; undefined: not checked (the worker verifies again, later) */
   toleranceMs?: number;
+  /**
+   * the delivery is arriving now (the intake): judged by this machine's clock, and by the scheme's own library
+   * where it has one (Standard Webhooks: `Webhook.verify` and its 5-minute window, `now` and `toleranceMs` unused)
+   */
+  arriving?: boolean;
 }
 
 /** One HR vendor's webhook format: its signature scheme and its body. */
