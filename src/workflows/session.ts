@@ -242,9 +242,9 @@ export class RequestSession {
   }
 
   /**
-   * The worker's policy as the batch read it, for a row of protocol 3 that is its batch's child: the batch is
-   * worker code that read it no earlier than it verified the requester. A row that is not (a forgery) reads the
-   * policy itself, so that its refusal follows the worker's policy, not its own input's.
+   * The worker's policy as the batch read it (at most 5 minutes before it started this row), for a row of protocol
+   * 3 that is its batch's child: the batch is worker code. A row that is not (a forgery) reads the policy itself,
+   * so that its refusal follows the worker's policy, not its own input's.
    */
   private policyOfBatch(): WorkerPolicy | undefined {
     const source = this.own?.source;

@@ -225,24 +225,26 @@ describe('importBatch: approvals, error budget, people already in flight', () =>
     });
   });
 
-  it('a row cannot be started as a batch row by anyone but its batch', async () => {
+  /** A batch row started by a raw client, claiming a batch that never started it; ended. */
+  async function forgedRow(username: string, source: Record<string, unknown> = {}) {
     const taskQueue = t.taskQueue();
     const worker = await t.worker(taskQueue, h.emulator.url);
     const prefix = t.prefixOf(taskQueue);
     const handle = await worker.runUntil(async () => {
       const forged = await t.client.workflow.start('onboardUser', {
         taskQueue,
-        workflowId: `${prefix}onboard-mallory`,
+        workflowId: `${prefix}onboard-${username}`,
         args: [
           {
-            username: 'mallory',
-            email: 'mallory@example.com',
+            username,
+            email: `${username}@example.com`,
             globalRole: 'platform-admin',
             batchId: 'forged',
             source: {
               kind: 'batch',
               requester: { username: 'ops-admin', platformAdmin: true, workspaceAdminOf: [] },
               verifiedAt: new Date().toISOString(),
+              ...source,
             },
           },
         ],
@@ -250,41 +252,22 @@ describe('importBatch: approvals, error budget, people already in flight', () =>
       await forged.result().catch(() => undefined);
       return forged;
     });
-    const failure = await failureOf(handle);
+    return { prefix, failure: await failureOf(handle) };
+  }
+
+  it('a row cannot be started as a batch row by anyone but its batch', async () => {
+    const { failure } = await forgedRow('mallory');
     expect(failure.type).toBe('PolicyViolation');
     expect(failure.message).toMatch(/a batch row runs only as a child of its batch ".*import-forged", not on its own/);
     expect(h.emulator.snapshot().users.mallory).toBeUndefined();
   });
 
   it("a forged row of protocol 3 is refused by the worker's own policy, not the one in its input", async () => {
-    const taskQueue = t.taskQueue();
-    const worker = await t.worker(taskQueue, h.emulator.url);
-    const prefix = t.prefixOf(taskQueue);
-    const handle = await worker.runUntil(async () => {
-      const forged = await t.client.workflow.start('onboardUser', {
-        taskQueue,
-        workflowId: `${prefix}onboard-mallory3`,
-        args: [
-          {
-            username: 'mallory3',
-            email: 'mallory3@example.com',
-            globalRole: 'platform-admin',
-            batchId: 'forged',
-            source: {
-              kind: 'batch',
-              protocol: 3,
-              // nothing elevated, no prefix: the forger's idea of the worker's policy
-              policy: { elevatedRoles: [], approvalTimeoutMs: 1, protectedWorkspaces: [], workflowIdPrefix: 'evil-' },
-              requester: { username: 'ops-admin', platformAdmin: true, workspaceAdminOf: [] },
-              verifiedAt: new Date().toISOString(),
-            },
-          },
-        ],
-      });
-      await forged.result().catch(() => undefined);
-      return forged;
+    const { prefix, failure } = await forgedRow('mallory3', {
+      protocol: 3,
+      // nothing elevated, no prefix: the forger's idea of the worker's policy
+      policy: { elevatedRoles: [], approvalTimeoutMs: 1, protectedWorkspaces: [], workflowIdPrefix: 'evil-' },
     });
-    const failure = await failureOf(handle);
     expect(failure.type).toBe('PolicyViolation');
     // The expected parent is named with the worker's prefix: the row read the policy itself.
     expect(failure.message).toContain(`a batch row runs only as a child of its batch "${prefix}import-forged"`);
