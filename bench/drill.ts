@@ -32,7 +32,7 @@ import {
   writeCsv,
   type Deployment,
 } from './deployment.js';
-import { endStateDiscrepancies, type EmulatorState } from './end-state.js';
+import { emulatorState, endStateDiscrepancies } from './end-state.js';
 
 const ROWS = Number(process.env.DRILL_ROWS ?? 1000);
 const ONLY = (process.env.DRILL_ONLY ?? 'worker,faults,server').split(',').map((d) => d.trim());
@@ -64,7 +64,7 @@ function reportProblems(stdout: string, rows: number): string[] {
 /** Resolves when KubeSphere holds at least `share` of the people. */
 async function peopleReach(d: Deployment, share: number): Promise<void> {
   for (;;) {
-    const state = (await (await fetch(`${d.emulator.url}/_emulator/state`)).json()) as EmulatorState;
+    const state = await emulatorState(d.emulator.url);
     if (Object.keys(state.users).length - SEEDED.length >= share * ROWS) return;
     await new Promise((resolve) => setTimeout(resolve, 300));
   }

@@ -133,7 +133,8 @@ async function wayA(): Promise<void> {
       post(`${IAM}/users`, {
         apiVersion: 'iam.kubesphere.io/v1beta1',
         kind: 'User',
-        metadata: { name: r.username },
+        // the platform role the worker gives (least privilege), as an annotation KubeSphere binds
+        metadata: { name: r.username, annotations: { 'iam.kubesphere.io/globalrole': 'platform-regular' } },
         spec: { email: r.email },
       });
       post(`${TENANT}/workspacetemplates`, {
@@ -214,7 +215,7 @@ async function wayB(): Promise<void> {
       });
     });
     await pool(rows, async (r) => {
-      await ks.createUser({ name: r.username, email: r.email }).catch((e) => {
+      await ks.createUser({ name: r.username, email: r.email, globalRole: 'platform-regular' }).catch((e) => {
         if (!exists(e)) throw e;
       });
       await retryWhileNotReady(() =>

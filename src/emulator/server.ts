@@ -294,6 +294,9 @@ function write(res: ServerResponse, reply: Reply): void {
   res.end(reply.body);
 }
 
+/** What `snapshot()` and `GET /_emulator/state` answer. */
+export type EmulatorSnapshot = ReturnType<typeof snapshot>;
+
 /** A read-only view for tests and operators: every object, never a password. */
 function snapshot(state: State) {
   const data = state.data;
